@@ -1,0 +1,192 @@
+//! One sensor's robust streaming baseline.
+
+use forewarn_domain::{Direction, TimestampMs};
+
+const HOUR_MS: i64 = 3_600_000;
+/// MAD × 1.4826 estimates the standard deviation of normally distributed data.
+const MAD_TO_SIGMA: f64 = 1.4826;
+
+/// Settings shared by every sensor. The defaults are in physical time and in robust standard
+/// deviations, so they hold for any sample rate and any unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineConfig {
+    /// How long a sensor is observed before it is judged.
+    pub warmup_ms: i64,
+    /// Fewest warm-up samples (a slow sensor waits longer than `warmup_ms`).
+    pub min_warmup_samples: usize,
+    /// Time constant of the score smoothing (an exponentially weighted mean over time).
+    pub smoothing_ms: i64,
+    /// Smoothed |z| at or above which a deviation starts.
+    pub threshold: f64,
+    /// Smoothed |z| below which a deviation ends (hysteresis against flapping).
+    pub clear_threshold: f64,
+    /// How long the smoothed score must stay beyond the threshold to count as sustained.
+    pub sustain_ms: i64,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        Self {
+            warmup_ms: 24 * HOUR_MS,
+            min_warmup_samples: 30,
+            smoothing_ms: 90 * 60_000,
+            threshold: 3.5,
+            clear_threshold: 2.0,
+            sustain_ms: 2 * HOUR_MS,
+        }
+    }
+}
+
+/// The state of one sensor: warming up, then scoring.
+#[derive(Debug, Clone, Default)]
+pub struct SensorBaseline {
+    warmup: Vec<f64>,
+    warmup_start: Option<TimestampMs>,
+    center: f64,
+    scale: f64,
+    ready: bool,
+    smoothed: f64,
+    last_ts: Option<TimestampMs>,
+    above_since: Option<TimestampMs>,
+    last_value: f64,
+}
+
+/// A sustained deviation of one sensor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deviation {
+    /// Which way.
+    pub direction: Direction,
+    /// Since when the smoothed score has been beyond the threshold.
+    pub since_ms: TimestampMs,
+}
+
+impl SensorBaseline {
+    /// Feeds one reading. Readings at or before the last one seen are ignored (redeliveries,
+    /// replays), so the state only ever moves forward in time.
+    pub fn observe(&mut self, cfg: &BaselineConfig, ts_ms: TimestampMs, value: f64) {
+        if self.last_ts.is_some_and(|t| ts_ms <= t) {
+            return;
+        }
+        let dt = self.last_ts.map_or(0, |t| ts_ms - t);
+        self.last_ts = Some(ts_ms);
+        self.last_value = value;
+        if !self.ready {
+            let start = *self.warmup_start.get_or_insert(ts_ms);
+            self.warmup.push(value);
+            if ts_ms - start >= cfg.warmup_ms && self.warmup.len() >= cfg.min_warmup_samples {
+                self.finish_warmup();
+            }
+            return;
+        }
+        let z = (value - self.center) / self.scale;
+        let alpha = 1.0 - (-(dt as f64) / cfg.smoothing_ms.max(1) as f64).exp();
+        self.smoothed += alpha * (z - self.smoothed);
+        if self.smoothed.abs() >= cfg.threshold {
+            self.above_since.get_or_insert(ts_ms);
+        } else if self.smoothed.abs() < cfg.clear_threshold {
+            self.above_since = None;
+        }
+    }
+
+    fn finish_warmup(&mut self) {
+        let mut v = std::mem::take(&mut self.warmup);
+        let center = median(&mut v);
+        let mut dev: Vec<f64> = v.iter().map(|x| (x - center).abs()).collect();
+        let mad = median(&mut dev);
+        // A flat sensor has MAD 0; a floor relative to its level keeps scores finite and meaningful.
+        self.scale = (MAD_TO_SIGMA * mad).max(1e-3 * center.abs()).max(1e-9);
+        self.center = center;
+        self.smoothed = 0.0;
+        self.ready = true;
+    }
+
+    /// The sustained deviation, if any, as of the last reading.
+    pub fn deviation(&self, cfg: &BaselineConfig) -> Option<Deviation> {
+        let since = self.above_since?;
+        let last = self.last_ts?;
+        (last - since >= cfg.sustain_ms).then(|| Deviation {
+            direction: if self.smoothed > 0.0 { Direction::Up } else { Direction::Down },
+            since_ms: since,
+        })
+    }
+
+    /// The smoothed robust z-score (0 while warming up).
+    pub fn score(&self) -> f64 {
+        self.smoothed
+    }
+
+    /// The learned normal level (median of the warm-up), once ready.
+    pub fn center(&self) -> Option<f64> {
+        self.ready.then_some(self.center)
+    }
+
+    /// The last value seen.
+    pub fn last_value(&self) -> f64 {
+        self.last_value
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mid = v.len() / 2;
+    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    *m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    /// A deterministic, noise-like sequence in [-1, 1] (no RNG dependency in unit tests).
+    fn wobble(i: i64) -> f64 {
+        ((i as f64 * 12.9898).sin() * 43758.5453).rem_euclid(1.0) * 2.0 - 1.0
+    }
+
+    #[test]
+    fn quiet_sensor_never_deviates_and_drift_does() {
+        let cfg = BaselineConfig::default();
+        let mut b = SensorBaseline::default();
+        let mut first_dev = None;
+        for i in 0..(10 * 24 * 60) {
+            let t = i * MIN;
+            let drift = if t > 5 * 24 * 60 * MIN { (t - 5 * 24 * 60 * MIN) as f64 / (24.0 * 60.0 * MIN as f64) } else { 0.0 };
+            b.observe(&cfg, t, 10.0 + wobble(i) + 3.0 * drift);
+            if b.deviation(&cfg).is_some() && first_dev.is_none() {
+                first_dev = Some(t);
+            }
+            if t <= 5 * 24 * 60 * MIN {
+                assert!(b.deviation(&cfg).is_none(), "false deviation at {t}");
+            }
+        }
+        let d = b.deviation(&cfg).unwrap();
+        assert_eq!(d.direction, Direction::Up);
+        // A drift of ~4 robust sigmas a day is flagged within about a day and a half.
+        assert!(first_dev.unwrap() < 6 * 24 * 60 * MIN + 36 * 60 * MIN);
+    }
+
+    #[test]
+    fn spike_in_warmup_does_not_poison_the_baseline() {
+        let cfg = BaselineConfig::default();
+        let mut b = SensorBaseline::default();
+        for i in 0..(2 * 24 * 60) {
+            let v = if i == 100 { 1e6 } else { 5.0 + 0.1 * wobble(i) };
+            b.observe(&cfg, i * MIN, v);
+        }
+        assert!((b.center().unwrap() - 5.0).abs() < 0.05);
+        assert!(b.deviation(&cfg).is_none());
+    }
+
+    #[test]
+    fn ignores_replayed_and_out_of_order_readings() {
+        let cfg = BaselineConfig::default();
+        let mut b = SensorBaseline::default();
+        b.observe(&cfg, 10, 1.0);
+        b.observe(&cfg, 5, 100.0);
+        b.observe(&cfg, 10, 100.0);
+        assert_eq!(b.last_value(), 1.0);
+    }
+}

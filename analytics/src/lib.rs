@@ -1,0 +1,27 @@
+//! Analytics: from readings to findings.
+//!
+//! v1 is a per-sensor streaming baseline ([`baseline`]): each sensor learns its normal level and
+//! spread from a warm-up window with robust statistics (median and MAD, so a spike in the warm-up
+//! does not poison it), then scores every reading as a robust z-score, smooths the score over time,
+//! and calls a deviation *sustained* when the smoothed score stays beyond a threshold for a while.
+//! The [`Detector`] combines an asset's sensors and emits a [`Finding`] naming every deviating
+//! sensor whenever that set grows. Everything is deterministic, time comes from the readings, and
+//! nothing is tuned per asset: constants are in units of robust standard deviations and hours.
+//!
+//! [`Finding`]: forewarn_domain::Finding
+
+pub mod baseline;
+mod detector;
+mod stage;
+
+pub use baseline::{BaselineConfig, SensorBaseline};
+pub use detector::Detector;
+pub use stage::run;
+
+/// Errors of the analytics stage.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// The next stage went away.
+    #[error("pipeline closed")]
+    PipelineClosed,
+}

@@ -1,0 +1,34 @@
+//! The analytics stage: durable batches in, findings out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use forewarn_domain::{AssetId, AssetTypeId, Batch, Finding, Metrics};
+use tokio::sync::mpsc;
+
+use crate::Detector;
+
+/// Scores every reading of every batch. `asset_types` is seeded with the known assets; births in the
+/// batches extend it. Ends when the input closes.
+pub async fn run(
+    mut detector: Detector,
+    mut asset_types: HashMap<AssetId, AssetTypeId>,
+    metrics: Arc<Metrics>,
+    mut input: mpsc::Receiver<Batch>,
+    output: mpsc::Sender<Finding>,
+) -> Result<(), crate::AnalyticsError> {
+    while let Some(batch) = input.recv().await {
+        for a in &batch.births {
+            asset_types.insert(a.id.clone(), a.asset_type.clone());
+        }
+        for r in &batch.readings {
+            // Ingest only accepts readings of registered assets, so the type is always known here.
+            let Some(ty) = asset_types.get(&r.asset) else { continue };
+            if let Some(f) = detector.observe(r, ty) {
+                metrics.findings.inc();
+                output.send(f).await.map_err(|_| crate::AnalyticsError::PipelineClosed)?;
+            }
+        }
+    }
+    Ok(())
+}

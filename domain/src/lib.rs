@@ -1,0 +1,30 @@
+//! The shared vocabulary of Forewarn.
+//!
+//! Every library crate speaks in these types: validated identifiers ([`AssetId`], [`SensorName`], ...),
+//! telemetry ([`Reading`], [`Batch`]), the equipment [`Catalog`] (asset types, their sensors, failure
+//! modes and the spare parts each mode needs), what analytics concludes ([`Finding`]) and what
+//! alerting asks of maintenance ([`Alert`]). There is no I/O and no clock here: time is always an
+//! argument, in milliseconds since the Unix epoch.
+
+mod alert;
+mod asset;
+mod batch;
+pub mod catalog;
+mod finding;
+mod ids;
+pub mod metrics;
+mod reading;
+mod rejection;
+
+pub use alert::Alert;
+pub use asset::Asset;
+pub use batch::Batch;
+pub use catalog::{AssetType, Catalog, CatalogError, Direction, FailureMode, PartRequirement, SensorSpec};
+pub use finding::{Finding, SensorDeviation, Severity};
+pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
+pub use metrics::Metrics;
+pub use reading::Reading;
+pub use rejection::{RejectReason, Rejection};
+
+/// Milliseconds since the Unix epoch, UTC: the one time representation inside Forewarn.
+pub type TimestampMs = i64;

@@ -1,0 +1,120 @@
+//! Pipeline counters, shared by every stage and exposed by the API at `/metrics`.
+//!
+//! Counters are cheap atomics; the registry renders them in the Prometheus text format. Labels never
+//! carry an asset id (cardinality would grow with the fleet), only bounded sets such as reject reasons.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::RejectReason;
+
+type ReasonLabels = Vec<(&'static str, &'static str)>;
+
+/// Every counter of the pipeline.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// MQTT messages received (valid, births and rejected).
+    pub messages_received: Counter,
+    /// Readings decoded from valid messages.
+    pub readings_received: Counter,
+    /// Readings made durable by the store.
+    pub readings_stored: Counter,
+    /// Store write batches (one fsync each).
+    pub store_commits: Counter,
+    /// Messages rejected, by reason.
+    pub messages_rejected: Family<ReasonLabels, Counter>,
+    /// Findings produced by analytics.
+    pub findings: Counter,
+    /// Findings that matched a failure mode.
+    pub alerts: Counter,
+    /// Findings that matched no failure mode of the asset type.
+    pub unclassified_findings: Counter,
+    /// Tickets opened.
+    pub tickets_opened: Counter,
+    /// Alerts that found their ticket already open (deduplicated).
+    pub alerts_deduplicated: Counter,
+    /// Registered assets.
+    pub assets: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates the counters and registers them under the `forewarn_` prefix.
+    pub fn new() -> Self {
+        let mut m = Metrics {
+            registry: Registry::default(),
+            messages_received: Counter::default(),
+            readings_received: Counter::default(),
+            readings_stored: Counter::default(),
+            store_commits: Counter::default(),
+            messages_rejected: Family::default(),
+            findings: Counter::default(),
+            alerts: Counter::default(),
+            unclassified_findings: Counter::default(),
+            tickets_opened: Counter::default(),
+            alerts_deduplicated: Counter::default(),
+            assets: Gauge::default(),
+        };
+        let r = m.registry.sub_registry_with_prefix("forewarn");
+        r.register("messages_received", "MQTT messages received", m.messages_received.clone());
+        r.register("readings_received", "Readings decoded from valid messages", m.readings_received.clone());
+        r.register("readings_stored", "Readings made durable by the store", m.readings_stored.clone());
+        r.register("store_commits", "Store group commits (one fsync each)", m.store_commits.clone());
+        r.register("messages_rejected", "Messages rejected and dead-lettered, by reason", m.messages_rejected.clone());
+        r.register("findings", "Findings produced by analytics", m.findings.clone());
+        r.register("alerts", "Findings classified as a failure mode", m.alerts.clone());
+        r.register("unclassified_findings", "Findings matching no failure mode", m.unclassified_findings.clone());
+        r.register("tickets_opened", "Maintenance tickets opened", m.tickets_opened.clone());
+        r.register("alerts_deduplicated", "Alerts whose ticket was already open", m.alerts_deduplicated.clone());
+        r.register("assets", "Registered assets", m.assets.clone());
+        // Every reason shows up from the start, so dashboards see zeros instead of missing series.
+        for reason in RejectReason::ALL {
+            let _ = m.messages_rejected.get_or_create(&vec![("reason", reason.as_str())]);
+        }
+        m
+    }
+
+    /// Counts one rejected message.
+    pub fn reject(&self, reason: RejectReason) {
+        self.messages_rejected.get_or_create(&vec![("reason", reason.as_str())]).inc();
+    }
+
+    /// Rejected messages for one reason.
+    pub fn rejected(&self, reason: RejectReason) -> u64 {
+        self.messages_rejected.get_or_create(&vec![("reason", reason.as_str())]).get()
+    }
+
+    /// Renders every metric in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.readings_stored.inc_by(5);
+        m.reject(RejectReason::MalformedJson);
+        let text = m.render();
+        assert!(text.contains("forewarn_readings_stored_total 5"), "{text}");
+        assert!(text.contains("forewarn_messages_rejected_total{reason=\"malformed_json\"} 1"), "{text}");
+        assert!(text.contains("forewarn_messages_rejected_total{reason=\"future_timestamp\"} 0"), "{text}");
+        assert_eq!(m.rejected(RejectReason::MalformedJson), 1);
+    }
+}

@@ -1,0 +1,18 @@
+//! Errors of the ingest stage.
+
+/// What can stop ingest. Bad messages are never errors: they are rejections.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The MQTT client could not queue a request (the event loop is gone).
+    #[error("mqtt client: {0}")]
+    Client(#[from] rumqttc::ClientError),
+    /// The broker refused the connection (bad credentials, bad client id).
+    #[error("broker refused the connection: {0:?}")]
+    Refused(rumqttc::ConnectReturnCode),
+    /// The store or the acknowledgement path went away while batches were pending.
+    #[error("pipeline closed while {0} batches were pending")]
+    PipelineClosed(usize),
+    /// The embedded broker could not start.
+    #[error("embedded broker: {0}")]
+    Broker(String),
+}

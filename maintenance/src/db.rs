@@ -1,0 +1,235 @@
+//! The tickets database.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, TimeZone, Utc};
+use forewarn_domain::Alert;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::Row;
+
+use crate::{Ticket, TicketPart, TicketStatus};
+
+/// Errors of the maintenance database.
+#[derive(Debug, thiserror::Error)]
+pub enum MaintenanceError {
+    /// The database refused or failed a statement.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back (a bug or a hand-edited database).
+    #[error("ticket {id} has an invalid {field}")]
+    Invalid {
+        /// The ticket.
+        id: i64,
+        /// The field.
+        field: &'static str,
+    },
+}
+
+/// What [`Maintenance::open_ticket`] did with an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// A new ticket.
+    New(Box<Ticket>),
+    /// The alert was attached to the ticket already open for its asset and failure mode.
+    Existing(i64),
+}
+
+/// Tickets, parts and their history in SQL.
+#[derive(Debug, Clone)]
+pub struct Maintenance {
+    pool: SqlitePool,
+}
+
+impl Maintenance {
+    /// Opens (creating and migrating) `forewarn.db` in the data directory.
+    pub async fn open(dir: &Path) -> Result<Self, MaintenanceError> {
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.join("forewarn.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Opens an existing database for reading only (`forewarn stats` while the service runs).
+    /// Returns `None` when the data directory has no database yet.
+    pub async fn open_read_only(dir: &Path) -> Result<Option<Self>, MaintenanceError> {
+        let path = dir.join("forewarn.db");
+        if !path.exists() {
+            return Ok(None);
+        }
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?.read_only(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+        Ok(Some(Self { pool }))
+    }
+
+    /// Opens a ticket for the alert, or — when one is already open for the same asset and failure
+    /// mode — attaches the alert to it (raising its severity if the alert is worse).
+    pub async fn open_ticket(&self, alert: &Alert) -> Result<Opened, MaintenanceError> {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let evidence = serde_json::to_string(&alert.finding).unwrap_or_else(|_| "{}".into());
+        let title = format!("{} predicted on {}", alert.failure_mode, alert.asset);
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence)
+             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+        )
+        .bind(alert.asset.as_str())
+        .bind(alert.failure_mode.as_str())
+        .bind(alert.severity.as_str())
+        .bind(&title)
+        .bind(&now)
+        .bind(&now)
+        .bind(alert.raised_at_ms)
+        .bind(alert.raised_at_ms)
+        .bind(&evidence)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            let id: i64 = sqlx::query_scalar(
+                "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?,
+                    severity = CASE WHEN ? > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
+                                    THEN ? ELSE severity END
+                 WHERE asset_id = ? AND failure_mode = ? AND status NOT IN ('resolved', 'closed', 'cancelled')
+                 RETURNING id",
+            )
+            .bind(alert.raised_at_ms)
+            .bind(&now)
+            .bind(alert.severity as i64)
+            .bind(alert.severity.as_str())
+            .bind(alert.asset.as_str())
+            .bind(alert.failure_mode.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Opened::Existing(id));
+        };
+        let id: i64 = row.get(0);
+        for part in &alert.parts {
+            sqlx::query("INSERT INTO ticket_parts (ticket_id, part_number, description, quantity) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(&part.part_number)
+                .bind(&part.description)
+                .bind(part.quantity as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        let ticket = self.ticket(id).await?.ok_or(MaintenanceError::Invalid { id, field: "id" })?;
+        Ok(Opened::New(Box::new(ticket)))
+    }
+
+    /// One ticket with its parts.
+    pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>, MaintenanceError> {
+        let Some(row) = sqlx::query(concat!(select_tickets!(), " WHERE id = ?")).bind(id).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let mut t = from_row(&row)?;
+        t.parts = self.parts_of(&[id]).await?.into_iter().map(|(_, p)| p).collect();
+        Ok(Some(t))
+    }
+
+    /// Tickets, newest first, optionally only those of one asset or only open ones.
+    pub async fn tickets(&self, asset: Option<&str>, open_only: bool, limit: u32) -> Result<Vec<Ticket>, MaintenanceError> {
+        let rows = sqlx::query(concat!(
+            select_tickets!(),
+            " WHERE (?1 IS NULL OR asset_id = ?1)
+               AND (?2 = 0 OR status NOT IN ('resolved', 'closed', 'cancelled'))
+             ORDER BY id DESC LIMIT ?3"
+        ))
+        .bind(asset)
+        .bind(open_only)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tickets = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+        let parts = self.parts_of(&ids).await?;
+        for t in &mut tickets {
+            t.parts = parts.iter().filter(|(id, _)| *id == t.id).map(|(_, p)| p.clone()).collect();
+        }
+        Ok(tickets)
+    }
+
+    /// How many tickets exist.
+    pub async fn count(&self) -> Result<u64, MaintenanceError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets").fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+
+    async fn parts_of(&self, ids: &[i64]) -> Result<Vec<(i64, TicketPart)>, MaintenanceError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for any number of tickets, with the ids bound as a JSON array.
+        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query(
+            "SELECT ticket_id, part_number, description, quantity FROM ticket_parts
+             WHERE ticket_id IN (SELECT value FROM json_each(?)) ORDER BY ticket_id, part_number",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let part = TicketPart { part_number: r.get(1), description: r.get(2), quantity: r.get::<i64, _>(3) as u32 };
+                (r.get(0), part)
+            })
+            .collect())
+    }
+
+    /// Closes the pool, flushing SQLite's WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).
+macro_rules! select_tickets {
+    () => {
+        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence FROM tickets"
+    };
+}
+use select_tickets;
+
+fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
+    let id: i64 = row.get("id");
+    let status: String = row.get("status");
+    let detected_at_ms: i64 = row.get("detected_at_ms");
+    let evidence: String = row.get("evidence");
+    Ok(Ticket {
+        id,
+        asset_id: row.get("asset_id"),
+        failure_mode: row.get("failure_mode"),
+        status: TicketStatus::parse(&status).ok_or(MaintenanceError::Invalid { id, field: "status" })?,
+        severity: row.get("severity"),
+        title: row.get("title"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        detected_at: Utc
+            .timestamp_millis_opt(detected_at_ms)
+            .single()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+            .ok_or(MaintenanceError::Invalid { id, field: "detected_at_ms" })?,
+        detected_at_ms,
+        alert_count: row.get("alert_count"),
+        evidence: serde_json::from_str(&evidence).map_err(|_| MaintenanceError::Invalid { id, field: "evidence" })?,
+        parts: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+#[path = "db_tests.rs"]
+mod tests;

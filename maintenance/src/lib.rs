@@ -1,0 +1,14 @@
+//! Maintenance: tickets, on SQL.
+//!
+//! Tickets live in SQLite (a file in the data directory) through sqlx, with migrations embedded in
+//! the binary. Each alert opens at most one ticket: the database enforces one open ticket per
+//! (asset, failure mode) with a partial unique index, so duplicates are impossible across restarts,
+//! concurrent writers and instances. A new ticket copies the parts its failure mode needs.
+
+mod db;
+mod stage;
+mod ticket;
+
+pub use db::{Maintenance, MaintenanceError, Opened};
+pub use stage::run;
+pub use ticket::{Ticket, TicketPart, TicketStatus};

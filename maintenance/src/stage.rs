@@ -1,0 +1,31 @@
+//! The maintenance stage: alerts in, tickets opened.
+
+use std::sync::Arc;
+
+use forewarn_domain::{Alert, Metrics};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::{Maintenance, MaintenanceError, Opened, Ticket};
+
+/// Opens (or attaches to) a ticket for every alert. New tickets are announced on `opened`, a lossy
+/// broadcast for observers (terminal progress, live dashboards) that never slows the pipeline.
+pub async fn run(
+    db: Maintenance,
+    metrics: Arc<Metrics>,
+    mut input: mpsc::Receiver<Alert>,
+    opened: broadcast::Sender<Ticket>,
+) -> Result<(), MaintenanceError> {
+    while let Some(alert) = input.recv().await {
+        match db.open_ticket(&alert).await? {
+            Opened::New(ticket) => {
+                metrics.tickets_opened.inc();
+                tracing::info!(ticket = ticket.id, asset = %alert.asset, failure_mode = %alert.failure_mode, "ticket opened");
+                let _ = opened.send(*ticket);
+            }
+            Opened::Existing(_) => {
+                metrics.alerts_deduplicated.inc();
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! The ticket as the API shows it.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a ticket is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    /// Opened, nobody assigned yet.
+    New,
+    /// A technician is assigned.
+    Assigned,
+    /// Work started.
+    InProgress,
+    /// Waiting for spare parts.
+    WaitingParts,
+    /// Fixed, awaiting confirmation.
+    Resolved,
+    /// Done.
+    Closed,
+    /// Not needed.
+    Cancelled,
+}
+
+impl TicketStatus {
+    /// The name stored in SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Assigned => "assigned",
+            Self::InProgress => "in_progress",
+            Self::WaitingParts => "waiting_parts",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::New, Self::Assigned, Self::InProgress, Self::WaitingParts, Self::Resolved, Self::Closed, Self::Cancelled]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+
+    /// Whether the ticket still needs work (and so blocks another for the same asset and mode).
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Resolved | Self::Closed | Self::Cancelled)
+    }
+}
+
+/// A spare part a ticket needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketPart {
+    /// Part number.
+    pub part_number: String,
+    /// What it is.
+    pub description: String,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// A maintenance ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Ticket number.
+    pub id: i64,
+    /// The asset to repair.
+    pub asset_id: String,
+    /// The predicted failure mode.
+    pub failure_mode: String,
+    /// Lifecycle state.
+    pub status: TicketStatus,
+    /// Severity of the finding (raised when later findings are worse).
+    pub severity: String,
+    /// One-line summary.
+    pub title: String,
+    /// When the ticket was opened (wall clock, RFC 3339).
+    pub created_at: String,
+    /// When it last changed (wall clock, RFC 3339).
+    pub updated_at: String,
+    /// Device time of the finding that opened it (RFC 3339).
+    pub detected_at: String,
+    /// The same, in ms since the epoch.
+    pub detected_at_ms: i64,
+    /// How many alerts for this asset and mode it has absorbed.
+    pub alert_count: i64,
+    /// The finding that opened it: sensors, scores, baselines, times, detector version.
+    pub evidence: serde_json::Value,
+    /// Spare parts the repair needs.
+    pub parts: Vec<TicketPart>,
+}

@@ -1,0 +1,39 @@
+//! Store errors.
+
+use std::path::PathBuf;
+
+/// What can go wrong in the store. Corruption is reported with its location, never skipped silently.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O error on a named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another process holds the data directory.
+    #[error("data directory {0} is in use by another Forewarn process")]
+    Locked(PathBuf),
+    /// A WAL record before the tail failed its checksum: data after it cannot be trusted.
+    #[error("WAL segment {path} is corrupt at byte {offset}: {reason}")]
+    Corrupt {
+        /// The segment.
+        path: PathBuf,
+        /// Byte offset of the bad record.
+        offset: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The stage lost its input or output.
+    #[error("pipeline closed")]
+    PipelineClosed,
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.into();
+        move |source| StoreError::Io { path, source }
+    }
+}

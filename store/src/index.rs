@@ -1,0 +1,114 @@
+//! The in-memory index of every series: deduplicated on (asset, sensor, timestamp), last write wins.
+
+use std::collections::{BTreeMap, HashMap};
+
+use forewarn_domain::{AssetId, Reading, SensorName, TimestampMs};
+use serde::Serialize;
+
+/// One point of a named series, as queries return it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    /// The sensor.
+    pub sensor: SensorName,
+    /// When.
+    pub ts_ms: TimestampMs,
+    /// The value.
+    pub value: f64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    assets: HashMap<AssetId, HashMap<SensorName, BTreeMap<TimestampMs, f64>>>,
+    points: u64,
+    series: u64,
+}
+
+impl Index {
+    /// Inserts a reading; returns whether it was a new point (not a rewrite of an existing key).
+    pub fn insert(&mut self, r: &Reading) -> bool {
+        let sensors = self.assets.entry(r.asset.clone()).or_default();
+        let series = sensors.entry(r.sensor.clone()).or_insert_with(|| {
+            self.series += 1;
+            BTreeMap::new()
+        });
+        let new = series.insert(r.ts_ms, r.value).is_none();
+        self.points += u64::from(new);
+        new
+    }
+
+    pub fn points(&self) -> u64 {
+        self.points
+    }
+
+    pub fn series(&self) -> u64 {
+        self.series
+    }
+
+    /// The newest point of each sensor of an asset, sorted by sensor.
+    pub fn latest(&self, asset: &AssetId) -> Vec<SeriesPoint> {
+        let mut out: Vec<SeriesPoint> = self
+            .assets
+            .get(asset)
+            .into_iter()
+            .flatten()
+            .filter_map(|(sensor, s)| {
+                s.last_key_value().map(|(&ts_ms, &value)| SeriesPoint { sensor: sensor.clone(), ts_ms, value })
+            })
+            .collect();
+        out.sort_by(|a, b| a.sensor.cmp(&b.sensor));
+        out
+    }
+
+    /// Points of one series with `from <= ts < to`.
+    pub fn range(&self, asset: &AssetId, sensor: &SensorName, from: TimestampMs, to: TimestampMs) -> Vec<(TimestampMs, f64)> {
+        if from >= to {
+            return Vec::new();
+        }
+        self.assets
+            .get(asset)
+            .and_then(|s| s.get(sensor))
+            .map(|s| s.range(from..to).map(|(&t, &v)| (t, v)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every reading of an asset in time order (ties by sensor name): what analytics replays.
+    pub fn asset_history(&self, asset: &AssetId) -> Vec<Reading> {
+        let mut out = Vec::new();
+        for (sensor, series) in self.assets.get(asset).into_iter().flatten() {
+            out.extend(series.iter().map(|(&ts_ms, &value)| Reading {
+                asset: asset.clone(),
+                sensor: sensor.clone(),
+                ts_ms,
+                value,
+            }));
+        }
+        out.sort_by(|a, b| a.ts_ms.cmp(&b.ts_ms).then_with(|| a.sensor.cmp(&b.sensor)));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(asset: &str, sensor: &str, ts: i64, v: f64) -> Reading {
+        Reading { asset: AssetId::new(asset).unwrap(), sensor: SensorName::new(sensor).unwrap(), ts_ms: ts, value: v }
+    }
+
+    #[test]
+    fn dedups_last_write_wins() {
+        let mut ix = Index::default();
+        assert!(ix.insert(&r("a", "x", 1, 1.0)));
+        assert!(!ix.insert(&r("a", "x", 1, 2.0)));
+        assert!(ix.insert(&r("a", "y", 1, 3.0)));
+        assert!(ix.insert(&r("a", "x", 2, 4.0)));
+        assert_eq!((ix.points(), ix.series()), (3, 2));
+        let a = AssetId::new("a").unwrap();
+        let x = SensorName::new("x").unwrap();
+        assert_eq!(ix.range(&a, &x, 0, 10), vec![(1, 2.0), (2, 4.0)]);
+        assert_eq!(ix.range(&a, &x, 2, 2), vec![]);
+        assert_eq!(ix.latest(&a).iter().map(|p| p.value).collect::<Vec<_>>(), vec![4.0, 3.0]);
+        let h = ix.asset_history(&a);
+        assert_eq!(h.iter().map(|r| (r.ts_ms, r.sensor.as_str())).collect::<Vec<_>>(), vec![(1, "x"), (1, "y"), (2, "x")]);
+    }
+}
