@@ -1,1 +1,53 @@
-//! placeholder
+//! The HTTP API (axum) and the dashboard routes.
+//!
+//! One module per resource: [`health`] (liveness and Prometheus metrics), [`assets`], [`tickets`],
+//! and [`pages`] (the server-rendered dashboard). Every error is JSON (`{"error": ..., "status": ...}`)
+//! with a 4xx status when the request was at fault — unknown ids are 404, malformed ids and query
+//! parameters 400 — so a bad request is never a 500.
+
+mod assets;
+mod error;
+mod health;
+mod pages;
+mod tickets;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use forewarn_domain::{Catalog, Metrics};
+use forewarn_maintenance::Maintenance;
+use forewarn_store::Store;
+
+pub use error::ApiError;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct AppState {
+    /// Telemetry and registered assets.
+    pub store: Arc<Store>,
+    /// Tickets.
+    pub db: Maintenance,
+    /// Pipeline counters.
+    pub metrics: Arc<Metrics>,
+    /// The equipment catalog (units, failure modes).
+    pub catalog: Arc<Catalog>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::fleet))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/assets", get(assets::list))
+        .route("/api/v1/assets/{id}", get(assets::get))
+        .route("/api/v1/tickets", get(tickets::list))
+        .route("/api/v1/tickets/{id}", get(tickets::get))
+        .fallback(error::not_found)
+        .with_state(state)
+}
+
+#[cfg(test)]
+#[path = "api_tests.rs"]
+mod tests;

@@ -1,0 +1,109 @@
+//! API tests through `Router::oneshot`: status codes, JSON errors, ticket and asset shapes.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use forewarn_domain::*;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::*;
+
+const CATALOG: &str = include_str!("../../config/catalog.toml");
+
+async fn state(dir: &std::path::Path) -> AppState {
+    let (store, _) = Store::open(dir, forewarn_store::OpenMode::ReadWrite).unwrap();
+    let asset = Asset {
+        id: AssetId::new("pump-0001").unwrap(),
+        site: SiteId::new("site-a").unwrap(),
+        asset_type: AssetTypeId::new("centrifugal_pump").unwrap(),
+        model: "CP-200".into(),
+        location: "hall".into(),
+    };
+    let reading = Reading { asset: asset.id.clone(), sensor: SensorName::new("flow").unwrap(), ts_ms: 1_780_000_000_000, value: 150.0 };
+    store.append(&[Batch { seq: 1, readings: vec![reading], births: vec![asset.clone()], messages: 2, ..Default::default() }]).unwrap();
+    let db = Maintenance::open(dir).await.unwrap();
+    let finding = Finding {
+        asset: asset.id.clone(),
+        asset_type: asset.asset_type.clone(),
+        detected_at_ms: 1_780_000_000_000,
+        deviations: vec![],
+        score: 5.0,
+        severity: Severity::Medium,
+        detector: "t".into(),
+    };
+    db.open_ticket(&Alert {
+        asset: asset.id.clone(),
+        failure_mode: FailureModeId::new("bearing_wear").unwrap(),
+        severity: Severity::Medium,
+        raised_at_ms: 1_780_000_000_000,
+        finding,
+        parts: vec![PartRequirement { part_number: "BRG-6309-2RS".into(), description: "bearing".into(), quantity: 2 }],
+    })
+    .await
+    .unwrap();
+    AppState {
+        store: std::sync::Arc::new(store),
+        db,
+        metrics: Default::default(),
+        catalog: std::sync::Arc::new(Catalog::from_toml(CATALOG).unwrap()),
+    }
+}
+
+async fn call(app: &Router, uri: &str) -> (StatusCode, String) {
+    let res = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn serves_resources_and_refuses_bad_requests_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(state(dir.path()).await);
+
+    let (s, body) = call(&app, "/healthz").await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"status":"ok"}"#));
+
+    let (s, body) = call(&app, "/api/v1/tickets").await;
+    assert_eq!(s, StatusCode::OK);
+    let tickets: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let t = &tickets[0];
+    for key in ["id", "asset_id", "failure_mode", "status", "created_at", "evidence", "parts"] {
+        assert!(t.get(key).is_some(), "ticket lacks {key}: {t}");
+    }
+    assert_eq!(t["parts"][0]["part_number"], "BRG-6309-2RS");
+    assert_eq!(t["parts"][0]["quantity"], 2);
+
+    let (s, body) = call(&app, "/api/v1/tickets/1").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = call(&app, "/api/v1/assets").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("\"open_tickets\":[1]"), "{body}");
+    let (s, body) = call(&app, "/api/v1/assets/pump-0001").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("\"flow\""), "{body}");
+
+    for (uri, want) in [
+        ("/api/v1/tickets/999", StatusCode::NOT_FOUND),
+        ("/api/v1/tickets/abc", StatusCode::BAD_REQUEST),
+        ("/api/v1/tickets?status=maybe", StatusCode::BAD_REQUEST),
+        ("/api/v1/tickets?limit=0", StatusCode::BAD_REQUEST),
+        ("/api/v1/tickets?limit=x", StatusCode::BAD_REQUEST),
+        ("/api/v1/tickets?colour=red", StatusCode::BAD_REQUEST),
+        ("/api/v1/assets/nobody", StatusCode::NOT_FOUND),
+        ("/api/v1/assets/bad%20id", StatusCode::BAD_REQUEST),
+        ("/api/v1/nothing", StatusCode::NOT_FOUND),
+    ] {
+        let (s, body) = call(&app, uri).await;
+        assert_eq!(s, want, "{uri}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{uri}: not JSON: {body}"));
+        assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{uri}: {body}");
+    }
+
+    let (s, body) = call(&app, "/metrics").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("forewarn_assets 1"), "{body}");
+    let (s, body) = call(&app, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("pump-0001") && body.contains("#1"), "{body}");
+}

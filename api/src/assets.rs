@@ -1,0 +1,50 @@
+//! `/api/v1/assets`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use forewarn_domain::{Asset, AssetId};
+use forewarn_store::SeriesPoint;
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+/// An asset with its latest values and open tickets.
+#[derive(Debug, Serialize)]
+pub struct AssetView {
+    /// The registration.
+    #[serde(flatten)]
+    pub asset: Asset,
+    /// The newest value of each sensor.
+    pub latest: Vec<SeriesPoint>,
+    /// Ids of its open tickets.
+    pub open_tickets: Vec<i64>,
+}
+
+/// `GET /api/v1/assets`.
+pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AssetView>>, ApiError> {
+    let mut open: HashMap<String, Vec<i64>> = HashMap::new();
+    for t in s.db.tickets(None, true, 10_000).await? {
+        open.entry(t.asset_id).or_default().push(t.id);
+    }
+    Ok(Json(
+        s.store
+            .assets()
+            .into_iter()
+            .map(|asset| AssetView {
+                latest: s.store.latest(&asset.id),
+                open_tickets: open.remove(asset.id.as_str()).unwrap_or_default(),
+                asset,
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/assets/{id}`.
+pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<AssetView>, ApiError> {
+    let id = AssetId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let asset = s.store.asset(&id).ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
+    let open_tickets = s.db.tickets(Some(id.as_str()), true, 1000).await?.into_iter().map(|t| t.id).collect();
+    Ok(Json(AssetView { latest: s.store.latest(&id), open_tickets, asset }))
+}

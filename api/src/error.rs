@@ -1,0 +1,50 @@
+//! JSON errors.
+
+use axum::Json;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error answered as JSON with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+
+    /// 404: no such resource.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::NOT_FOUND, message: message.into() }
+    }
+
+    /// 503: a backing service failed; the request itself was fine.
+    pub fn unavailable(message: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %message, "backing service failed");
+        Self { status: StatusCode::SERVICE_UNAVAILABLE, message: format!("temporarily unavailable: {message}") }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": self.message, "status": self.status.as_u16()}))).into_response()
+    }
+}
+
+impl From<forewarn_maintenance::MaintenanceError> for ApiError {
+    fn from(e: forewarn_maintenance::MaintenanceError) -> Self {
+        ApiError::unavailable(e)
+    }
+}
+
+/// Fallback for unknown routes.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}

@@ -1,0 +1,280 @@
+//! A seeded fleet: assets, their operating conditions, their faults, and the ground truth.
+
+use std::f64::consts::TAU;
+
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::Serialize;
+
+use crate::SimError;
+use crate::physics::{self, AssetKind, FaultMode, Nameplate, Wear};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// What fleet to simulate.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    /// Seed: the same seed and settings give the same fleet, faults and readings.
+    pub seed: u64,
+    /// Number of assets (pumps and motors alternate).
+    pub assets: usize,
+    /// Number of sites the assets are spread over.
+    pub sites: usize,
+    /// Number of assets that develop a fault.
+    pub faults: usize,
+    /// Simulated start time (ms since epoch).
+    pub start_ms: i64,
+    /// Simulated span (ms).
+    pub duration_ms: i64,
+    /// Time between two samples of an asset (ms).
+    pub interval_ms: i64,
+}
+
+impl FleetConfig {
+    /// A fleet of `assets` over `duration_ms` ending at `end_ms`, with about one faulty asset in ten.
+    pub fn ending_at(seed: u64, assets: usize, end_ms: i64, duration_ms: i64) -> Self {
+        Self {
+            seed,
+            assets,
+            sites: assets.div_ceil(10).clamp(1, 5),
+            faults: (assets / 10).max(2).min(assets),
+            start_ms: end_ms - duration_ms,
+            duration_ms,
+            interval_ms: 60_000,
+        }
+    }
+}
+
+/// An injected fault, as the tests and benchmarks know it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroundTruth {
+    /// The asset.
+    pub asset: String,
+    /// Its catalog type.
+    pub asset_type: String,
+    /// The catalog failure mode.
+    pub failure_mode: String,
+    /// When wear starts (ms since epoch).
+    pub onset_ms: i64,
+    /// When the asset fails and stops reporting (ms since epoch).
+    pub failure_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Fault {
+    mode: FaultMode,
+    onset_ms: i64,
+    failure_ms: i64,
+}
+
+/// One simulated asset.
+#[derive(Debug, Clone)]
+pub struct SimAsset {
+    /// Asset id.
+    pub id: String,
+    /// Site id.
+    pub site: String,
+    /// Kind.
+    pub kind: AssetKind,
+    /// Manufacturer model.
+    pub model: String,
+    /// Location text.
+    pub location: String,
+    nameplate: Nameplate,
+    phase: f64,
+    ambient_offset: f64,
+    load_dev: f64,
+    fault: Option<Fault>,
+    rng: ChaCha8Rng,
+    last_ms: Option<i64>,
+}
+
+/// The whole simulated fleet.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// The configuration it was built from.
+    pub config: FleetConfig,
+    /// Its assets.
+    pub assets: Vec<SimAsset>,
+}
+
+impl Fleet {
+    /// Builds the fleet deterministically from the configuration.
+    pub fn new(config: FleetConfig) -> Result<Self, SimError> {
+        if config.assets == 0 || config.interval_ms <= 0 || config.duration_ms <= 0 || config.sites == 0 {
+            return Err(SimError::Config("assets, sites, interval and duration must be positive".into()));
+        }
+        if config.faults > config.assets {
+            return Err(SimError::Config(format!("{} faults for {} assets", config.faults, config.assets)));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut assets: Vec<SimAsset> = (0..config.assets)
+            .map(|i| {
+                let kind = if i % 2 == 0 { AssetKind::Pump } else { AssetKind::Motor };
+                let site = format!("site-{}", (b'a' + (i % config.sites) as u8) as char);
+                let (prefix, model) = match kind {
+                    AssetKind::Pump => ("pump", "CP-200"),
+                    AssetKind::Motor => ("motor", "IM-55"),
+                };
+                SimAsset {
+                    id: format!("{prefix}-{:04}", i + 1),
+                    location: format!("{site}, line {}", i / config.sites % 4 + 1),
+                    site,
+                    kind,
+                    model: model.into(),
+                    nameplate: Nameplate::random(kind, &mut rng),
+                    phase: rng.random::<f64>() * TAU,
+                    ambient_offset: rng.random::<f64>() * 6.0 - 3.0,
+                    load_dev: 0.0,
+                    fault: None,
+                    rng: ChaCha8Rng::seed_from_u64(config.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                    last_ms: None,
+                }
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..assets.len()).collect();
+        order.shuffle(&mut rng);
+        // A day and a half of healthy history first, so baselines can learn normal behaviour. The
+        // first fault starts early (it is what a demo shows first); the rest spread over the span.
+        let first_onset = config.start_ms + 36 * HOUR_MS;
+        let spread = (config.duration_ms / 4).max(HOUR_MS);
+        for (n, &i) in order.iter().take(config.faults).enumerate() {
+            let kind = assets[i].kind;
+            let mode = kind.fault_modes()[n / 2 % kind.fault_modes().len()];
+            let window = if n == 0 { DAY_MS / 2 } else { spread };
+            let onset_ms = first_onset + (rng.random::<f64>() * window as f64) as i64;
+            let life_ms = 4 * DAY_MS + (rng.random::<f64>() * 4.0 * DAY_MS as f64) as i64;
+            assets[i].fault = Some(Fault { mode, onset_ms, failure_ms: onset_ms + life_ms });
+        }
+        Ok(Self { config, assets })
+    }
+
+    /// The injected faults.
+    pub fn ground_truth(&self) -> Vec<GroundTruth> {
+        self.assets
+            .iter()
+            .filter_map(|a| {
+                let f = a.fault.as_ref()?;
+                Some(GroundTruth {
+                    asset: a.id.clone(),
+                    asset_type: a.kind.type_id().into(),
+                    failure_mode: f.mode.id().into(),
+                    onset_ms: f.onset_ms,
+                    failure_ms: f.failure_ms,
+                })
+            })
+            .collect()
+    }
+
+    /// Sample times of the simulation, in order.
+    pub fn ticks(&self) -> impl Iterator<Item = i64> + use<> {
+        let c = &self.config;
+        let (start, end, step) = (c.start_ms, c.start_ms + c.duration_ms, c.interval_ms);
+        (0..).map(move |k| start + k * step).take_while(move |t| *t < end)
+    }
+}
+
+impl SimAsset {
+    /// The sensors' values at `t_ms`, or `None` once the asset has failed (it stops reporting).
+    /// Call with increasing times: load and noise evolve as a process over time.
+    pub fn sample(&mut self, t_ms: i64) -> Option<[f64; 6]> {
+        let wear = match &self.fault {
+            Some(f) if t_ms >= f.failure_ms => return None,
+            Some(f) if t_ms >= f.onset_ms => {
+                let x = (t_ms - f.onset_ms) as f64 / (f.failure_ms - f.onset_ms) as f64;
+                // Wear accelerates towards failure, as it does in bearings and insulation.
+                let d = x.powf(1.6);
+                match f.mode {
+                    FaultMode::BearingWear => Wear { bearing: d, ..Wear::default() },
+                    FaultMode::ImpellerWear => Wear { impeller: d, ..Wear::default() },
+                    FaultMode::WindingOverheating => Wear { winding: d, ..Wear::default() },
+                }
+            }
+            _ => Wear::default(),
+        };
+        // Load: a daily production cycle plus an Ornstein-Uhlenbeck wander (time constant 3 h).
+        let dt_h = self.last_ms.map_or(0.0, |l| (t_ms - l) as f64 / HOUR_MS as f64);
+        self.last_ms = Some(t_ms);
+        let decay = (-dt_h / 3.0).exp();
+        let shock: f64 = StandardNormal.sample(&mut self.rng);
+        self.load_dev = self.load_dev * decay + 0.015 * (1.0 - decay * decay).sqrt() * shock;
+        let day = TAU * (t_ms.rem_euclid(DAY_MS)) as f64 / DAY_MS as f64;
+        let load = (0.9 + 0.05 * (day + self.phase).sin() + self.load_dev).clamp(0.6, 1.0);
+        let ambient = 18.0 + self.ambient_offset + 4.0 * (day - 1.0).sin();
+        Some(physics::sample(self.kind, &self.nameplate, load, ambient, wear, &mut self.rng))
+    }
+
+    /// Whether this asset has an injected fault.
+    pub fn is_faulty(&self) -> bool {
+        self.fault.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(seed: u64) -> Fleet {
+        Fleet::new(FleetConfig::ending_at(seed, 20, 1_780_000_000_000, 14 * DAY_MS)).unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_fleet_and_readings() {
+        let (mut a, mut b) = (fleet(7), fleet(7));
+        assert_eq!(a.ground_truth(), b.ground_truth());
+        let t = a.config.start_ms + 5 * DAY_MS;
+        assert_eq!(a.assets[3].sample(t), b.assets[3].sample(t));
+        assert_ne!(fleet(8).ground_truth(), a.ground_truth());
+    }
+
+    #[test]
+    fn faults_are_planned_inside_the_span_with_every_mode() {
+        let f = Fleet::new(FleetConfig { faults: 6, ..FleetConfig::ending_at(1, 40, 1_780_000_000_000, 30 * DAY_MS) }).unwrap();
+        let gt = f.ground_truth();
+        assert_eq!(gt.len(), 6);
+        for g in &gt {
+            assert!(g.onset_ms >= f.config.start_ms + DAY_MS);
+            assert!(g.failure_ms - g.onset_ms >= 4 * DAY_MS);
+        }
+        for mode in ["bearing_wear", "impeller_wear", "winding_overheating"] {
+            assert!(gt.iter().any(|g| g.failure_mode == mode), "{mode} missing");
+        }
+    }
+
+    #[test]
+    fn wear_moves_the_signature_sensors() {
+        let mut f = Fleet::new(FleetConfig { faults: 20, ..FleetConfig::ending_at(3, 20, 1_780_000_000_000, 30 * DAY_MS) }).unwrap();
+        for a in &mut f.assets {
+            let fault = a.fault.clone().unwrap();
+            let mean = |a: &mut SimAsset, t0: i64| {
+                let mut s = [0.0; 6];
+                for k in 0..600 {
+                    let v = a.sample(t0 + k * 60_000).unwrap();
+                    (0..6).for_each(|i| s[i] += v[i] / 600.0);
+                }
+                s
+            };
+            let before = mean(a, fault.onset_ms - 11 * HOUR_MS);
+            let late = mean(a, fault.failure_ms - 11 * HOUR_MS);
+            let idx = |name: &str| a.kind.sensors().iter().position(|s| *s == name).unwrap();
+            match fault.mode {
+                FaultMode::BearingWear => {
+                    assert!(late[idx("vibration_rms")] > 2.0 * before[idx("vibration_rms")]);
+                    assert!(late[idx("bearing_temp")] > before[idx("bearing_temp")] + 15.0);
+                }
+                FaultMode::ImpellerWear => {
+                    assert!(late[idx("flow")] < 0.8 * before[idx("flow")]);
+                    assert!(late[idx("discharge_pressure")] < 0.85 * before[idx("discharge_pressure")]);
+                }
+                FaultMode::WindingOverheating => {
+                    assert!(late[idx("winding_temp")] > before[idx("winding_temp")] + 25.0);
+                    assert!(late[idx("current")] > 1.12 * before[idx("current")]);
+                }
+            }
+            assert!(a.sample(fault.failure_ms).is_none(), "a failed asset stops reporting");
+        }
+    }
+}
