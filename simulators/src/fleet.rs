@@ -143,7 +143,7 @@ impl Fleet {
         let spread = (config.duration_ms / 4).max(HOUR_MS);
         for (n, &i) in order.iter().take(config.faults).enumerate() {
             let kind = assets[i].kind;
-            let mode = kind.fault_modes()[n / 2 % kind.fault_modes().len()];
+            let mode = kind.fault_modes()[n % kind.fault_modes().len()];
             let window = if n == 0 { DAY_MS / 2 } else { spread };
             let onset_ms = first_onset + (rng.random::<f64>() * window as f64) as i64;
             let life_ms = 4 * DAY_MS + (rng.random::<f64>() * 4.0 * DAY_MS as f64) as i64;

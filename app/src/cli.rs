@@ -1,0 +1,194 @@
+//! Command-line interface.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, EXAMPLE_CONFIG};
+use crate::{parse_duration, parse_host_port};
+
+/// Forewarn: predictive maintenance from MQTT telemetry to maintenance tickets.
+#[derive(Debug, Parser)]
+#[command(name = "forewarn", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything on embedded defaults: broker, simulated fleet, service, API and dashboard.
+    Demo(DemoArgs),
+    /// Run the service against a broker named in a configuration file.
+    Run(RunArgs),
+    /// Run the fleet simulator alone against any broker; prints a JSON report with the ground truth.
+    Simulate(SimulateArgs),
+    /// Print what a data directory holds, as JSON (works while the service runs or is stopped).
+    Stats(StatsArgs),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `forewarn config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a complete, commented example configuration.
+    Example,
+    /// Check a configuration file (and its catalog) without starting anything.
+    Check {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// `forewarn demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of simulated assets.
+    #[arg(long, default_value_t = 50)]
+    pub assets: usize,
+    /// Simulated seconds per wall-clock second.
+    #[arg(long, default_value_t = 7200.0)]
+    pub speed: f64,
+    /// Simulated span (the fleet's history up to now is replayed fast-forwarded).
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Seed of the simulated fleet.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// HTTP listen address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// Port of the embedded MQTT broker (on 127.0.0.1).
+    #[arg(long, default_value_t = 1884)]
+    pub mqtt_port: u16,
+    /// Data directory (default: a new temporary folder, printed at start and kept).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Exit when the simulation ends instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub exit_when_done: bool,
+}
+
+/// `forewarn run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Data directory.
+    #[arg(long, default_value = "./forewarn-data", env = "FOREWARN_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// HTTP listen address (overrides `[http] listen`).
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
+}
+
+/// `forewarn simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Broker as HOST:PORT.
+    #[arg(long, value_parser = parse_host_port)]
+    pub broker: (String, u16),
+    /// Number of simulated assets.
+    #[arg(long, default_value_t = 20)]
+    pub assets: usize,
+    /// Number of assets that develop a fault (default: one in ten, at least two).
+    #[arg(long)]
+    pub faults: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Simulated span, ending now.
+    #[arg(long, default_value = "14d", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Time between two samples of an asset.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Simulated seconds per wall-clock second (default: as fast as the broker acknowledges).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// MQTT client id.
+    #[arg(long, default_value = "forewarn-simulator")]
+    pub client_id: String,
+    /// Topic prefix.
+    #[arg(long, default_value = "forewarn")]
+    pub topic_prefix: String,
+}
+
+/// `forewarn stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Data directory.
+    #[arg(long, default_value = "./forewarn-data", env = "FOREWARN_DATA_DIR")]
+    pub data_dir: PathBuf,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Demo(args) => crate::demo::run(args).await,
+            Command::Run(args) => {
+                init_tracing("info");
+                let config = Config::load(&args.config)?;
+                let http = args.http.unwrap_or(config.http.listen);
+                let shutdown = CancellationToken::new();
+                stop_on_signal(shutdown.clone());
+                let spec = crate::service::ServiceSpec { config, data_dir: args.data_dir, http };
+                crate::service::run(spec, shutdown, None).await
+            }
+            Command::Simulate(args) => {
+                init_tracing("warn");
+                crate::simulate::run(args).await
+            }
+            Command::Stats(args) => crate::stats::run(&args.data_dir).await,
+            Command::Config(ConfigCommand::Example) => {
+                print!("{EXAMPLE_CONFIG}");
+                Ok(())
+            }
+            Command::Config(ConfigCommand::Check { path }) => {
+                let cfg = Config::load(&path)?;
+                let catalog = cfg.catalog()?;
+                println!("{}: ok ({} asset types, {} assets declared)", path.display(), catalog.asset_types.len(), cfg.assets.len());
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `level`).
+pub fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub fn stop_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    token.cancel();
+                    return;
+                }
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+}

@@ -1,0 +1,232 @@
+//! The service configuration file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use forewarn_analytics::BaselineConfig;
+use forewarn_domain::{Asset, Catalog};
+use forewarn_ingest::{IngestConfig, Limits};
+use serde::Deserialize;
+
+/// The catalog built into the binary.
+pub const BUILTIN_CATALOG: &str = include_str!("../../config/catalog.toml");
+/// The commented example configuration (`forewarn config example`).
+pub const EXAMPLE_CONFIG: &str = include_str!("../../config/forewarn.example.toml");
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Broker connection.
+    #[serde(default)]
+    pub mqtt: MqttSection,
+    /// Ingest limits and batching.
+    #[serde(default)]
+    pub ingest: IngestSection,
+    /// Detector settings.
+    #[serde(default)]
+    pub analytics: AnalyticsSection,
+    /// HTTP listener.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Where the catalog comes from.
+    #[serde(default)]
+    pub catalog: CatalogSection,
+    /// Assets declared up front.
+    #[serde(default)]
+    pub assets: Vec<Asset>,
+}
+
+/// `[mqtt]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttSection {
+    /// Broker host.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Client id of the persistent session.
+    pub client_id: String,
+    /// Topic prefix.
+    pub topic_prefix: String,
+    /// Subscription filter (default `{topic_prefix}/#`).
+    pub subscription: Option<String>,
+    /// Keep-alive in seconds.
+    pub keep_alive_secs: u64,
+}
+
+impl Default for MqttSection {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: "forewarn".into(),
+            topic_prefix: "forewarn".into(),
+            subscription: None,
+            keep_alive_secs: 30,
+        }
+    }
+}
+
+/// `[ingest]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSection {
+    /// Largest payload accepted.
+    pub max_payload_bytes: usize,
+    /// Clock-skew tolerance in seconds.
+    pub max_future_secs: i64,
+    /// Messages per batch at most.
+    pub batch_max_messages: usize,
+    /// Batch latency bound in milliseconds.
+    pub batch_max_delay_ms: u64,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        Self { max_payload_bytes: 65536, max_future_secs: 300, batch_max_messages: 2048, batch_max_delay_ms: 5 }
+    }
+}
+
+/// `[analytics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsSection {
+    /// Warm-up in hours.
+    pub warmup_hours: f64,
+    /// Smoothing time constant in minutes.
+    pub smoothing_minutes: f64,
+    /// Start threshold (robust z).
+    pub threshold: f64,
+    /// End threshold (robust z).
+    pub clear_threshold: f64,
+    /// Sustain time in hours.
+    pub sustain_hours: f64,
+}
+
+impl Default for AnalyticsSection {
+    fn default() -> Self {
+        let d = BaselineConfig::default();
+        Self {
+            warmup_hours: d.warmup_ms as f64 / 3.6e6,
+            smoothing_minutes: d.smoothing_ms as f64 / 6e4,
+            threshold: d.threshold,
+            clear_threshold: d.clear_threshold,
+            sustain_hours: d.sustain_ms as f64 / 3.6e6,
+        }
+    }
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Listen address.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+    }
+}
+
+/// `[catalog]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSection {
+    /// A catalog file; the built-in catalog when absent.
+    pub path: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let cfg: Config = toml::from_str(text)?;
+        let a = &cfg.analytics;
+        anyhow::ensure!(a.warmup_hours > 0.0 && a.smoothing_minutes > 0.0 && a.sustain_hours >= 0.0, "analytics times must be positive");
+        anyhow::ensure!(a.clear_threshold > 0.0 && a.clear_threshold <= a.threshold, "analytics: need 0 < clear_threshold <= threshold");
+        anyhow::ensure!(cfg.ingest.batch_max_messages > 0, "ingest.batch_max_messages must be positive");
+        Ok(cfg)
+    }
+
+    /// The catalog this configuration names, checked.
+    pub fn catalog(&self) -> anyhow::Result<Catalog> {
+        let text = match &self.catalog.path {
+            Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading catalog {}", p.display()))?,
+            None => BUILTIN_CATALOG.to_string(),
+        };
+        let catalog = Catalog::from_toml(&text)?;
+        for a in &self.assets {
+            anyhow::ensure!(catalog.asset_type(&a.asset_type).is_some(), "asset {} has type {} which the catalog does not define", a.id, a.asset_type);
+        }
+        Ok(catalog)
+    }
+
+    /// Ingest settings, with credentials from the environment.
+    pub fn ingest(&self) -> IngestConfig {
+        let m = &self.mqtt;
+        let mut c = IngestConfig::new(m.host.clone(), m.port);
+        c.client_id = m.client_id.clone();
+        c.topic_prefix = m.topic_prefix.clone();
+        c.subscription = m.subscription.clone().unwrap_or_else(|| format!("{}/#", m.topic_prefix));
+        c.keep_alive = Duration::from_secs(m.keep_alive_secs.max(5));
+        c.credentials = match (std::env::var("FOREWARN_MQTT_USERNAME"), std::env::var("FOREWARN_MQTT_PASSWORD")) {
+            (Ok(u), Ok(p)) => Some((u, p)),
+            _ => None,
+        };
+        c.limits = Limits {
+            topic_prefix: m.topic_prefix.clone(),
+            max_payload_bytes: self.ingest.max_payload_bytes,
+            max_future_ms: self.ingest.max_future_secs * 1000,
+        };
+        c.batch_max_messages = self.ingest.batch_max_messages;
+        c.batch_max_delay = Duration::from_millis(self.ingest.batch_max_delay_ms);
+        c
+    }
+
+    /// Detector settings.
+    pub fn baseline(&self) -> BaselineConfig {
+        let a = &self.analytics;
+        BaselineConfig {
+            warmup_ms: (a.warmup_hours * 3.6e6) as i64,
+            min_warmup_samples: BaselineConfig::default().min_warmup_samples,
+            smoothing_ms: (a.smoothing_minutes * 6e4) as i64,
+            threshold: a.threshold,
+            clear_threshold: a.clear_threshold,
+            sustain_ms: (a.sustain_hours * 3.6e6) as i64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_is_complete() {
+        let cfg = Config::parse(EXAMPLE_CONFIG).unwrap();
+        assert_eq!(cfg.mqtt.port, 1883);
+        assert_eq!(cfg.assets.len(), 1);
+        cfg.catalog().unwrap();
+        assert_eq!(cfg.ingest().subscription, "forewarn/#");
+        assert_eq!(cfg.baseline(), BaselineConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Config::parse("[mqtt]\nhots = \"x\"").is_err());
+        assert!(Config::parse("[analytics]\nthreshold = 1.0\nclear_threshold = 2.0").is_err());
+        let cfg = Config::parse("[[assets]]\nid = \"a\"\nsite = \"s\"\nasset_type = \"turbine\"").unwrap();
+        assert!(cfg.catalog().is_err());
+        assert!(Config::parse("[[assets]]\nid = \"a/b\"\nsite = \"s\"\nasset_type = \"x\"").is_err());
+    }
+}

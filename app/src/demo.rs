@@ -1,0 +1,140 @@
+//! `forewarn demo`: embedded broker, simulated fleet, service, API and dashboard in one command.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use forewarn_simulators::{Fleet, FleetConfig, PublishConfig, SimProgress, publish};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::{oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::DemoArgs;
+use crate::config::Config;
+use crate::service::{self, Handle, ServiceSpec};
+
+const HOUR_MS: f64 = 3_600_000.0;
+
+/// Runs the demo until Ctrl-C (or until the simulation ends with `--exit-when-done`).
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    // rumqttd logs every client disconnect as an error; the demo shows its own progress instead.
+    crate::cli::init_tracing("warn,rumqttd=off");
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => tempfile::Builder::new().prefix("forewarn-demo-").tempdir()?.keep(),
+    };
+    println!("data directory: {}", data_dir.display());
+    let broker_addr = SocketAddr::from(([127, 0, 0, 1], args.mqtt_port));
+    tokio::task::spawn_blocking(move || forewarn_ingest::broker::start_embedded(broker_addr))
+        .await?
+        .with_context(|| format!("starting the embedded MQTT broker on {broker_addr} (is the port free? try --mqtt-port)"))?;
+    println!("embedded MQTT broker: mqtt://{broker_addr}");
+
+    let mut config = Config::default();
+    config.mqtt.port = args.mqtt_port;
+    config.mqtt.client_id = "forewarn-demo".into();
+    let shutdown = CancellationToken::new();
+    crate::cli::stop_on_signal(shutdown.clone());
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let spec = ServiceSpec { config, data_dir: data_dir.clone(), http: args.http };
+    let mut service = tokio::spawn(service::run(spec, shutdown.clone(), Some(ready_tx)));
+    let handle = match ready_rx.await {
+        Ok(h) => h,
+        Err(_) => return service.await?.context("the service did not start"),
+    };
+    println!("dashboard: http://{0}/   API: http://{0}/api/v1/tickets   metrics: http://{0}/metrics", handle.http_addr);
+
+    let duration_ms = args.duration.as_millis() as i64;
+    let fleet = Fleet::new(FleetConfig::ending_at(args.seed, args.assets, crate::now_ms(), duration_ms))?;
+    let truth = fleet.ground_truth();
+    println!(
+        "simulating {} assets over {:.0} days at {}x ({} faults injected); Ctrl-C to stop",
+        args.assets,
+        duration_ms as f64 / 24.0 / HOUR_MS,
+        args.speed,
+        truth.len()
+    );
+    let start_ms = fleet.config.start_ms;
+    let mut pub_cfg = PublishConfig::new("127.0.0.1", args.mqtt_port);
+    pub_cfg.client_id = "forewarn-demo-fleet".into();
+    pub_cfg.speed = Some(args.speed);
+    let (progress_tx, progress_rx) = watch::channel(SimProgress::default());
+    let sim_cancel = shutdown.child_token();
+    let mut sim = tokio::spawn(publish(fleet, pub_cfg, Some(progress_tx), sim_cancel));
+
+    let bar = ProgressBar::new(duration_ms as u64 / HOUR_MS as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:28} {pos}/{len} sim h | {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let wall_start = Instant::now();
+    let mut opened = handle.opened.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let (mut last_stored, mut last_at) = (handle.metrics.readings_stored.get(), Instant::now());
+    let report = loop {
+        tokio::select! {
+            r = &mut sim => break r??,
+            r = &mut service => {
+                bar.abandon();
+                return r?.context("the service stopped");
+            }
+            t = opened.recv() => if let Ok(t) = t {
+                let parts: Vec<String> = t.parts.iter().map(|p| format!("{}×{}", p.quantity, p.part_number)).collect();
+                let sim_h = (t.detected_at_ms - start_ms) as f64 / HOUR_MS;
+                bar.println(format!("ticket #{} {} on {} ({}) at sim hour {sim_h:.0}; parts {}", t.id, t.failure_mode, t.asset_id, t.severity, parts.join(", ")));
+            },
+            _ = tick.tick() => {
+                let p = *progress_rx.borrow();
+                let stored = handle.metrics.readings_stored.get();
+                let rate = (stored - last_stored) as f64 / last_at.elapsed().as_secs_f64();
+                (last_stored, last_at) = (stored, Instant::now());
+                bar.set_position(((p.sim_ms - start_ms).max(0) as f64 / HOUR_MS) as u64);
+                bar.set_message(format!("{rate:>7.0} readings/s stored | {stored} total | {} findings | {} tickets",
+                    handle.metrics.findings.get(), handle.metrics.tickets_opened.get()));
+            }
+        }
+    };
+    bar.finish();
+    // Let the last batches reach the store before summarising.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while handle.metrics.readings_stored.get() < report.readings_acked && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    summarise(&handle, &report, wall_start.elapsed()).await?;
+    if args.exit_when_done {
+        shutdown.cancel();
+    } else {
+        println!("simulation finished; still serving http://{}/ — Ctrl-C to stop", handle.http_addr);
+    }
+    service.await?
+}
+
+async fn summarise(h: &Handle, report: &forewarn_simulators::SimReport, wall: Duration) -> anyhow::Result<()> {
+    let stored = h.store.stats().points;
+    println!(
+        "readings acked by the broker: {}, stored: {}, ingest rate: {:.0} readings/s over {:.1} s",
+        report.readings_acked,
+        stored,
+        stored as f64 / wall.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+    let tickets = h.db.tickets(None, false, 10_000).await?;
+    for g in &report.ground_truth {
+        let t = tickets.iter().find(|t| t.asset_id == g.asset && t.failure_mode == g.failure_mode);
+        match t {
+            Some(t) => println!(
+                "fault {} on {}: ticket #{} {:.1} h after onset, {:.1} h before failure",
+                g.failure_mode,
+                g.asset,
+                t.id,
+                (t.detected_at_ms - g.onset_ms) as f64 / HOUR_MS,
+                (g.failure_ms - t.detected_at_ms) as f64 / HOUR_MS
+            ),
+            None if g.onset_ms > report.sim_end_ms => println!("fault {} on {}: starts after the simulated span", g.failure_mode, g.asset),
+            None => println!("fault {} on {}: no ticket yet", g.failure_mode, g.asset),
+        }
+    }
+    let false_tickets = tickets.iter().filter(|t| !report.ground_truth.iter().any(|g| g.asset == t.asset_id)).count();
+    println!("tickets: {} in all, {false_tickets} on assets without an injected fault", tickets.len());
+    Ok(())
+}

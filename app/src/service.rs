@@ -1,0 +1,179 @@
+//! Wiring: the pipeline stages, their channels, the HTTP server, and shutdown.
+//!
+//! ```text
+//! ingest --Batch--> store --Batch--> fan-out --seq--> ingest acker
+//!                                       \--Batch--> analytics --Finding--> alerting --Alert--> maintenance
+//! ```
+//! Every channel is bounded. A stage that fails cancels the others; shutdown closes the front doors
+//! (MQTT, HTTP) and each later stage ends once its input is drained.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use forewarn_analytics::Detector;
+use forewarn_domain::{Batch, Metrics};
+use forewarn_ingest::{AssetRegistry, IngestConfig};
+use forewarn_maintenance::{Maintenance, Ticket};
+use forewarn_store::{OpenMode, Store};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+/// What a running service exposes to its caller (the demo's progress display, tests).
+#[derive(Clone)]
+pub struct Handle {
+    /// The store.
+    pub store: Arc<Store>,
+    /// The tickets database.
+    pub db: Maintenance,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// New tickets, as they open.
+    pub opened: broadcast::Sender<Ticket>,
+    /// Where HTTP listens.
+    pub http_addr: SocketAddr,
+}
+
+/// Everything the service needs to start.
+pub struct ServiceSpec {
+    /// The configuration.
+    pub config: Config,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// HTTP listen address (overrides the config).
+    pub http: SocketAddr,
+}
+
+/// Runs the service until `shutdown` fires or a stage fails. `ready` receives the handle once
+/// everything listens.
+pub async fn run(
+    spec: ServiceSpec,
+    shutdown: CancellationToken,
+    ready: Option<tokio::sync::oneshot::Sender<Handle>>,
+) -> anyhow::Result<()> {
+    let catalog = Arc::new(spec.config.catalog()?);
+    let dir = spec.data_dir.clone();
+    let (store, recovery) = tokio::task::spawn_blocking(move || Store::open(&dir, OpenMode::ReadWrite))
+        .await?
+        .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
+    tracing::info!(records = recovery.records, truncated_bytes = recovery.truncated_bytes, "store recovered");
+    let store = Arc::new(store);
+    let db = Maintenance::open(&spec.data_dir).await.context("opening the tickets database")?;
+    let metrics = Arc::new(Metrics::new());
+    metrics.readings_stored.inc_by(store.stats().points);
+
+    let mut registry = AssetRegistry::new(catalog.clone());
+    for a in spec.config.assets.iter().cloned().chain(store.assets()) {
+        registry.register(a);
+    }
+    metrics.assets.set(registry.len() as i64);
+    let asset_types: HashMap<_, _> = store
+        .assets()
+        .into_iter()
+        .chain(spec.config.assets.iter().cloned())
+        .map(|a| (a.id, a.asset_type))
+        .collect();
+
+    let (opened, _) = broadcast::channel(256);
+    let (ingest_tx, ingest_rx) = mpsc::channel::<Batch>(64);
+    let (durable_tx, durable_rx) = mpsc::channel::<Batch>(64);
+    let (ack_tx, ack_rx) = mpsc::channel::<u64>(1024);
+    let (analytics_tx, analytics_rx) = mpsc::channel::<Batch>(64);
+    let (finding_tx, finding_rx) = mpsc::channel(1024);
+    let (alert_tx, alert_rx) = mpsc::channel(1024);
+
+    let listener = tokio::net::TcpListener::bind(spec.http).await.with_context(|| format!("binding HTTP on {}", spec.http))?;
+    let http_addr = listener.local_addr()?;
+    let app = forewarn_api::router(forewarn_api::AppState {
+        store: store.clone(),
+        db: db.clone(),
+        metrics: metrics.clone(),
+        catalog: catalog.clone(),
+    });
+
+    let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    tasks.spawn(stage("maintenance", forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone())));
+    tasks.spawn(stage("alerting", forewarn_alerting::run(catalog.clone(), metrics.clone(), finding_rx, alert_tx)));
+
+    // Analytics state is derived from the store: replay history before going live, so a restart
+    // neither forgets a developing fault nor re-learns a baseline from already-degraded data.
+    let mut detector = Detector::new(spec.config.baseline());
+    let replay_store = store.clone();
+    let replay_types = asset_types.clone();
+    let (detector, replayed) = tokio::task::spawn_blocking(move || {
+        let mut findings = Vec::new();
+        for asset in replay_store.assets() {
+            let Some(ty) = replay_types.get(&asset.id) else { continue };
+            for r in replay_store.asset_history(&asset.id) {
+                findings.extend(detector.observe(&r, ty));
+            }
+        }
+        (detector, findings)
+    })
+    .await?;
+    for f in replayed {
+        metrics.findings.inc();
+        finding_tx.send(f).await.map_err(|_| anyhow::anyhow!("alerting stopped during replay"))?;
+    }
+    tasks.spawn(stage("analytics", forewarn_analytics::run(detector, asset_types, metrics.clone(), analytics_rx, finding_tx)));
+    tasks.spawn(stage("fan-out", fan_out(durable_rx, ack_tx, analytics_tx)));
+    tasks.spawn(stage("store", forewarn_store::run(store.clone(), metrics.clone(), ingest_rx, durable_tx)));
+    let ingest_cfg: IngestConfig = spec.config.ingest();
+    tasks.spawn(stage(
+        "ingest",
+        forewarn_ingest::run(ingest_cfg, registry, metrics.clone(), ingest_tx, ack_rx, shutdown.child_token()),
+    ));
+    let http_shutdown = shutdown.clone();
+    tasks.spawn(stage("http", async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { http_shutdown.cancelled().await }).await
+    }));
+
+    if let Some(ready) = ready {
+        let _ = ready.send(Handle { store: store.clone(), db: db.clone(), metrics: metrics.clone(), opened, http_addr });
+    }
+
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (name, result) = joined.unwrap_or_else(|e| ("task", Err(anyhow::anyhow!("panicked: {e}"))));
+        match result {
+            Ok(()) => tracing::debug!(stage = name, "stage finished"),
+            Err(e) => {
+                tracing::error!(stage = name, error = %format!("{e:#}"), "stage failed; stopping the service");
+                first_error.get_or_insert(e.context(format!("stage {name} failed")));
+                shutdown.cancel();
+                // Stages downstream of a dead one may wait forever on an input that will not close.
+                let grace = tokio::time::sleep(Duration::from_secs(10));
+                tokio::pin!(grace);
+                loop {
+                    tokio::select! {
+                        _ = &mut grace => { tasks.abort_all(); break; }
+                        next = tasks.join_next() => if next.is_none() { break },
+                    }
+                }
+                break;
+            }
+        }
+    }
+    db.close().await;
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn stage<E: Into<anyhow::Error>>(name: &'static str, f: impl Future<Output = Result<(), E>>) -> (&'static str, anyhow::Result<()>) {
+    (name, f.await.map_err(Into::into))
+}
+
+/// Releases acknowledgements first (the batch is durable), then hands the batch to analytics.
+async fn fan_out(mut durable: mpsc::Receiver<Batch>, acks: mpsc::Sender<u64>, analytics: mpsc::Sender<Batch>) -> anyhow::Result<()> {
+    while let Some(batch) = durable.recv().await {
+        // The acker outlives the store during shutdown; if it is gone, the broker redelivers: harmless.
+        let _ = acks.send(batch.seq).await;
+        analytics.send(batch).await.map_err(|_| anyhow::anyhow!("analytics stopped"))?;
+    }
+    Ok(())
+}
