@@ -11,7 +11,10 @@ pub fn classify<'c>(catalog: &'c Catalog, finding: &Finding) -> Option<&'c Failu
         .filter_map(|mode| {
             let mut total = 0.0;
             for (sensor, direction) in &mode.signature {
-                let d = finding.deviations.iter().find(|d| &d.sensor == sensor && d.direction == *direction)?;
+                let d = finding
+                    .deviations
+                    .iter()
+                    .find(|d| &d.sensor == sensor && d.direction == *direction)?;
                 total += d.score.abs();
             }
             Some((mode, mode.signature.len(), total))
@@ -72,10 +75,19 @@ mod tests {
         let c = Catalog::from_toml(CATALOG).unwrap();
         let id = |f: &Finding| classify(&c, f).map(|m| m.id.as_str().to_string());
         use Direction::*;
-        assert_eq!(id(&finding(&[("vib", Up, 5.0)])).as_deref(), Some("imbalance"));
-        assert_eq!(id(&finding(&[("vib", Up, 5.0), ("temp", Up, 4.0)])).as_deref(), Some("bearing_wear"));
+        assert_eq!(
+            id(&finding(&[("vib", Up, 5.0)])).as_deref(),
+            Some("imbalance")
+        );
+        assert_eq!(
+            id(&finding(&[("vib", Up, 5.0), ("temp", Up, 4.0)])).as_deref(),
+            Some("bearing_wear")
+        );
         assert_eq!(id(&finding(&[("temp", Up, 4.0)])), None);
         assert_eq!(id(&finding(&[("flow", Up, -4.0)])), None, "wrong direction");
-        assert_eq!(id(&finding(&[("flow", Down, -4.0)])).as_deref(), Some("impeller_wear"));
+        assert_eq!(
+            id(&finding(&[("flow", Down, -4.0)])).as_deref(),
+            Some("impeller_wear")
+        );
     }
 }

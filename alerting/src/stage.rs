@@ -36,7 +36,10 @@ pub async fn run(
             parts: mode.parts.clone(),
             finding,
         };
-        output.send(alert).await.map_err(|_| AlertingError::PipelineClosed)?;
+        output
+            .send(alert)
+            .await
+            .map_err(|_| AlertingError::PipelineClosed)?;
     }
     Ok(())
 }

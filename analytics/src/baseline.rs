@@ -105,7 +105,11 @@ impl SensorBaseline {
         let since = self.above_since?;
         let last = self.last_ts?;
         (last - since >= cfg.sustain_ms).then(|| Deviation {
-            direction: if self.smoothed > 0.0 { Direction::Up } else { Direction::Down },
+            direction: if self.smoothed > 0.0 {
+                Direction::Up
+            } else {
+                Direction::Down
+            },
             since_ms: since,
         })
     }
@@ -153,7 +157,11 @@ mod tests {
         let mut first_dev = None;
         for i in 0..(10 * 24 * 60) {
             let t = i * MIN;
-            let drift = if t > 5 * 24 * 60 * MIN { (t - 5 * 24 * 60 * MIN) as f64 / (24.0 * 60.0 * MIN as f64) } else { 0.0 };
+            let drift = if t > 5 * 24 * 60 * MIN {
+                (t - 5 * 24 * 60 * MIN) as f64 / (24.0 * 60.0 * MIN as f64)
+            } else {
+                0.0
+            };
             b.observe(&cfg, t, 10.0 + wobble(i) + 3.0 * drift);
             if b.deviation(&cfg).is_some() && first_dev.is_none() {
                 first_dev = Some(t);

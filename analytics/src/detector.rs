@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use forewarn_domain::{AssetId, AssetTypeId, Direction, Finding, Reading, SensorDeviation, SensorName, Severity, TimestampMs};
+use forewarn_domain::{
+    AssetId, AssetTypeId, Direction, Finding, Reading, SensorDeviation, SensorName, Severity,
+    TimestampMs,
+};
 
 use crate::baseline::{BaselineConfig, SensorBaseline};
 
@@ -29,7 +32,10 @@ pub struct Detector {
 impl Detector {
     /// A detector with the given settings.
     pub fn new(cfg: BaselineConfig) -> Self {
-        Self { cfg, assets: HashMap::new() }
+        Self {
+            cfg,
+            assets: HashMap::new(),
+        }
     }
 
     /// Feeds one reading of an asset of type `asset_type`; returns a finding when the set of
@@ -37,7 +43,11 @@ impl Detector {
     /// [`REPEAT_MS`]).
     pub fn observe(&mut self, r: &Reading, asset_type: &AssetTypeId) -> Option<Finding> {
         let state = self.assets.entry(r.asset.clone()).or_default();
-        state.sensors.entry(r.sensor.clone()).or_default().observe(&self.cfg, r.ts_ms, r.value);
+        state
+            .sensors
+            .entry(r.sensor.clone())
+            .or_default()
+            .observe(&self.cfg, r.ts_ms, r.value);
 
         let current: BTreeMap<SensorName, Direction> = state
             .sensors
@@ -48,7 +58,9 @@ impl Detector {
             state.reported.clear();
             return None;
         }
-        let grew = current.iter().any(|(s, d)| state.reported.get(s) != Some(d));
+        let grew = current
+            .iter()
+            .any(|(s, d)| state.reported.get(s) != Some(d));
         let repeat = state.last_emit_ms.is_some_and(|t| r.ts_ms - t >= REPEAT_MS);
         state.reported = current;
         if !grew && !repeat {
@@ -117,7 +129,10 @@ mod tests {
         let mut d = Detector::default();
         let ty = AssetTypeId::new("pump").unwrap();
         let asset = AssetId::new("p-1").unwrap();
-        let (vib, temp) = (SensorName::new("vib").unwrap(), SensorName::new("temp").unwrap());
+        let (vib, temp) = (
+            SensorName::new("vib").unwrap(),
+            SensorName::new("temp").unwrap(),
+        );
         let mut findings = Vec::new();
         for i in 0..(6 * 24 * 60) {
             let t = i * MIN;
@@ -126,7 +141,12 @@ mod tests {
             let v = 2.0 + 0.05 * wobble(i) + (days - 2.0).max(0.0);
             let c = 40.0 + 0.5 * wobble(i + 7) + 5.0 * (days - 3.0).max(0.0);
             for (s, x) in [(&vib, v), (&temp, c)] {
-                let r = Reading { asset: asset.clone(), sensor: s.clone(), ts_ms: t, value: x };
+                let r = Reading {
+                    asset: asset.clone(),
+                    sensor: s.clone(),
+                    ts_ms: t,
+                    value: x,
+                };
                 findings.extend(d.observe(&r, &ty));
             }
         }
@@ -134,7 +154,10 @@ mod tests {
         assert_eq!(findings[0].deviations.len(), 1);
         assert_eq!(findings[0].deviations[0].sensor, vib);
         assert!(findings[0].detected_at_ms > 2 * 24 * 60 * MIN);
-        let both = findings.iter().find(|f| f.deviations.len() == 2).expect("both sensors");
+        let both = findings
+            .iter()
+            .find(|f| f.deviations.len() == 2)
+            .expect("both sensors");
         assert!(both.deviations.iter().all(|x| x.direction == Direction::Up));
         // Repeats are rate-limited: at most one per 12 h plus one per change.
         assert!(findings.len() <= 2 + 8);

@@ -23,10 +23,15 @@ pub async fn run(
         }
         for r in &batch.readings {
             // Ingest only accepts readings of registered assets, so the type is always known here.
-            let Some(ty) = asset_types.get(&r.asset) else { continue };
+            let Some(ty) = asset_types.get(&r.asset) else {
+                continue;
+            };
             if let Some(f) = detector.observe(r, ty) {
                 metrics.findings.inc();
-                output.send(f).await.map_err(|_| crate::AnalyticsError::PipelineClosed)?;
+                output
+                    .send(f)
+                    .await
+                    .map_err(|_| crate::AnalyticsError::PipelineClosed)?;
             }
         }
     }

@@ -19,8 +19,21 @@ async fn state(dir: &std::path::Path) -> AppState {
         model: "CP-200".into(),
         location: "hall".into(),
     };
-    let reading = Reading { asset: asset.id.clone(), sensor: SensorName::new("flow").unwrap(), ts_ms: 1_780_000_000_000, value: 150.0 };
-    store.append(&[Batch { seq: 1, readings: vec![reading], births: vec![asset.clone()], messages: 2, ..Default::default() }]).unwrap();
+    let reading = Reading {
+        asset: asset.id.clone(),
+        sensor: SensorName::new("flow").unwrap(),
+        ts_ms: 1_780_000_000_000,
+        value: 150.0,
+    };
+    store
+        .append(&[Batch {
+            seq: 1,
+            readings: vec![reading],
+            births: vec![asset.clone()],
+            messages: 2,
+            ..Default::default()
+        }])
+        .unwrap();
     let db = Maintenance::open(dir).await.unwrap();
     let finding = Finding {
         asset: asset.id.clone(),
@@ -37,7 +50,11 @@ async fn state(dir: &std::path::Path) -> AppState {
         severity: Severity::Medium,
         raised_at_ms: 1_780_000_000_000,
         finding,
-        parts: vec![PartRequirement { part_number: "BRG-6309-2RS".into(), description: "bearing".into(), quantity: 2 }],
+        parts: vec![PartRequirement {
+            part_number: "BRG-6309-2RS".into(),
+            description: "bearing".into(),
+            quantity: 2,
+        }],
     })
     .await
     .unwrap();
@@ -50,7 +67,11 @@ async fn state(dir: &std::path::Path) -> AppState {
 }
 
 async fn call(app: &Router, uri: &str) -> (StatusCode, String) {
-    let res = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = res.status();
     let body = res.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
@@ -68,7 +89,15 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
     assert_eq!(s, StatusCode::OK);
     let tickets: serde_json::Value = serde_json::from_str(&body).unwrap();
     let t = &tickets[0];
-    for key in ["id", "asset_id", "failure_mode", "status", "created_at", "evidence", "parts"] {
+    for key in [
+        "id",
+        "asset_id",
+        "failure_mode",
+        "status",
+        "created_at",
+        "evidence",
+        "parts",
+    ] {
         assert!(t.get(key).is_some(), "ticket lacks {key}: {t}");
     }
     assert_eq!(t["parts"][0]["part_number"], "BRG-6309-2RS");
@@ -96,8 +125,12 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
     ] {
         let (s, body) = call(&app, uri).await;
         assert_eq!(s, want, "{uri}: {body}");
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{uri}: not JSON: {body}"));
-        assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{uri}: {body}");
+        let v: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("{uri}: not JSON: {body}"));
+        assert!(
+            v["error"].as_str().is_some_and(|m| !m.is_empty()),
+            "{uri}: {body}"
+        );
     }
 
     let (s, body) = call(&app, "/metrics").await;

@@ -42,9 +42,24 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AssetView>>, Api
 }
 
 /// `GET /api/v1/assets/{id}`.
-pub async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<AssetView>, ApiError> {
+pub async fn get(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AssetView>, ApiError> {
     let id = AssetId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let asset = s.store.asset(&id).ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
-    let open_tickets = s.db.tickets(Some(id.as_str()), true, 1000).await?.into_iter().map(|t| t.id).collect();
-    Ok(Json(AssetView { latest: s.store.latest(&id), open_tickets, asset }))
+    let asset = s
+        .store
+        .asset(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
+    let open_tickets =
+        s.db.tickets(Some(id.as_str()), true, 1000)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+    Ok(Json(AssetView {
+        latest: s.store.latest(&id),
+        open_tickets,
+        asset,
+    }))
 }

@@ -17,24 +17,37 @@ pub struct ApiError {
 impl ApiError {
     /// 400: the request is malformed.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 
     /// 404: no such resource.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, message: message.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
     }
 
     /// 503: a backing service failed; the request itself was fine.
     pub fn unavailable(message: impl std::fmt::Display) -> Self {
         tracing::error!(error = %message, "backing service failed");
-        Self { status: StatusCode::SERVICE_UNAVAILABLE, message: format!("temporarily unavailable: {message}") }
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("temporarily unavailable: {message}"),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": self.message, "status": self.status.as_u16()}))).into_response()
+        (
+            self.status,
+            Json(json!({"error": self.message, "status": self.status.as_u16()})),
+        )
+            .into_response()
     }
 }
 

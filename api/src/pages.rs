@@ -20,9 +20,21 @@ pub async fn fleet(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
     for t in &tickets {
         *open.entry(t.asset_id.as_str()).or_default() += 1;
     }
-    let latest: Vec<_> = s.store.assets().into_iter().map(|a| { let l = s.store.latest(&a.id); (a, l) }).collect();
+    let latest: Vec<_> = s
+        .store
+        .assets()
+        .into_iter()
+        .map(|a| {
+            let l = s.store.latest(&a.id);
+            (a, l)
+        })
+        .collect();
     // The simulator may run on a fast-forwarded clock: judge staleness against the fleet's own newest time.
-    let newest = latest.iter().flat_map(|(_, l)| l.iter().map(|p| p.ts_ms)).max().unwrap_or(0);
+    let newest = latest
+        .iter()
+        .flat_map(|(_, l)| l.iter().map(|p| p.ts_ms))
+        .max()
+        .unwrap_or(0);
     let mut assets: Vec<AssetRow> = latest
         .into_iter()
         .map(|(a, points)| {
@@ -46,7 +58,10 @@ pub async fn fleet(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
                     .map(|p| SensorCell {
                         sensor: p.sensor.to_string(),
                         value: format!("{:.2}", p.value),
-                        unit: ty.and_then(|t| t.sensors.get(&p.sensor)).map(|s| s.unit.clone()).unwrap_or_default(),
+                        unit: ty
+                            .and_then(|t| t.sensors.get(&p.sensor))
+                            .map(|s| s.unit.clone())
+                            .unwrap_or_default(),
                     })
                     .collect(),
             }
@@ -62,10 +77,18 @@ pub async fn fleet(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
                 .flatten()
                 .map(|d| {
                     let arrow = if d["direction"] == "up" { "↑" } else { "↓" };
-                    format!("{} {arrow} {:.1}σ", d["sensor"].as_str().unwrap_or("?"), d["score"].as_f64().unwrap_or(0.0).abs())
+                    format!(
+                        "{} {arrow} {:.1}σ",
+                        d["sensor"].as_str().unwrap_or("?"),
+                        d["score"].as_f64().unwrap_or(0.0).abs()
+                    )
                 })
                 .collect(),
-            parts: t.parts.iter().map(|p| format!("{} × {} {}", p.quantity, p.part_number, p.description)).collect(),
+            parts: t
+                .parts
+                .iter()
+                .map(|p| format!("{} × {} {}", p.quantity, p.part_number, p.description))
+                .collect(),
             id: t.id,
             asset_id: t.asset_id,
             failure_mode: t.failure_mode,
@@ -74,10 +97,18 @@ pub async fn fleet(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
             detected_at: t.detected_at,
         })
         .collect();
-    let page = FleetPage { generated_at: rfc3339(Utc::now().timestamp_millis()), assets, tickets, refresh_seconds: 5 };
+    let page = FleetPage {
+        generated_at: rfc3339(Utc::now().timestamp_millis()),
+        assets,
+        tickets,
+        refresh_seconds: 5,
+    };
     page.to_html().map(Html).map_err(ApiError::unavailable)
 }
 
 fn rfc3339(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or_default()
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }

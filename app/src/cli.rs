@@ -132,7 +132,9 @@ pub struct StatsArgs {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Demo(args) => crate::demo::run(args).await,
@@ -142,7 +144,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let http = args.http.unwrap_or(config.http.listen);
                 let shutdown = CancellationToken::new();
                 stop_on_signal(shutdown.clone());
-                let spec = crate::service::ServiceSpec { config, data_dir: args.data_dir, http };
+                let spec = crate::service::ServiceSpec {
+                    config,
+                    data_dir: args.data_dir,
+                    http,
+                };
                 crate::service::run(spec, shutdown, None).await
             }
             Command::Simulate(args) => {
@@ -157,7 +163,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Config(ConfigCommand::Check { path }) => {
                 let cfg = Config::load(&path)?;
                 let catalog = cfg.catalog()?;
-                println!("{}: ok ({} asset types, {} assets declared)", path.display(), catalog.asset_types.len(), cfg.assets.len());
+                println!(
+                    "{}: ok ({} asset types, {} assets declared)",
+                    path.display(),
+                    catalog.asset_types.len(),
+                    cfg.assets.len()
+                );
                 Ok(())
             }
         }
@@ -166,8 +177,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `level`).
 pub fn init_tracing(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Cancels `token` on Ctrl-C or SIGTERM.
@@ -176,14 +191,15 @@ pub fn stop_on_signal(token: CancellationToken) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    token.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        token.cancel();
+                        return;
+                    }
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]

@@ -86,7 +86,12 @@ pub struct IngestSection {
 
 impl Default for IngestSection {
     fn default() -> Self {
-        Self { max_payload_bytes: 65536, max_future_secs: 300, batch_max_messages: 2048, batch_max_delay_ms: 5 }
+        Self {
+            max_payload_bytes: 65536,
+            max_future_secs: 300,
+            batch_max_messages: 2048,
+            batch_max_delay_ms: 5,
+        }
     }
 }
 
@@ -129,7 +134,9 @@ pub struct HttpSection {
 
 impl Default for HttpSection {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
     }
 }
 
@@ -144,7 +151,8 @@ pub struct CatalogSection {
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("in {}", path.display()))
     }
 
@@ -152,21 +160,36 @@ impl Config {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let cfg: Config = toml::from_str(text)?;
         let a = &cfg.analytics;
-        anyhow::ensure!(a.warmup_hours > 0.0 && a.smoothing_minutes > 0.0 && a.sustain_hours >= 0.0, "analytics times must be positive");
-        anyhow::ensure!(a.clear_threshold > 0.0 && a.clear_threshold <= a.threshold, "analytics: need 0 < clear_threshold <= threshold");
-        anyhow::ensure!(cfg.ingest.batch_max_messages > 0, "ingest.batch_max_messages must be positive");
+        anyhow::ensure!(
+            a.warmup_hours > 0.0 && a.smoothing_minutes > 0.0 && a.sustain_hours >= 0.0,
+            "analytics times must be positive"
+        );
+        anyhow::ensure!(
+            a.clear_threshold > 0.0 && a.clear_threshold <= a.threshold,
+            "analytics: need 0 < clear_threshold <= threshold"
+        );
+        anyhow::ensure!(
+            cfg.ingest.batch_max_messages > 0,
+            "ingest.batch_max_messages must be positive"
+        );
         Ok(cfg)
     }
 
     /// The catalog this configuration names, checked.
     pub fn catalog(&self) -> anyhow::Result<Catalog> {
         let text = match &self.catalog.path {
-            Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading catalog {}", p.display()))?,
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("reading catalog {}", p.display()))?,
             None => BUILTIN_CATALOG.to_string(),
         };
         let catalog = Catalog::from_toml(&text)?;
         for a in &self.assets {
-            anyhow::ensure!(catalog.asset_type(&a.asset_type).is_some(), "asset {} has type {} which the catalog does not define", a.id, a.asset_type);
+            anyhow::ensure!(
+                catalog.asset_type(&a.asset_type).is_some(),
+                "asset {} has type {} which the catalog does not define",
+                a.id,
+                a.asset_type
+            );
         }
         Ok(catalog)
     }
@@ -177,9 +200,15 @@ impl Config {
         let mut c = IngestConfig::new(m.host.clone(), m.port);
         c.client_id = m.client_id.clone();
         c.topic_prefix = m.topic_prefix.clone();
-        c.subscription = m.subscription.clone().unwrap_or_else(|| format!("{}/#", m.topic_prefix));
+        c.subscription = m
+            .subscription
+            .clone()
+            .unwrap_or_else(|| format!("{}/#", m.topic_prefix));
         c.keep_alive = Duration::from_secs(m.keep_alive_secs.max(5));
-        c.credentials = match (std::env::var("FOREWARN_MQTT_USERNAME"), std::env::var("FOREWARN_MQTT_PASSWORD")) {
+        c.credentials = match (
+            std::env::var("FOREWARN_MQTT_USERNAME"),
+            std::env::var("FOREWARN_MQTT_PASSWORD"),
+        ) {
             (Ok(u), Ok(p)) => Some((u, p)),
             _ => None,
         };
@@ -225,8 +254,11 @@ mod tests {
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(Config::parse("[mqtt]\nhots = \"x\"").is_err());
         assert!(Config::parse("[analytics]\nthreshold = 1.0\nclear_threshold = 2.0").is_err());
-        let cfg = Config::parse("[[assets]]\nid = \"a\"\nsite = \"s\"\nasset_type = \"turbine\"").unwrap();
+        let cfg = Config::parse("[[assets]]\nid = \"a\"\nsite = \"s\"\nasset_type = \"turbine\"")
+            .unwrap();
         assert!(cfg.catalog().is_err());
-        assert!(Config::parse("[[assets]]\nid = \"a/b\"\nsite = \"s\"\nasset_type = \"x\"").is_err());
+        assert!(
+            Config::parse("[[assets]]\nid = \"a/b\"\nsite = \"s\"\nasset_type = \"x\"").is_err()
+        );
     }
 }

@@ -21,7 +21,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     crate::cli::init_tracing("warn,rumqttd=off");
     let data_dir = match &args.data_dir {
         Some(d) => d.clone(),
-        None => tempfile::Builder::new().prefix("forewarn-demo-").tempdir()?.keep(),
+        None => tempfile::Builder::new()
+            .prefix("forewarn-demo-")
+            .tempdir()?
+            .keep(),
     };
     println!("data directory: {}", data_dir.display());
     let broker_addr = SocketAddr::from(([127, 0, 0, 1], args.mqtt_port));
@@ -36,16 +39,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     crate::cli::stop_on_signal(shutdown.clone());
     let (ready_tx, ready_rx) = oneshot::channel();
-    let spec = ServiceSpec { config, data_dir: data_dir.clone(), http: args.http };
+    let spec = ServiceSpec {
+        config,
+        data_dir: data_dir.clone(),
+        http: args.http,
+    };
     let mut service = tokio::spawn(service::run(spec, shutdown.clone(), Some(ready_tx)));
     let handle = match ready_rx.await {
         Ok(h) => h,
         Err(_) => return service.await?.context("the service did not start"),
     };
-    println!("dashboard: http://{0}/   API: http://{0}/api/v1/tickets   metrics: http://{0}/metrics", handle.http_addr);
+    println!(
+        "dashboard: http://{0}/   API: http://{0}/api/v1/tickets   metrics: http://{0}/metrics",
+        handle.http_addr
+    );
 
     let duration_ms = args.duration.as_millis() as i64;
-    let fleet = Fleet::new(FleetConfig::ending_at(args.seed, args.assets, crate::now_ms(), duration_ms))?;
+    let fleet = Fleet::new(FleetConfig::ending_at(
+        args.seed,
+        args.assets,
+        crate::now_ms(),
+        duration_ms,
+    ))?;
     let truth = fleet.ground_truth();
     println!(
         "simulating {} assets over {:.0} days at {}x ({} faults injected); Ctrl-C to stop",
@@ -64,8 +79,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let bar = ProgressBar::new(duration_ms as u64 / HOUR_MS as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:28} {pos}/{len} sim h | {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:28} {pos}/{len} sim h | {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let wall_start = Instant::now();
     let mut opened = handle.opened.subscribe();
@@ -97,19 +114,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     bar.finish();
     // Let the last batches reach the store before summarising.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while handle.metrics.readings_stored.get() < report.readings_acked && Instant::now() < deadline {
+    while handle.metrics.readings_stored.get() < report.readings_acked && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     summarise(&handle, &report, wall_start.elapsed()).await?;
     if args.exit_when_done {
         shutdown.cancel();
     } else {
-        println!("simulation finished; still serving http://{}/ — Ctrl-C to stop", handle.http_addr);
+        println!(
+            "simulation finished; still serving http://{}/ — Ctrl-C to stop",
+            handle.http_addr
+        );
     }
     service.await?
 }
 
-async fn summarise(h: &Handle, report: &forewarn_simulators::SimReport, wall: Duration) -> anyhow::Result<()> {
+async fn summarise(
+    h: &Handle,
+    report: &forewarn_simulators::SimReport,
+    wall: Duration,
+) -> anyhow::Result<()> {
     let stored = h.store.stats().points;
     println!(
         "readings acked by the broker: {}, stored: {}, ingest rate: {:.0} readings/s over {:.1} s",
@@ -120,7 +145,9 @@ async fn summarise(h: &Handle, report: &forewarn_simulators::SimReport, wall: Du
     );
     let tickets = h.db.tickets(None, false, 10_000).await?;
     for g in &report.ground_truth {
-        let t = tickets.iter().find(|t| t.asset_id == g.asset && t.failure_mode == g.failure_mode);
+        let t = tickets
+            .iter()
+            .find(|t| t.asset_id == g.asset && t.failure_mode == g.failure_mode);
         match t {
             Some(t) => println!(
                 "fault {} on {}: ticket #{} {:.1} h after onset, {:.1} h before failure",
@@ -130,11 +157,20 @@ async fn summarise(h: &Handle, report: &forewarn_simulators::SimReport, wall: Du
                 (t.detected_at_ms - g.onset_ms) as f64 / HOUR_MS,
                 (g.failure_ms - t.detected_at_ms) as f64 / HOUR_MS
             ),
-            None if g.onset_ms > report.sim_end_ms => println!("fault {} on {}: starts after the simulated span", g.failure_mode, g.asset),
+            None if g.onset_ms > report.sim_end_ms => println!(
+                "fault {} on {}: starts after the simulated span",
+                g.failure_mode, g.asset
+            ),
             None => println!("fault {} on {}: no ticket yet", g.failure_mode, g.asset),
         }
     }
-    let false_tickets = tickets.iter().filter(|t| !report.ground_truth.iter().any(|g| g.asset == t.asset_id)).count();
-    println!("tickets: {} in all, {false_tickets} on assets without an injected fault", tickets.len());
+    let false_tickets = tickets
+        .iter()
+        .filter(|t| !report.ground_truth.iter().any(|g| g.asset == t.asset_id))
+        .count();
+    println!(
+        "tickets: {} in all, {false_tickets} on assets without an injected fault",
+        tickets.len()
+    );
     Ok(())
 }

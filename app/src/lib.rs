@@ -10,14 +10,24 @@ pub mod stats;
 
 /// Parses a duration such as `30d`, `12h`, `90s` or `500ms`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration (try 30d, 12h, 90s): {e}"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{s:?} is not a duration (try 30d, 12h, 90s): {e}"))
 }
 
 /// Splits `HOST:PORT`.
 pub fn parse_host_port(s: &str) -> Result<(String, u16), String> {
-    let (host, port) = s.rsplit_once(':').ok_or_else(|| format!("{s:?} is not HOST:PORT"))?;
-    let port = port.parse().map_err(|_| format!("{port:?} is not a port number"))?;
-    Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{s:?} is not HOST:PORT"))?;
+    let port = port
+        .parse()
+        .map_err(|_| format!("{port:?} is not a port number"))?;
+    Ok((
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+    ))
 }
 
 /// Wall-clock now in ms since the epoch.

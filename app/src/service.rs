@@ -59,12 +59,19 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let catalog = Arc::new(spec.config.catalog()?);
     let dir = spec.data_dir.clone();
-    let (store, recovery) = tokio::task::spawn_blocking(move || Store::open(&dir, OpenMode::ReadWrite))
-        .await?
-        .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
-    tracing::info!(records = recovery.records, truncated_bytes = recovery.truncated_bytes, "store recovered");
+    let (store, recovery) =
+        tokio::task::spawn_blocking(move || Store::open(&dir, OpenMode::ReadWrite))
+            .await?
+            .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
+    tracing::info!(
+        records = recovery.records,
+        truncated_bytes = recovery.truncated_bytes,
+        "store recovered"
+    );
     let store = Arc::new(store);
-    let db = Maintenance::open(&spec.data_dir).await.context("opening the tickets database")?;
+    let db = Maintenance::open(&spec.data_dir)
+        .await
+        .context("opening the tickets database")?;
     let metrics = Arc::new(Metrics::new());
     metrics.readings_stored.inc_by(store.stats().points);
 
@@ -88,7 +95,9 @@ pub async fn run(
     let (finding_tx, finding_rx) = mpsc::channel(1024);
     let (alert_tx, alert_rx) = mpsc::channel(1024);
 
-    let listener = tokio::net::TcpListener::bind(spec.http).await.with_context(|| format!("binding HTTP on {}", spec.http))?;
+    let listener = tokio::net::TcpListener::bind(spec.http)
+        .await
+        .with_context(|| format!("binding HTTP on {}", spec.http))?;
     let http_addr = listener.local_addr()?;
     let app = forewarn_api::router(forewarn_api::AppState {
         store: store.clone(),
@@ -98,8 +107,14 @@ pub async fn run(
     });
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-    tasks.spawn(stage("maintenance", forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone())));
-    tasks.spawn(stage("alerting", forewarn_alerting::run(catalog.clone(), metrics.clone(), finding_rx, alert_tx)));
+    tasks.spawn(stage(
+        "maintenance",
+        forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone()),
+    ));
+    tasks.spawn(stage(
+        "alerting",
+        forewarn_alerting::run(catalog.clone(), metrics.clone(), finding_rx, alert_tx),
+    ));
 
     // Analytics state is derived from the store: replay history before going live, so a restart
     // neither forgets a developing fault nor re-learns a baseline from already-degraded data.
@@ -109,7 +124,9 @@ pub async fn run(
     let (detector, replayed) = tokio::task::spawn_blocking(move || {
         let mut findings = Vec::new();
         for asset in replay_store.assets() {
-            let Some(ty) = replay_types.get(&asset.id) else { continue };
+            let Some(ty) = replay_types.get(&asset.id) else {
+                continue;
+            };
             for r in replay_store.asset_history(&asset.id) {
                 findings.extend(detector.observe(&r, ty));
             }
@@ -119,28 +136,59 @@ pub async fn run(
     .await?;
     for f in replayed {
         metrics.findings.inc();
-        finding_tx.send(f).await.map_err(|_| anyhow::anyhow!("alerting stopped during replay"))?;
+        finding_tx
+            .send(f)
+            .await
+            .map_err(|_| anyhow::anyhow!("alerting stopped during replay"))?;
     }
-    tasks.spawn(stage("analytics", forewarn_analytics::run(detector, asset_types, metrics.clone(), analytics_rx, finding_tx)));
+    tasks.spawn(stage(
+        "analytics",
+        forewarn_analytics::run(
+            detector,
+            asset_types,
+            metrics.clone(),
+            analytics_rx,
+            finding_tx,
+        ),
+    ));
     tasks.spawn(stage("fan-out", fan_out(durable_rx, ack_tx, analytics_tx)));
-    tasks.spawn(stage("store", forewarn_store::run(store.clone(), metrics.clone(), ingest_rx, durable_tx)));
+    tasks.spawn(stage(
+        "store",
+        forewarn_store::run(store.clone(), metrics.clone(), ingest_rx, durable_tx),
+    ));
     let ingest_cfg: IngestConfig = spec.config.ingest();
     tasks.spawn(stage(
         "ingest",
-        forewarn_ingest::run(ingest_cfg, registry, metrics.clone(), ingest_tx, ack_rx, shutdown.child_token()),
+        forewarn_ingest::run(
+            ingest_cfg,
+            registry,
+            metrics.clone(),
+            ingest_tx,
+            ack_rx,
+            shutdown.child_token(),
+        ),
     ));
     let http_shutdown = shutdown.clone();
     tasks.spawn(stage("http", async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { http_shutdown.cancelled().await }).await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
     }));
 
     if let Some(ready) = ready {
-        let _ = ready.send(Handle { store: store.clone(), db: db.clone(), metrics: metrics.clone(), opened, http_addr });
+        let _ = ready.send(Handle {
+            store: store.clone(),
+            db: db.clone(),
+            metrics: metrics.clone(),
+            opened,
+            http_addr,
+        });
     }
 
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
-        let (name, result) = joined.unwrap_or_else(|e| ("task", Err(anyhow::anyhow!("panicked: {e}"))));
+        let (name, result) =
+            joined.unwrap_or_else(|e| ("task", Err(anyhow::anyhow!("panicked: {e}"))));
         match result {
             Ok(()) => tracing::debug!(stage = name, "stage finished"),
             Err(e) => {
@@ -164,16 +212,26 @@ pub async fn run(
     first_error.map_or(Ok(()), Err)
 }
 
-async fn stage<E: Into<anyhow::Error>>(name: &'static str, f: impl Future<Output = Result<(), E>>) -> (&'static str, anyhow::Result<()>) {
+async fn stage<E: Into<anyhow::Error>>(
+    name: &'static str,
+    f: impl Future<Output = Result<(), E>>,
+) -> (&'static str, anyhow::Result<()>) {
     (name, f.await.map_err(Into::into))
 }
 
 /// Releases acknowledgements first (the batch is durable), then hands the batch to analytics.
-async fn fan_out(mut durable: mpsc::Receiver<Batch>, acks: mpsc::Sender<u64>, analytics: mpsc::Sender<Batch>) -> anyhow::Result<()> {
+async fn fan_out(
+    mut durable: mpsc::Receiver<Batch>,
+    acks: mpsc::Sender<u64>,
+    analytics: mpsc::Sender<Batch>,
+) -> anyhow::Result<()> {
     while let Some(batch) = durable.recv().await {
         // The acker outlives the store during shutdown; if it is gone, the broker redelivers: harmless.
         let _ = acks.send(batch.seq).await;
-        analytics.send(batch).await.map_err(|_| anyhow::anyhow!("analytics stopped"))?;
+        analytics
+            .send(batch)
+            .await
+            .map_err(|_| anyhow::anyhow!("analytics stopped"))?;
     }
     Ok(())
 }

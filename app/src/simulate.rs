@@ -7,7 +7,12 @@ use crate::cli::SimulateArgs;
 
 /// Publishes the simulated fleet and prints the report as one JSON object.
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let mut fleet_cfg = FleetConfig::ending_at(args.seed, args.assets, crate::now_ms(), args.duration.as_millis() as i64);
+    let mut fleet_cfg = FleetConfig::ending_at(
+        args.seed,
+        args.assets,
+        crate::now_ms(),
+        args.duration.as_millis() as i64,
+    );
     fleet_cfg.interval_ms = args.interval.as_millis() as i64;
     if let Some(f) = args.faults {
         fleet_cfg.faults = f;

@@ -17,9 +17,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
 pub async fn collect(dir: &Path) -> anyhow::Result<serde_json::Value> {
     anyhow::ensure!(dir.is_dir(), "{} is not a directory", dir.display());
     let d = dir.to_path_buf();
-    let (store, recovery) = tokio::task::spawn_blocking(move || Store::open(&d, OpenMode::ReadOnly))
-        .await?
-        .with_context(|| format!("reading the store in {}", dir.display()))?;
+    let (store, recovery) =
+        tokio::task::spawn_blocking(move || Store::open(&d, OpenMode::ReadOnly))
+            .await?
+            .with_context(|| format!("reading the store in {}", dir.display()))?;
     let s = store.stats();
     let tickets = match Maintenance::open_read_only(dir).await? {
         Some(db) => {

@@ -96,7 +96,11 @@ mod tests {
                 asset_type: "centrifugal_pump".into(),
                 state: "act".into(),
                 last_seen: "2026-01-01T00:00:00Z".into(),
-                sensors: vec![SensorCell { sensor: "flow".into(), value: "12.5".into(), unit: "m³/h".into() }],
+                sensors: vec![SensorCell {
+                    sensor: "flow".into(),
+                    value: "12.5".into(),
+                    unit: "m³/h".into(),
+                }],
             }],
             tickets: vec![TicketRow {
                 id: 7,
@@ -113,7 +117,10 @@ mod tests {
         let html = page.to_html().unwrap();
         assert!(html.contains("pump-0001"));
         assert!(html.contains("#7"));
-        assert!(html.contains("2 × &#60;BRG&#62;") || html.contains("2 × &lt;BRG&gt;"), "{html}");
+        assert!(
+            html.contains("2 × &#60;BRG&#62;") || html.contains("2 × &lt;BRG&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("<BRG>"));
     }
 }

@@ -158,15 +158,24 @@ impl Catalog {
         for (type_id, ty) in &self.asset_types {
             for (sensor, spec) in &ty.sensors {
                 if !(spec.min.is_finite() && spec.max.is_finite() && spec.min < spec.max) {
-                    return Err(CatalogError::BadRange { asset_type: type_id.clone(), sensor: sensor.clone() });
+                    return Err(CatalogError::BadRange {
+                        asset_type: type_id.clone(),
+                        sensor: sensor.clone(),
+                    });
                 }
             }
             for (i, mode) in ty.failure_modes.iter().enumerate() {
                 if ty.failure_modes[..i].iter().any(|m| m.id == mode.id) {
-                    return Err(CatalogError::DuplicateMode { asset_type: type_id.clone(), mode: mode.id.clone() });
+                    return Err(CatalogError::DuplicateMode {
+                        asset_type: type_id.clone(),
+                        mode: mode.id.clone(),
+                    });
                 }
                 if mode.signature.is_empty() {
-                    return Err(CatalogError::EmptySignature { asset_type: type_id.clone(), mode: mode.id.clone() });
+                    return Err(CatalogError::EmptySignature {
+                        asset_type: type_id.clone(),
+                        mode: mode.id.clone(),
+                    });
                 }
                 if let Some(sensor) = mode.signature.keys().find(|s| !ty.sensors.contains_key(*s)) {
                     return Err(CatalogError::UnknownSignatureSensor {
@@ -208,7 +217,9 @@ mod tests {
     fn parses_and_looks_up() {
         let c = Catalog::from_toml(SMALL).unwrap();
         let ty = c.asset_type(&AssetTypeId::new("pump").unwrap()).unwrap();
-        let mode = ty.failure_mode(&FailureModeId::new("bearing_wear").unwrap()).unwrap();
+        let mode = ty
+            .failure_mode(&FailureModeId::new("bearing_wear").unwrap())
+            .unwrap();
         assert_eq!(mode.signature.len(), 2);
         assert_eq!(mode.parts[0].quantity, 2);
     }
@@ -216,16 +227,28 @@ mod tests {
     #[test]
     fn rejects_signature_on_unknown_sensor() {
         let bad = SMALL.replace("vib = \"up\"", "flow = \"down\"");
-        assert!(matches!(Catalog::from_toml(&bad), Err(CatalogError::UnknownSignatureSensor { .. })));
+        assert!(matches!(
+            Catalog::from_toml(&bad),
+            Err(CatalogError::UnknownSignatureSensor { .. })
+        ));
     }
 
     #[test]
     fn rejects_unknown_fields_and_bad_ranges() {
         let bad = SMALL.replace("description = \"a pump\"", "descr = \"a pump\"");
-        assert!(matches!(Catalog::from_toml(&bad), Err(CatalogError::Parse(_))));
+        assert!(matches!(
+            Catalog::from_toml(&bad),
+            Err(CatalogError::Parse(_))
+        ));
         let bad = SMALL.replace("min = 0.0, max = 50.0", "min = 5.0, max = 1.0");
-        assert!(matches!(Catalog::from_toml(&bad), Err(CatalogError::BadRange { .. })));
+        assert!(matches!(
+            Catalog::from_toml(&bad),
+            Err(CatalogError::BadRange { .. })
+        ));
         let bad = SMALL.replace("quantity = 2", "quantity = 0");
-        assert!(matches!(Catalog::from_toml(&bad), Err(CatalogError::ZeroQuantity { .. })));
+        assert!(matches!(
+            Catalog::from_toml(&bad),
+            Err(CatalogError::ZeroQuantity { .. })
+        ));
     }
 }

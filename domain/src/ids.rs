@@ -27,7 +27,9 @@ pub enum IdError {
         kind: &'static str,
     },
     /// The string holds a character outside `[A-Za-z0-9_.-]` or does not start with a letter or digit.
-    #[error("{kind} {value:?} may only hold letters, digits, '_', '-' and '.', starting with a letter or digit")]
+    #[error(
+        "{kind} {value:?} may only hold letters, digits, '_', '-' and '.', starting with a letter or digit"
+    )]
     Invalid {
         /// Which kind of id was being parsed.
         kind: &'static str,
@@ -48,7 +50,10 @@ fn validate(kind: &'static str, s: &str) -> Result<(), IdError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
     let starts_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     if !starts_ok || !s.chars().all(ok_char) {
-        return Err(IdError::Invalid { kind, value: s.chars().take(MAX_ID_LEN).collect() });
+        return Err(IdError::Invalid {
+            kind,
+            value: s.chars().take(MAX_ID_LEN).collect(),
+        });
     }
     Ok(())
 }
@@ -153,9 +158,15 @@ mod tests {
     #[test]
     fn rejects_bad_ids() {
         assert!(matches!(AssetId::new(""), Err(IdError::Empty { .. })));
-        assert!(matches!(AssetId::new(&"a".repeat(65)), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            AssetId::new(&"a".repeat(65)),
+            Err(IdError::TooLong { .. })
+        ));
         for s in ["a/b", "+", "#", "-lead", "sp ace", "é"] {
-            assert!(matches!(AssetId::new(s), Err(IdError::Invalid { .. })), "{s}");
+            assert!(
+                matches!(AssetId::new(s), Err(IdError::Invalid { .. })),
+                "{s}"
+            );
         }
     }
 

@@ -19,7 +19,9 @@ mod rejection;
 pub use alert::Alert;
 pub use asset::Asset;
 pub use batch::Batch;
-pub use catalog::{AssetType, Catalog, CatalogError, Direction, FailureMode, PartRequirement, SensorSpec};
+pub use catalog::{
+    AssetType, Catalog, CatalogError, Direction, FailureMode, PartRequirement, SensorSpec,
+};
 pub use finding::{Finding, SensorDeviation, Severity};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;

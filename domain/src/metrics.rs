@@ -39,6 +39,8 @@ pub struct Metrics {
     pub alerts_deduplicated: Counter,
     /// Registered assets.
     pub assets: Gauge,
+    /// 1 while ingest holds its MQTT subscription, 0 while disconnected.
+    pub mqtt_subscribed: Gauge,
 }
 
 impl Default for Metrics {
@@ -63,34 +65,86 @@ impl Metrics {
             tickets_opened: Counter::default(),
             alerts_deduplicated: Counter::default(),
             assets: Gauge::default(),
+            mqtt_subscribed: Gauge::default(),
         };
         let r = m.registry.sub_registry_with_prefix("forewarn");
-        r.register("messages_received", "MQTT messages received", m.messages_received.clone());
-        r.register("readings_received", "Readings decoded from valid messages", m.readings_received.clone());
-        r.register("readings_stored", "Readings made durable by the store", m.readings_stored.clone());
-        r.register("store_commits", "Store group commits (one fsync each)", m.store_commits.clone());
-        r.register("messages_rejected", "Messages rejected and dead-lettered, by reason", m.messages_rejected.clone());
-        r.register("findings", "Findings produced by analytics", m.findings.clone());
-        r.register("alerts", "Findings classified as a failure mode", m.alerts.clone());
-        r.register("unclassified_findings", "Findings matching no failure mode", m.unclassified_findings.clone());
-        r.register("tickets_opened", "Maintenance tickets opened", m.tickets_opened.clone());
-        r.register("alerts_deduplicated", "Alerts whose ticket was already open", m.alerts_deduplicated.clone());
+        r.register(
+            "messages_received",
+            "MQTT messages received",
+            m.messages_received.clone(),
+        );
+        r.register(
+            "readings_received",
+            "Readings decoded from valid messages",
+            m.readings_received.clone(),
+        );
+        r.register(
+            "readings_stored",
+            "Readings made durable by the store",
+            m.readings_stored.clone(),
+        );
+        r.register(
+            "store_commits",
+            "Store group commits (one fsync each)",
+            m.store_commits.clone(),
+        );
+        r.register(
+            "messages_rejected",
+            "Messages rejected and dead-lettered, by reason",
+            m.messages_rejected.clone(),
+        );
+        r.register(
+            "findings",
+            "Findings produced by analytics",
+            m.findings.clone(),
+        );
+        r.register(
+            "alerts",
+            "Findings classified as a failure mode",
+            m.alerts.clone(),
+        );
+        r.register(
+            "unclassified_findings",
+            "Findings matching no failure mode",
+            m.unclassified_findings.clone(),
+        );
+        r.register(
+            "tickets_opened",
+            "Maintenance tickets opened",
+            m.tickets_opened.clone(),
+        );
+        r.register(
+            "alerts_deduplicated",
+            "Alerts whose ticket was already open",
+            m.alerts_deduplicated.clone(),
+        );
         r.register("assets", "Registered assets", m.assets.clone());
+        r.register(
+            "mqtt_subscribed",
+            "1 while ingest holds its MQTT subscription",
+            m.mqtt_subscribed.clone(),
+        );
         // Every reason shows up from the start, so dashboards see zeros instead of missing series.
         for reason in RejectReason::ALL {
-            let _ = m.messages_rejected.get_or_create(&vec![("reason", reason.as_str())]);
+            let _ = m
+                .messages_rejected
+                .get_or_create(&vec![("reason", reason.as_str())]);
         }
         m
     }
 
     /// Counts one rejected message.
     pub fn reject(&self, reason: RejectReason) {
-        self.messages_rejected.get_or_create(&vec![("reason", reason.as_str())]).inc();
+        self.messages_rejected
+            .get_or_create(&vec![("reason", reason.as_str())])
+            .inc();
     }
 
     /// Rejected messages for one reason.
     pub fn rejected(&self, reason: RejectReason) -> u64 {
-        self.messages_rejected.get_or_create(&vec![("reason", reason.as_str())]).get()
+        self.messages_rejected
+            .get_or_create(&vec![("reason", reason.as_str())])
+            .get()
     }
 
     /// Renders every metric in the Prometheus text exposition format.
@@ -113,8 +167,14 @@ mod tests {
         m.reject(RejectReason::MalformedJson);
         let text = m.render();
         assert!(text.contains("forewarn_readings_stored_total 5"), "{text}");
-        assert!(text.contains("forewarn_messages_rejected_total{reason=\"malformed_json\"} 1"), "{text}");
-        assert!(text.contains("forewarn_messages_rejected_total{reason=\"future_timestamp\"} 0"), "{text}");
+        assert!(
+            text.contains("forewarn_messages_rejected_total{reason=\"malformed_json\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("forewarn_messages_rejected_total{reason=\"future_timestamp\"} 0"),
+            "{text}"
+        );
         assert_eq!(m.rejected(RejectReason::MalformedJson), 1);
     }
 }

@@ -57,7 +57,9 @@ pub fn start_embedded(addr: SocketAddr) -> Result<(), IngestError> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
         if Instant::now() > deadline {
-            return Err(IngestError::Broker(format!("embedded broker did not listen on {addr} within 10 s")));
+            return Err(IngestError::Broker(format!(
+                "embedded broker did not listen on {addr} within 10 s"
+            )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }

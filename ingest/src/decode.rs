@@ -3,7 +3,9 @@
 //! The function never panics and never allocates more than the payload warrants: every way a
 //! message can be wrong becomes a [`Rejection`] with a reason class and a human-readable detail.
 
-use forewarn_domain::{Asset, AssetTypeId, Reading, RejectReason, Rejection, SensorName, TimestampMs};
+use forewarn_domain::{
+    Asset, AssetTypeId, Reading, RejectReason, Rejection, SensorName, TimestampMs,
+};
 use serde_json::{Map, Value};
 
 use crate::registry::AssetRegistry;
@@ -27,7 +29,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { topic_prefix: "forewarn".into(), max_payload_bytes: 64 * 1024, max_future_ms: 5 * 60 * 1000 }
+        Self {
+            topic_prefix: "forewarn".into(),
+            max_payload_bytes: 64 * 1024,
+            max_future_ms: 5 * 60 * 1000,
+        }
     }
 }
 
@@ -43,7 +49,13 @@ pub enum Decoded {
 }
 
 /// Decodes one message received at `now_ms`.
-pub fn decode(topic: &str, payload: &[u8], now_ms: TimestampMs, registry: &AssetRegistry, limits: &Limits) -> Decoded {
+pub fn decode(
+    topic: &str,
+    payload: &[u8],
+    now_ms: TimestampMs,
+    registry: &AssetRegistry,
+    limits: &Limits,
+) -> Decoded {
     match decode_inner(topic, payload, now_ms, registry, limits) {
         Ok(d) => d,
         Err((reason, detail)) => Decoded::Rejected(Rejection {
@@ -51,7 +63,8 @@ pub fn decode(topic: &str, payload: &[u8], now_ms: TimestampMs, registry: &Asset
             reason,
             detail,
             received_at_ms: now_ms,
-            payload_excerpt: String::from_utf8_lossy(&payload[..payload.len().min(EXCERPT_BYTES)]).into_owned(),
+            payload_excerpt: String::from_utf8_lossy(&payload[..payload.len().min(EXCERPT_BYTES)])
+                .into_owned(),
         }),
     }
 }
@@ -68,7 +81,11 @@ fn decode_inner(
     if payload.len() > limits.max_payload_bytes {
         return Err((
             RejectReason::PayloadTooLarge,
-            format!("payload is {} bytes, the limit is {}", payload.len(), limits.max_payload_bytes),
+            format!(
+                "payload is {} bytes, the limit is {}",
+                payload.len(),
+                limits.max_payload_bytes
+            ),
         ));
     }
     let (site, asset_id, kind) =
@@ -80,12 +97,26 @@ fn decode_inner(
     match kind {
         TopicKind::Birth => {
             let asset_type = match object.get("type") {
-                Some(Value::String(s)) => AssetTypeId::new(s).map_err(|e| (RejectReason::UnknownAssetType, e.to_string()))?,
-                Some(other) => return Err((RejectReason::WrongType, format!("\"type\" must be a string, got {}", type_name(other)))),
-                None => return Err((RejectReason::MalformedJson, "birth message has no \"type\"".into())),
+                Some(Value::String(s)) => AssetTypeId::new(s)
+                    .map_err(|e| (RejectReason::UnknownAssetType, e.to_string()))?,
+                Some(other) => {
+                    return Err((
+                        RejectReason::WrongType,
+                        format!("\"type\" must be a string, got {}", type_name(other)),
+                    ));
+                }
+                None => {
+                    return Err((
+                        RejectReason::MalformedJson,
+                        "birth message has no \"type\"".into(),
+                    ));
+                }
             };
             if registry.catalog().asset_type(&asset_type).is_none() {
-                return Err((RejectReason::UnknownAssetType, format!("asset type {asset_type} is not in the catalog")));
+                return Err((
+                    RejectReason::UnknownAssetType,
+                    format!("asset type {asset_type} is not in the catalog"),
+                ));
             }
             Ok(Decoded::Birth(Asset {
                 id: asset_id,
@@ -101,36 +132,68 @@ fn decode_inner(
                 Some(v) => parse_ts(v)?,
             };
             if ts_ms < EARLIEST_TS_MS {
-                return Err((RejectReason::BadTimestamp, format!("timestamp {ts_ms} ms is before the year 2000")));
+                return Err((
+                    RejectReason::BadTimestamp,
+                    format!("timestamp {ts_ms} ms is before the year 2000"),
+                ));
             }
             if ts_ms > now_ms.saturating_add(limits.max_future_ms) {
                 return Err((
                     RejectReason::FutureTimestamp,
-                    format!("timestamp is {} s ahead of the receive time", (ts_ms - now_ms) / 1000),
+                    format!(
+                        "timestamp is {} s ahead of the receive time",
+                        (ts_ms - now_ms) / 1000
+                    ),
                 ));
             }
             let metrics = match object.get("metrics") {
                 Some(Value::Object(m)) => m,
-                Some(other) => return Err((RejectReason::WrongType, format!("\"metrics\" must be an object, got {}", type_name(other)))),
-                None => return Err((RejectReason::MalformedJson, "telemetry has no \"metrics\" object".into())),
+                Some(other) => {
+                    return Err((
+                        RejectReason::WrongType,
+                        format!("\"metrics\" must be an object, got {}", type_name(other)),
+                    ));
+                }
+                None => {
+                    return Err((
+                        RejectReason::MalformedJson,
+                        "telemetry has no \"metrics\" object".into(),
+                    ));
+                }
             };
             if metrics.is_empty() {
                 return Err((RejectReason::Empty, "\"metrics\" is empty".into()));
             }
             let Some((_, asset_type)) = registry.lookup(&asset_id) else {
-                return Err((RejectReason::UnknownAsset, format!("asset {asset_id} is not registered (no birth message, not in config)")));
+                return Err((
+                    RejectReason::UnknownAsset,
+                    format!("asset {asset_id} is not registered (no birth message, not in config)"),
+                ));
             };
             let Some(asset_type) = asset_type else {
-                return Err((RejectReason::UnknownAssetType, format!("asset {asset_id} has a type the catalog does not define")));
+                return Err((
+                    RejectReason::UnknownAssetType,
+                    format!("asset {asset_id} has a type the catalog does not define"),
+                ));
             };
             let mut readings = Vec::with_capacity(metrics.len());
             for (name, value) in metrics {
                 let sensor = SensorName::new(name)
                     .ok()
                     .filter(|s| asset_type.sensors.contains_key(s))
-                    .ok_or_else(|| (RejectReason::UnknownSensor, format!("asset {asset_id} has no sensor {name:?}")))?;
+                    .ok_or_else(|| {
+                        (
+                            RejectReason::UnknownSensor,
+                            format!("asset {asset_id} has no sensor {name:?}"),
+                        )
+                    })?;
                 let value = parse_value(name, value)?;
-                readings.push(Reading { asset: asset_id.clone(), sensor, ts_ms, value });
+                readings.push(Reading {
+                    asset: asset_id.clone(),
+                    sensor,
+                    ts_ms,
+                    value,
+                });
             }
             Ok(Decoded::Telemetry(readings))
         }
@@ -140,13 +203,21 @@ fn decode_inner(
 fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, Reject> {
     match serde_json::from_slice::<Value>(payload) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err((RejectReason::MalformedJson, format!("payload must be a JSON object, got {}", type_name(&other)))),
+        Ok(other) => Err((
+            RejectReason::MalformedJson,
+            format!("payload must be a JSON object, got {}", type_name(&other)),
+        )),
         Err(e) => {
             // Python's json.dumps writes NaN and Infinity as bare tokens, and serde_json refuses numbers
             // beyond f64's range: both are non-finite values rather than garbage.
             let text = String::from_utf8_lossy(payload);
-            if e.to_string().contains("number out of range") || ["NaN", "Infinity"].iter().any(|t| text.contains(t)) {
-                Err((RejectReason::NonFiniteValue, format!("payload holds a non-finite number: {e}")))
+            if e.to_string().contains("number out of range")
+                || ["NaN", "Infinity"].iter().any(|t| text.contains(t))
+            {
+                Err((
+                    RejectReason::NonFiniteValue,
+                    format!("payload holds a non-finite number: {e}"),
+                ))
             } else {
                 Err((RejectReason::MalformedJson, format!("not valid JSON: {e}")))
             }
@@ -158,25 +229,59 @@ fn parse_value(name: &str, value: &Value) -> Result<f64, Reject> {
     match value {
         Value::Number(n) => match n.as_f64() {
             Some(v) if v.is_finite() => Ok(v),
-            _ => Err((RejectReason::NonFiniteValue, format!("metric {name:?} is not a finite number"))),
+            _ => Err((
+                RejectReason::NonFiniteValue,
+                format!("metric {name:?} is not a finite number"),
+            )),
         },
-        Value::String(s) if matches!(s.to_ascii_lowercase().trim_start_matches(['+', '-']), "nan" | "inf" | "infinity") => {
-            Err((RejectReason::NonFiniteValue, format!("metric {name:?} is {s:?}")))
+        Value::String(s)
+            if matches!(
+                s.to_ascii_lowercase().trim_start_matches(['+', '-']),
+                "nan" | "inf" | "infinity"
+            ) =>
+        {
+            Err((
+                RejectReason::NonFiniteValue,
+                format!("metric {name:?} is {s:?}"),
+            ))
         }
-        other => Err((RejectReason::WrongType, format!("metric {name:?} must be a number, got {}", type_name(other)))),
+        other => Err((
+            RejectReason::WrongType,
+            format!("metric {name:?} must be a number, got {}", type_name(other)),
+        )),
     }
 }
 
 fn parse_ts(v: &Value) -> Result<TimestampMs, Reject> {
     match v {
         Value::Number(n) => {
-            let ms = n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 9.0e15).map(|f| f.floor() as i64));
-            ms.ok_or_else(|| (RejectReason::BadTimestamp, format!("timestamp {n} is not a valid epoch-ms number")))
+            let ms = n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+                    .map(|f| f.floor() as i64)
+            });
+            ms.ok_or_else(|| {
+                (
+                    RejectReason::BadTimestamp,
+                    format!("timestamp {n} is not a valid epoch-ms number"),
+                )
+            })
         }
         Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| t.timestamp_millis())
-            .map_err(|e| (RejectReason::BadTimestamp, format!("timestamp {s:?} is not RFC 3339: {e}"))),
-        other => Err((RejectReason::WrongType, format!("\"ts\" must be epoch ms or an RFC 3339 string, got {}", type_name(other)))),
+            .map_err(|e| {
+                (
+                    RejectReason::BadTimestamp,
+                    format!("timestamp {s:?} is not RFC 3339: {e}"),
+                )
+            }),
+        other => Err((
+            RejectReason::WrongType,
+            format!(
+                "\"ts\" must be epoch ms or an RFC 3339 string, got {}",
+                type_name(other)
+            ),
+        )),
     }
 }
 
@@ -184,7 +289,10 @@ fn optional_string(object: &Map<String, Value>, key: &str) -> Result<String, Rej
     match object.get(key) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.chars().take(256).collect()),
-        Some(other) => Err((RejectReason::WrongType, format!("{key:?} must be a string, got {}", type_name(other)))),
+        Some(other) => Err((
+            RejectReason::WrongType,
+            format!("{key:?} must be a string, got {}", type_name(other)),
+        )),
     }
 }
 

@@ -28,7 +28,13 @@ fn registry() -> AssetRegistry {
 }
 
 fn run(topic: &str, payload: &str) -> Decoded {
-    decode(topic, payload.as_bytes(), NOW, &registry(), &Limits::default())
+    decode(
+        topic,
+        payload.as_bytes(),
+        NOW,
+        &registry(),
+        &Limits::default(),
+    )
 }
 
 fn reason(topic: &str, payload: &str) -> RejectReason {
@@ -46,58 +52,158 @@ const T: &str = "forewarn/s1/p-1/telemetry";
 
 #[test]
 fn accepts_epoch_ms_and_rfc3339() {
-    let Decoded::Telemetry(r) = run(T, &format!(r#"{{"ts": {NOW}, "metrics": {{"vib": 2.5, "temp": 40}}}}"#)) else {
+    let Decoded::Telemetry(r) = run(
+        T,
+        &format!(r#"{{"ts": {NOW}, "metrics": {{"vib": 2.5, "temp": 40}}}}"#),
+    ) else {
         panic!()
     };
     assert_eq!(r.len(), 2);
-    assert!(r.iter().all(|x| x.ts_ms == NOW && x.asset.as_str() == "p-1"));
-    let Decoded::Telemetry(r) = run(T, r#"{"ts": "2026-05-28T20:26:40Z", "metrics": {"vib": 1}}"#) else { panic!() };
+    assert!(
+        r.iter()
+            .all(|x| x.ts_ms == NOW && x.asset.as_str() == "p-1")
+    );
+    let Decoded::Telemetry(r) = run(
+        T,
+        r#"{"ts": "2026-05-28T20:26:40Z", "metrics": {"vib": 1}}"#,
+    ) else {
+        panic!()
+    };
     assert_eq!(r[0].ts_ms, 1_780_000_000_000);
     // A device without a clock: the receive time stands in.
-    let Decoded::Telemetry(r) = run(T, r#"{"metrics": {"vib": 1}}"#) else { panic!() };
+    let Decoded::Telemetry(r) = run(T, r#"{"metrics": {"vib": 1}}"#) else {
+        panic!()
+    };
     assert_eq!(r[0].ts_ms, NOW);
 }
 
 #[test]
 fn accepts_births() {
-    let Decoded::Birth(a) = run("forewarn/s2/new-9/birth", r#"{"type": "pump", "model": "CP-200", "location": "hall 3"}"#) else {
+    let Decoded::Birth(a) = run(
+        "forewarn/s2/new-9/birth",
+        r#"{"type": "pump", "model": "CP-200", "location": "hall 3"}"#,
+    ) else {
         panic!()
     };
-    assert_eq!((a.id.as_str(), a.site.as_str(), a.asset_type.as_str(), a.model.as_str()), ("new-9", "s2", "pump", "CP-200"));
+    assert_eq!(
+        (
+            a.id.as_str(),
+            a.site.as_str(),
+            a.asset_type.as_str(),
+            a.model.as_str()
+        ),
+        ("new-9", "s2", "pump", "CP-200")
+    );
 }
 
 #[test]
 fn rejects_every_reason() {
-    let big = format!(r#"{{"metrics": {{"vib": 1}}, "pad": "{}"}}"#, "x".repeat(70_000));
+    let big = format!(
+        r#"{{"metrics": {{"vib": 1}}, "pad": "{}"}}"#,
+        "x".repeat(70_000)
+    );
     let future = NOW + 3_600_000;
     let cases: Vec<(&str, String, RejectReason)> = vec![
         (T, "{not json".into(), RejectReason::MalformedJson),
         (T, "[1, 2]".into(), RejectReason::MalformedJson),
         (T, r#"{"ts": 1}"#.into(), RejectReason::MalformedJson),
-        (T, r#"{"metrics": {"vib": "high"}}"#.into(), RejectReason::WrongType),
+        (
+            T,
+            r#"{"metrics": {"vib": "high"}}"#.into(),
+            RejectReason::WrongType,
+        ),
         (T, r#"{"metrics": [1]}"#.into(), RejectReason::WrongType),
-        (T, r#"{"ts": true, "metrics": {"vib": 1}}"#.into(), RejectReason::WrongType),
-        (T, r#"{"metrics": {"vib": NaN}}"#.into(), RejectReason::NonFiniteValue),
-        (T, r#"{"metrics": {"vib": Infinity}}"#.into(), RejectReason::NonFiniteValue),
-        (T, r#"{"metrics": {"vib": 1e400}}"#.into(), RejectReason::NonFiniteValue),
-        (T, r#"{"metrics": {"vib": "-inf"}}"#.into(), RejectReason::NonFiniteValue),
-        ("forewarn/s1/p 1/telemetry", r#"{"metrics": {"vib": 1}}"#.into(), RejectReason::InvalidTopic),
-        ("forewarn/s1/p-1", r#"{"metrics": {"vib": 1}}"#.into(), RejectReason::InvalidTopic),
-        ("forewarn/s1/p-1/status", r#"{"metrics": {"vib": 1}}"#.into(), RejectReason::InvalidTopic),
-        ("forewarn/s1/nobody/telemetry", r#"{"metrics": {"vib": 1}}"#.into(), RejectReason::UnknownAsset),
-        ("forewarn/s1/ghost-1/telemetry", r#"{"metrics": {"vib": 1}}"#.into(), RejectReason::UnknownAssetType),
-        ("forewarn/s1/x/birth", r#"{"type": "turbine"}"#.into(), RejectReason::UnknownAssetType),
-        (T, r#"{"metrics": {"vib": 1, "pressure": 3}}"#.into(), RejectReason::UnknownSensor),
-        (T, r#"{"metrics": {"vib/x": 1}}"#.into(), RejectReason::UnknownSensor),
-        (T, r#"{"ts": "yesterday", "metrics": {"vib": 1}}"#.into(), RejectReason::BadTimestamp),
-        (T, r#"{"ts": 12345, "metrics": {"vib": 1}}"#.into(), RejectReason::BadTimestamp),
-        (T, format!(r#"{{"ts": {future}, "metrics": {{"vib": 1}}}}"#), RejectReason::FutureTimestamp),
+        (
+            T,
+            r#"{"ts": true, "metrics": {"vib": 1}}"#.into(),
+            RejectReason::WrongType,
+        ),
+        (
+            T,
+            r#"{"metrics": {"vib": NaN}}"#.into(),
+            RejectReason::NonFiniteValue,
+        ),
+        (
+            T,
+            r#"{"metrics": {"vib": Infinity}}"#.into(),
+            RejectReason::NonFiniteValue,
+        ),
+        (
+            T,
+            r#"{"metrics": {"vib": 1e400}}"#.into(),
+            RejectReason::NonFiniteValue,
+        ),
+        (
+            T,
+            r#"{"metrics": {"vib": "-inf"}}"#.into(),
+            RejectReason::NonFiniteValue,
+        ),
+        (
+            "forewarn/s1/p 1/telemetry",
+            r#"{"metrics": {"vib": 1}}"#.into(),
+            RejectReason::InvalidTopic,
+        ),
+        (
+            "forewarn/s1/p-1",
+            r#"{"metrics": {"vib": 1}}"#.into(),
+            RejectReason::InvalidTopic,
+        ),
+        (
+            "forewarn/s1/p-1/status",
+            r#"{"metrics": {"vib": 1}}"#.into(),
+            RejectReason::InvalidTopic,
+        ),
+        (
+            "forewarn/s1/nobody/telemetry",
+            r#"{"metrics": {"vib": 1}}"#.into(),
+            RejectReason::UnknownAsset,
+        ),
+        (
+            "forewarn/s1/ghost-1/telemetry",
+            r#"{"metrics": {"vib": 1}}"#.into(),
+            RejectReason::UnknownAssetType,
+        ),
+        (
+            "forewarn/s1/x/birth",
+            r#"{"type": "turbine"}"#.into(),
+            RejectReason::UnknownAssetType,
+        ),
+        (
+            T,
+            r#"{"metrics": {"vib": 1, "pressure": 3}}"#.into(),
+            RejectReason::UnknownSensor,
+        ),
+        (
+            T,
+            r#"{"metrics": {"vib/x": 1}}"#.into(),
+            RejectReason::UnknownSensor,
+        ),
+        (
+            T,
+            r#"{"ts": "yesterday", "metrics": {"vib": 1}}"#.into(),
+            RejectReason::BadTimestamp,
+        ),
+        (
+            T,
+            r#"{"ts": 12345, "metrics": {"vib": 1}}"#.into(),
+            RejectReason::BadTimestamp,
+        ),
+        (
+            T,
+            format!(r#"{{"ts": {future}, "metrics": {{"vib": 1}}}}"#),
+            RejectReason::FutureTimestamp,
+        ),
         (T, big, RejectReason::PayloadTooLarge),
         (T, r#"{"metrics": {}}"#.into(), RejectReason::Empty),
         (T, "".into(), RejectReason::Empty),
     ];
     for (topic, payload, want) in cases {
-        assert_eq!(reason(topic, &payload), want, "{topic} {}", &payload[..payload.len().min(80)]);
+        assert_eq!(
+            reason(topic, &payload),
+            want,
+            "{topic} {}",
+            &payload[..payload.len().min(80)]
+        );
     }
 }
 
@@ -107,13 +213,18 @@ fn every_reason_is_covered_by_the_table() {
     let src = include_str!("decode_tests.rs");
     for r in RejectReason::ALL {
         let variant = format!("{r:?}");
-        assert!(src.matches(&format!("RejectReason::{variant})")).count() >= 1, "no table row for {variant}");
+        assert!(
+            src.matches(&format!("RejectReason::{variant})")).count() >= 1,
+            "no table row for {variant}"
+        );
     }
 }
 
 #[test]
 fn excerpt_is_bounded() {
     let payload = format!("{{{}", "y".repeat(10_000));
-    let Decoded::Rejected(r) = run(T, &payload) else { panic!() };
+    let Decoded::Rejected(r) = run(T, &payload) else {
+        panic!()
+    };
     assert!(r.payload_excerpt.len() <= 512);
 }

@@ -23,4 +23,4 @@ pub use decode::{Decoded, Limits, decode};
 pub use error::IngestError;
 pub use registry::AssetRegistry;
 pub use subscriber::run;
-pub use topic::{TopicKind, parse_topic, telemetry_topic, birth_topic};
+pub use topic::{TopicKind, birth_topic, parse_topic, telemetry_topic};

@@ -16,7 +16,10 @@ pub struct AssetRegistry {
 impl AssetRegistry {
     /// An empty registry over a catalog.
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog, assets: HashMap::new() }
+        Self {
+            catalog,
+            assets: HashMap::new(),
+        }
     }
 
     /// The catalog.
@@ -36,7 +39,9 @@ impl AssetRegistry {
 
     /// The asset and its catalog type.
     pub fn lookup(&self, id: &AssetId) -> Option<(&Asset, Option<&AssetType>)> {
-        self.assets.get(id).map(|a| (a, self.catalog.asset_type(&a.asset_type)))
+        self.assets
+            .get(id)
+            .map(|a| (a, self.catalog.asset_type(&a.asset_type)))
     }
 
     /// How many assets are registered.

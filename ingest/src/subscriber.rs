@@ -65,9 +65,19 @@ pub async fn run(
     let (pending_tx, pending_rx) = mpsc::unbounded_channel();
     let (acker_done_tx, acker_done_rx) = oneshot::channel();
 
-    let acker = tokio::spawn(ack_in_order(client.clone(), pending_rx, durable, acker_done_tx));
+    let acker = tokio::spawn(ack_in_order(
+        client.clone(),
+        pending_rx,
+        durable,
+        acker_done_tx,
+    ));
     let poller = tokio::spawn(poll(
-        Poller { client, registry, metrics: metrics.clone(), cfg: cfg.clone() },
+        Poller {
+            client,
+            registry,
+            metrics: metrics.clone(),
+            cfg: cfg.clone(),
+        },
         eventloop,
         items_tx,
         acker_done_rx,
@@ -79,8 +89,12 @@ pub async fn run(
         // The store is gone: nothing more can become durable, so stop the poller as well.
         shutdown.cancel();
     }
-    let acked = acker.await.unwrap_or_else(|e| Err(IngestError::Broker(format!("acker task: {e}"))));
-    let polled = poller.await.unwrap_or_else(|e| Err(IngestError::Broker(format!("poller task: {e}"))));
+    let acked = acker
+        .await
+        .unwrap_or_else(|e| Err(IngestError::Broker(format!("acker task: {e}"))));
+    let polled = poller
+        .await
+        .unwrap_or_else(|e| Err(IngestError::Broker(format!("poller task: {e}"))));
     batched.and(acked).and(polled)
 }
 
@@ -122,9 +136,15 @@ async fn poll(
                 backoff = Duration::from_millis(100);
                 tracing::info!(session_present = ack.session_present, "connected to broker");
                 // A persistent session keeps the subscription; a new one needs it again.
-                if !ack.session_present {
-                    p.client.try_subscribe(p.cfg.subscription.clone(), QoS::AtLeastOnce)?;
+                if ack.session_present {
+                    p.metrics.mqtt_subscribed.set(1);
+                } else {
+                    p.client
+                        .try_subscribe(p.cfg.subscription.clone(), QoS::AtLeastOnce)?;
                 }
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                p.metrics.mqtt_subscribed.set(1);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 let Some(tx) = &items_tx else { continue };
@@ -134,8 +154,11 @@ async fn poll(
                 }
             }
             Ok(_) => {}
-            Err(ConnectionError::ConnectionRefused(code)) => return Err(IngestError::Refused(code)),
+            Err(ConnectionError::ConnectionRefused(code)) => {
+                return Err(IngestError::Refused(code));
+            }
             Err(e) => {
+                p.metrics.mqtt_subscribed.set(0);
                 if drain_deadline.is_some() {
                     break;
                 }
@@ -148,7 +171,10 @@ async fn poll(
     // Best effort: a clean disconnect keeps the session but tells the broker we left on purpose.
     if p.client.try_disconnect().is_ok() {
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while !matches!(eventloop.poll().await, Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_)) {}
+            while !matches!(
+                eventloop.poll().await,
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_)
+            ) {}
         })
         .await;
     }
@@ -158,7 +184,13 @@ async fn poll(
 impl Poller {
     fn decode(&mut self, publish: Publish) -> Item {
         self.metrics.messages_received.inc();
-        let decoded = decode(&publish.topic, &publish.payload, now_ms(), &self.registry, &self.cfg.limits);
+        let decoded = decode(
+            &publish.topic,
+            &publish.payload,
+            now_ms(),
+            &self.registry,
+            &self.cfg.limits,
+        );
         match &decoded {
             Decoded::Telemetry(r) => {
                 self.metrics.readings_received.inc_by(r.len() as u64);
@@ -202,8 +234,13 @@ async fn batch(
         }
         seq += 1;
         batch.seq = seq;
-        pending.send((seq, acks)).map_err(|_| IngestError::PipelineClosed(1))?;
-        output.send(batch).await.map_err(|_| IngestError::PipelineClosed(1))?;
+        pending
+            .send((seq, acks))
+            .map_err(|_| IngestError::PipelineClosed(1))?;
+        output
+            .send(batch)
+            .await
+            .map_err(|_| IngestError::PipelineClosed(1))?;
     }
     Ok(())
 }
@@ -249,5 +286,8 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 }
 
 fn now_ms() -> TimestampMs {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -28,9 +28,12 @@ pub fn parse_topic(prefix: &str, topic: &str) -> Result<(SiteId, AssetId, TopicK
         .and_then(|r| r.strip_prefix('/'))
         .ok_or_else(|| format!("topic does not start with {prefix}/"))?;
     let mut levels = rest.split('/');
-    let (Some(site), Some(asset), Some(kind), None) = (levels.next(), levels.next(), levels.next(), levels.next())
+    let (Some(site), Some(asset), Some(kind), None) =
+        (levels.next(), levels.next(), levels.next(), levels.next())
     else {
-        return Err(format!("expected {prefix}/{{site}}/{{asset}}/{{telemetry|birth}}"));
+        return Err(format!(
+            "expected {prefix}/{{site}}/{{asset}}/{{telemetry|birth}}"
+        ));
     };
     let site = SiteId::new(site).map_err(|e: IdError| e.to_string())?;
     let asset = AssetId::new(asset).map_err(|e| e.to_string())?;
@@ -51,14 +54,24 @@ mod tests {
         let site = SiteId::new("site-a").unwrap();
         let asset = AssetId::new("p-1").unwrap();
         let t = telemetry_topic("forewarn", &site, &asset);
-        assert_eq!(parse_topic("forewarn", &t).unwrap(), (site.clone(), asset.clone(), TopicKind::Telemetry));
+        assert_eq!(
+            parse_topic("forewarn", &t).unwrap(),
+            (site.clone(), asset.clone(), TopicKind::Telemetry)
+        );
         let b = birth_topic("plant/fw", &site, &asset);
         assert_eq!(parse_topic("plant/fw", &b).unwrap().2, TopicKind::Birth);
     }
 
     #[test]
     fn rejects_bad_shapes() {
-        for t in ["other/s/a/telemetry", "forewarn/s/a", "forewarn/s/a/telemetry/x", "forewarn/s/a/status", "forewarn/s/-a/telemetry", "forewarnx/s/a/telemetry"] {
+        for t in [
+            "other/s/a/telemetry",
+            "forewarn/s/a",
+            "forewarn/s/a/telemetry/x",
+            "forewarn/s/a/status",
+            "forewarn/s/-a/telemetry",
+            "forewarnx/s/a/telemetry",
+        ] {
             assert!(parse_topic("forewarn", t).is_err(), "{t}");
         }
     }

@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
 use forewarn_domain::Alert;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 
 use crate::{Ticket, TicketPart, TicketStatus};
 
@@ -55,7 +58,10 @@ impl Maintenance {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -67,8 +73,12 @@ impl Maintenance {
         if !path.exists() {
             return Ok(None);
         }
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?.read_only(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .read_only(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await?;
         Ok(Some(Self { pool }))
     }
 
@@ -126,22 +136,39 @@ impl Maintenance {
                 .await?;
         }
         tx.commit().await?;
-        let ticket = self.ticket(id).await?.ok_or(MaintenanceError::Invalid { id, field: "id" })?;
+        let ticket = self
+            .ticket(id)
+            .await?
+            .ok_or(MaintenanceError::Invalid { id, field: "id" })?;
         Ok(Opened::New(Box::new(ticket)))
     }
 
     /// One ticket with its parts.
     pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>, MaintenanceError> {
-        let Some(row) = sqlx::query(concat!(select_tickets!(), " WHERE id = ?")).bind(id).fetch_optional(&self.pool).await? else {
+        let Some(row) = sqlx::query(concat!(select_tickets!(), " WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
             return Ok(None);
         };
         let mut t = from_row(&row)?;
-        t.parts = self.parts_of(&[id]).await?.into_iter().map(|(_, p)| p).collect();
+        t.parts = self
+            .parts_of(&[id])
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
         Ok(Some(t))
     }
 
     /// Tickets, newest first, optionally only those of one asset or only open ones.
-    pub async fn tickets(&self, asset: Option<&str>, open_only: bool, limit: u32) -> Result<Vec<Ticket>, MaintenanceError> {
+    pub async fn tickets(
+        &self,
+        asset: Option<&str>,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, MaintenanceError> {
         let rows = sqlx::query(concat!(
             select_tickets!(),
             " WHERE (?1 IS NULL OR asset_id = ?1)
@@ -157,14 +184,20 @@ impl Maintenance {
         let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
         let parts = self.parts_of(&ids).await?;
         for t in &mut tickets {
-            t.parts = parts.iter().filter(|(id, _)| *id == t.id).map(|(_, p)| p.clone()).collect();
+            t.parts = parts
+                .iter()
+                .filter(|(id, _)| *id == t.id)
+                .map(|(_, p)| p.clone())
+                .collect();
         }
         Ok(tickets)
     }
 
     /// How many tickets exist.
     pub async fn count(&self) -> Result<u64, MaintenanceError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 
@@ -184,7 +217,11 @@ impl Maintenance {
         Ok(rows
             .iter()
             .map(|r| {
-                let part = TicketPart { part_number: r.get(1), description: r.get(2), quantity: r.get::<i64, _>(3) as u32 };
+                let part = TicketPart {
+                    part_number: r.get(1),
+                    description: r.get(2),
+                    quantity: r.get::<i64, _>(3) as u32,
+                };
                 (r.get(0), part)
             })
             .collect())
@@ -213,7 +250,10 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
         id,
         asset_id: row.get("asset_id"),
         failure_mode: row.get("failure_mode"),
-        status: TicketStatus::parse(&status).ok_or(MaintenanceError::Invalid { id, field: "status" })?,
+        status: TicketStatus::parse(&status).ok_or(MaintenanceError::Invalid {
+            id,
+            field: "status",
+        })?,
         severity: row.get("severity"),
         title: row.get("title"),
         created_at: row.get("created_at"),
@@ -222,10 +262,16 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
             .timestamp_millis_opt(detected_at_ms)
             .single()
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-            .ok_or(MaintenanceError::Invalid { id, field: "detected_at_ms" })?,
+            .ok_or(MaintenanceError::Invalid {
+                id,
+                field: "detected_at_ms",
+            })?,
         detected_at_ms,
         alert_count: row.get("alert_count"),
-        evidence: serde_json::from_str(&evidence).map_err(|_| MaintenanceError::Invalid { id, field: "evidence" })?,
+        evidence: serde_json::from_str(&evidence).map_err(|_| MaintenanceError::Invalid {
+            id,
+            field: "evidence",
+        })?,
         parts: Vec::new(),
     })
 }

@@ -20,8 +20,16 @@ fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
             detector: "test".into(),
         },
         parts: vec![
-            PartRequirement { part_number: "BRG-1".into(), description: "bearing".into(), quantity: 2 },
-            PartRequirement { part_number: "SEAL-1".into(), description: "seal".into(), quantity: 1 },
+            PartRequirement {
+                part_number: "BRG-1".into(),
+                description: "bearing".into(),
+                quantity: 2,
+            },
+            PartRequirement {
+                part_number: "SEAL-1".into(),
+                description: "seal".into(),
+                quantity: 1,
+            },
         ],
     }
 }
@@ -33,8 +41,16 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
     let mut tasks = Vec::new();
     for i in 0..40 {
         let db = db.clone();
-        let sev = if i == 39 { Severity::Critical } else { Severity::Medium };
-        tasks.push(tokio::spawn(async move { db.open_ticket(&alert("p-1", "bearing_wear", sev)).await.unwrap() }));
+        let sev = if i == 39 {
+            Severity::Critical
+        } else {
+            Severity::Medium
+        };
+        tasks.push(tokio::spawn(async move {
+            db.open_ticket(&alert("p-1", "bearing_wear", sev))
+                .await
+                .unwrap()
+        }));
     }
     let mut new = 0;
     for t in tasks {
@@ -46,21 +62,48 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
     let tickets = db.tickets(None, true, 100).await.unwrap();
     assert_eq!(tickets.len(), 1);
     let t = &tickets[0];
-    assert_eq!((t.asset_id.as_str(), t.failure_mode.as_str(), t.status), ("p-1", "bearing_wear", TicketStatus::New));
+    assert_eq!(
+        (t.asset_id.as_str(), t.failure_mode.as_str(), t.status),
+        ("p-1", "bearing_wear", TicketStatus::New)
+    );
     assert_eq!(t.alert_count, 40);
     assert_eq!(t.severity, "critical");
-    assert_eq!(t.parts.iter().map(|p| (p.part_number.as_str(), p.quantity)).collect::<Vec<_>>(), vec![("BRG-1", 2), ("SEAL-1", 1)]);
+    assert_eq!(
+        t.parts
+            .iter()
+            .map(|p| (p.part_number.as_str(), p.quantity))
+            .collect::<Vec<_>>(),
+        vec![("BRG-1", 2), ("SEAL-1", 1)]
+    );
     // Another mode or another asset is another ticket.
-    assert!(matches!(db.open_ticket(&alert("p-1", "impeller_wear", Severity::Low)).await.unwrap(), Opened::New(_)));
-    assert!(matches!(db.open_ticket(&alert("p-2", "bearing_wear", Severity::Low)).await.unwrap(), Opened::New(_)));
+    assert!(matches!(
+        db.open_ticket(&alert("p-1", "impeller_wear", Severity::Low))
+            .await
+            .unwrap(),
+        Opened::New(_)
+    ));
+    assert!(matches!(
+        db.open_ticket(&alert("p-2", "bearing_wear", Severity::Low))
+            .await
+            .unwrap(),
+        Opened::New(_)
+    ));
     db.close().await;
 
     // The rule holds after a restart, and stats can read while stopped.
     let db = Maintenance::open(dir.path()).await.unwrap();
-    assert!(matches!(db.open_ticket(&alert("p-1", "bearing_wear", Severity::Low)).await.unwrap(), Opened::Existing(_)));
+    assert!(matches!(
+        db.open_ticket(&alert("p-1", "bearing_wear", Severity::Low))
+            .await
+            .unwrap(),
+        Opened::Existing(_)
+    ));
     assert_eq!(db.count().await.unwrap(), 3);
     db.close().await;
-    let ro = Maintenance::open_read_only(dir.path()).await.unwrap().unwrap();
+    let ro = Maintenance::open_read_only(dir.path())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ro.count().await.unwrap(), 3);
     assert_eq!(ro.tickets(Some("p-2"), false, 10).await.unwrap().len(), 1);
     assert!(ro.ticket(999).await.unwrap().is_none());
@@ -69,5 +112,10 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
 #[tokio::test]
 async fn a_missing_database_reads_as_none() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(Maintenance::open_read_only(dir.path()).await.unwrap().is_none());
+    assert!(
+        Maintenance::open_read_only(dir.path())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -38,9 +38,17 @@ impl TicketStatus {
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::New, Self::Assigned, Self::InProgress, Self::WaitingParts, Self::Resolved, Self::Closed, Self::Cancelled]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+        [
+            Self::New,
+            Self::Assigned,
+            Self::InProgress,
+            Self::WaitingParts,
+            Self::Resolved,
+            Self::Closed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
 
     /// Whether the ticket still needs work (and so blocks another for the same asset and mode).

@@ -104,16 +104,29 @@ pub struct Fleet {
 impl Fleet {
     /// Builds the fleet deterministically from the configuration.
     pub fn new(config: FleetConfig) -> Result<Self, SimError> {
-        if config.assets == 0 || config.interval_ms <= 0 || config.duration_ms <= 0 || config.sites == 0 {
-            return Err(SimError::Config("assets, sites, interval and duration must be positive".into()));
+        if config.assets == 0
+            || config.interval_ms <= 0
+            || config.duration_ms <= 0
+            || config.sites == 0
+        {
+            return Err(SimError::Config(
+                "assets, sites, interval and duration must be positive".into(),
+            ));
         }
         if config.faults > config.assets {
-            return Err(SimError::Config(format!("{} faults for {} assets", config.faults, config.assets)));
+            return Err(SimError::Config(format!(
+                "{} faults for {} assets",
+                config.faults, config.assets
+            )));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let mut assets: Vec<SimAsset> = (0..config.assets)
             .map(|i| {
-                let kind = if i % 2 == 0 { AssetKind::Pump } else { AssetKind::Motor };
+                let kind = if i % 2 == 0 {
+                    AssetKind::Pump
+                } else {
+                    AssetKind::Motor
+                };
                 let site = format!("site-{}", (b'a' + (i % config.sites) as u8) as char);
                 let (prefix, model) = match kind {
                     AssetKind::Pump => ("pump", "CP-200"),
@@ -130,7 +143,9 @@ impl Fleet {
                     ambient_offset: rng.random::<f64>() * 6.0 - 3.0,
                     load_dev: 0.0,
                     fault: None,
-                    rng: ChaCha8Rng::seed_from_u64(config.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                    rng: ChaCha8Rng::seed_from_u64(
+                        config.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    ),
                     last_ms: None,
                 }
             })
@@ -147,7 +162,11 @@ impl Fleet {
             let window = if n == 0 { DAY_MS / 2 } else { spread };
             let onset_ms = first_onset + (rng.random::<f64>() * window as f64) as i64;
             let life_ms = 4 * DAY_MS + (rng.random::<f64>() * 4.0 * DAY_MS as f64) as i64;
-            assets[i].fault = Some(Fault { mode, onset_ms, failure_ms: onset_ms + life_ms });
+            assets[i].fault = Some(Fault {
+                mode,
+                onset_ms,
+                failure_ms: onset_ms + life_ms,
+            });
         }
         Ok(Self { config, assets })
     }
@@ -173,7 +192,9 @@ impl Fleet {
     pub fn ticks(&self) -> impl Iterator<Item = i64> + use<> {
         let c = &self.config;
         let (start, end, step) = (c.start_ms, c.start_ms + c.duration_ms, c.interval_ms);
-        (0..).map(move |k| start + k * step).take_while(move |t| *t < end)
+        (0..)
+            .map(move |k| start + k * step)
+            .take_while(move |t| *t < end)
     }
 }
 
@@ -188,15 +209,26 @@ impl SimAsset {
                 // Wear accelerates towards failure, as it does in bearings and insulation.
                 let d = x.powf(1.6);
                 match f.mode {
-                    FaultMode::BearingWear => Wear { bearing: d, ..Wear::default() },
-                    FaultMode::ImpellerWear => Wear { impeller: d, ..Wear::default() },
-                    FaultMode::WindingOverheating => Wear { winding: d, ..Wear::default() },
+                    FaultMode::BearingWear => Wear {
+                        bearing: d,
+                        ..Wear::default()
+                    },
+                    FaultMode::ImpellerWear => Wear {
+                        impeller: d,
+                        ..Wear::default()
+                    },
+                    FaultMode::WindingOverheating => Wear {
+                        winding: d,
+                        ..Wear::default()
+                    },
                 }
             }
             _ => Wear::default(),
         };
         // Load: a daily production cycle plus an Ornstein-Uhlenbeck wander (time constant 3 h).
-        let dt_h = self.last_ms.map_or(0.0, |l| (t_ms - l) as f64 / HOUR_MS as f64);
+        let dt_h = self
+            .last_ms
+            .map_or(0.0, |l| (t_ms - l) as f64 / HOUR_MS as f64);
         self.last_ms = Some(t_ms);
         let decay = (-dt_h / 3.0).exp();
         let shock: f64 = StandardNormal.sample(&mut self.rng);
@@ -204,7 +236,14 @@ impl SimAsset {
         let day = TAU * (t_ms.rem_euclid(DAY_MS)) as f64 / DAY_MS as f64;
         let load = (0.9 + 0.05 * (day + self.phase).sin() + self.load_dev).clamp(0.6, 1.0);
         let ambient = 18.0 + self.ambient_offset + 4.0 * (day - 1.0).sin();
-        Some(physics::sample(self.kind, &self.nameplate, load, ambient, wear, &mut self.rng))
+        Some(physics::sample(
+            self.kind,
+            &self.nameplate,
+            load,
+            ambient,
+            wear,
+            &mut self.rng,
+        ))
     }
 
     /// Whether this asset has an injected fault.
@@ -218,7 +257,13 @@ mod tests {
     use super::*;
 
     fn fleet(seed: u64) -> Fleet {
-        Fleet::new(FleetConfig::ending_at(seed, 20, 1_780_000_000_000, 14 * DAY_MS)).unwrap()
+        Fleet::new(FleetConfig::ending_at(
+            seed,
+            20,
+            1_780_000_000_000,
+            14 * DAY_MS,
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -232,7 +277,11 @@ mod tests {
 
     #[test]
     fn faults_are_planned_inside_the_span_with_every_mode() {
-        let f = Fleet::new(FleetConfig { faults: 6, ..FleetConfig::ending_at(1, 40, 1_780_000_000_000, 30 * DAY_MS) }).unwrap();
+        let f = Fleet::new(FleetConfig {
+            faults: 6,
+            ..FleetConfig::ending_at(1, 40, 1_780_000_000_000, 30 * DAY_MS)
+        })
+        .unwrap();
         let gt = f.ground_truth();
         assert_eq!(gt.len(), 6);
         for g in &gt {
@@ -246,7 +295,11 @@ mod tests {
 
     #[test]
     fn wear_moves_the_signature_sensors() {
-        let mut f = Fleet::new(FleetConfig { faults: 20, ..FleetConfig::ending_at(3, 20, 1_780_000_000_000, 30 * DAY_MS) }).unwrap();
+        let mut f = Fleet::new(FleetConfig {
+            faults: 20,
+            ..FleetConfig::ending_at(3, 20, 1_780_000_000_000, 30 * DAY_MS)
+        })
+        .unwrap();
         for a in &mut f.assets {
             let fault = a.fault.clone().unwrap();
             let mean = |a: &mut SimAsset, t0: i64| {
@@ -267,14 +320,19 @@ mod tests {
                 }
                 FaultMode::ImpellerWear => {
                     assert!(late[idx("flow")] < 0.8 * before[idx("flow")]);
-                    assert!(late[idx("discharge_pressure")] < 0.85 * before[idx("discharge_pressure")]);
+                    assert!(
+                        late[idx("discharge_pressure")] < 0.85 * before[idx("discharge_pressure")]
+                    );
                 }
                 FaultMode::WindingOverheating => {
                     assert!(late[idx("winding_temp")] > before[idx("winding_temp")] + 25.0);
                     assert!(late[idx("current")] > 1.12 * before[idx("current")]);
                 }
             }
-            assert!(a.sample(fault.failure_ms).is_none(), "a failed asset stops reporting");
+            assert!(
+                a.sample(fault.failure_ms).is_none(),
+                "a failed asset stops reporting"
+            );
         }
     }
 }

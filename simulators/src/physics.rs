@@ -30,8 +30,22 @@ impl AssetKind {
     /// The sensors it reports, in payload order.
     pub fn sensors(self) -> &'static [&'static str] {
         match self {
-            Self::Pump => &["vibration_rms", "bearing_temp", "motor_current", "discharge_pressure", "flow", "speed"],
-            Self::Motor => &["vibration_rms", "bearing_temp", "winding_temp", "current", "voltage", "speed"],
+            Self::Pump => &[
+                "vibration_rms",
+                "bearing_temp",
+                "motor_current",
+                "discharge_pressure",
+                "flow",
+                "speed",
+            ],
+            Self::Motor => &[
+                "vibration_rms",
+                "bearing_temp",
+                "winding_temp",
+                "current",
+                "voltage",
+                "speed",
+            ],
         }
     }
 
@@ -124,25 +138,54 @@ pub struct Wear {
 }
 
 /// One sample of every sensor of an asset, in [`AssetKind::sensors`] order.
-pub fn sample(kind: AssetKind, np: &Nameplate, load: f64, ambient: f64, wear: Wear, rng: &mut impl Rng) -> [f64; 6] {
+pub fn sample(
+    kind: AssetKind,
+    np: &Nameplate,
+    load: f64,
+    ambient: f64,
+    wear: Wear,
+    rng: &mut impl Rng,
+) -> [f64; 6] {
     let mut n = || -> f64 { StandardNormal.sample(rng) };
-    let vibration = np.vibration * (0.9 + 0.1 * load) * (1.0 + 2.5 * wear.bearing) * (1.0 + 0.04 * n());
+    let vibration =
+        np.vibration * (0.9 + 0.1 * load) * (1.0 + 2.5 * wear.bearing) * (1.0 + 0.04 * n());
     match kind {
         AssetKind::Pump => {
-            let bearing_temp = ambient + np.bearing_rise * (0.6 + 0.4 * load) + 30.0 * wear.bearing + 0.4 * n();
-            let current = np.current * (0.5 + 0.5 * load) * (1.0 - 0.08 * wear.impeller + 0.05 * wear.bearing) * (1.0 + 0.01 * n());
-            let pressure = np.pressure * (0.75 + 0.25 * load) * (1.0 - 0.3 * wear.impeller) * (1.0 + 0.008 * n());
+            let bearing_temp =
+                ambient + np.bearing_rise * (0.6 + 0.4 * load) + 30.0 * wear.bearing + 0.4 * n();
+            let current = np.current
+                * (0.5 + 0.5 * load)
+                * (1.0 - 0.08 * wear.impeller + 0.05 * wear.bearing)
+                * (1.0 + 0.01 * n());
+            let pressure = np.pressure
+                * (0.75 + 0.25 * load)
+                * (1.0 - 0.3 * wear.impeller)
+                * (1.0 + 0.008 * n());
             let flow = np.flow * load * (1.0 - 0.4 * wear.impeller) * (1.0 + 0.01 * n());
             let speed = np.speed * (0.99 + 0.01 * load) + 3.0 * n();
             [vibration, bearing_temp, current, pressure, flow, speed]
         }
         AssetKind::Motor => {
-            let bearing_temp = ambient + np.bearing_rise * (0.6 + 0.4 * load) + 28.0 * wear.bearing + 0.4 * n();
-            let winding_temp = ambient + np.winding_rise * (0.5 + 0.5 * load).powi(2) + 45.0 * wear.winding + 0.5 * n();
-            let current = np.current * (0.45 + 0.55 * load) * (1.0 + 0.25 * wear.winding + 0.04 * wear.bearing) * (1.0 + 0.01 * n());
+            let bearing_temp =
+                ambient + np.bearing_rise * (0.6 + 0.4 * load) + 28.0 * wear.bearing + 0.4 * n();
+            let winding_temp = ambient
+                + np.winding_rise * (0.5 + 0.5 * load).powi(2)
+                + 45.0 * wear.winding
+                + 0.5 * n();
+            let current = np.current
+                * (0.45 + 0.55 * load)
+                * (1.0 + 0.25 * wear.winding + 0.04 * wear.bearing)
+                * (1.0 + 0.01 * n());
             let voltage = 400.0 + 2.0 * n();
             let speed = np.speed * (1.0 - 0.01 * load) + 1.5 * n();
-            [vibration, bearing_temp, winding_temp, current, voltage, speed]
+            [
+                vibration,
+                bearing_temp,
+                winding_temp,
+                current,
+                voltage,
+                speed,
+            ]
         }
     }
 }

@@ -132,7 +132,8 @@ pub async fn publish(
                     Err(e) => {
                         let since = *failing_since.get_or_insert_with(Instant::now);
                         if since.elapsed() > Duration::from_secs(30) {
-                            *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                            *failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(e.to_string());
                             return;
                         }
                         tracing::warn!(error = %e, "simulator lost the broker; retrying");
@@ -147,12 +148,17 @@ pub async fn publish(
     let mut messages = 0u64;
     let mut readings = 0u64;
     let send = |topic: String, payload: String, retain: bool, n: u64| {
-        acks.lock().unwrap_or_else(|p| p.into_inner()).queued.push_back(n);
+        acks.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .queued
+            .push_back(n);
         client.publish(topic, QoS::AtLeastOnce, retain, payload)
     };
     for a in &fleet.assets {
         let topic = format!("{prefix}/{}/{}/birth", a.site, a.id);
-        let payload = serde_json::json!({"type": a.kind.type_id(), "model": a.model, "location": a.location}).to_string();
+        let payload =
+            serde_json::json!({"type": a.kind.type_id(), "model": a.model, "location": a.location})
+                .to_string();
         send(topic, payload, true, 0).await?;
         messages += 1;
     }
@@ -183,7 +189,11 @@ pub async fn publish(
         sim_ms = t;
         if let Some(p) = &progress {
             let acked = acks.lock().unwrap_or_else(|p| p.into_inner()).readings;
-            p.send_replace(SimProgress { sim_ms, messages, readings_acked: acked });
+            p.send_replace(SimProgress {
+                sim_ms,
+                messages,
+                readings_acked: acked,
+            });
         }
     }
 
@@ -203,7 +213,11 @@ pub async fn publish(
     }
     let a = acks.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(p) = &progress {
-        p.send_replace(SimProgress { sim_ms, messages, readings_acked: a.readings });
+        p.send_replace(SimProgress {
+            sim_ms,
+            messages,
+            readings_acked: a.readings,
+        });
     }
     Ok(SimReport {
         readings_acked: a.readings,

@@ -47,10 +47,14 @@ pub fn decode(payload: &[u8]) -> Result<Record, String> {
     let (&kind, mut rest) = payload.split_first().ok_or("empty record")?;
     match kind {
         KIND_READINGS => {
-            let count = u32::from_le_bytes(take(&mut rest, 4)?.try_into().map_err(|_| "count")?) as usize;
+            let count =
+                u32::from_le_bytes(take(&mut rest, 4)?.try_into().map_err(|_| "count")?) as usize;
             // Each reading takes at least 22 bytes: refuse counts the payload cannot hold.
             if count > rest.len() / 22 {
-                return Err(format!("record claims {count} readings in {} bytes", rest.len()));
+                return Err(format!(
+                    "record claims {count} readings in {} bytes",
+                    rest.len()
+                ));
             }
             let mut readings = Vec::with_capacity(count);
             let mut last: Option<(AssetId, SensorName)> = None;
@@ -58,10 +62,13 @@ pub fn decode(payload: &[u8]) -> Result<Record, String> {
                 let asset = take_str(&mut rest)?;
                 let sensor = take_str(&mut rest)?;
                 let ts_ms = i64::from_le_bytes(take(&mut rest, 8)?.try_into().map_err(|_| "ts")?);
-                let value = f64::from_le_bytes(take(&mut rest, 8)?.try_into().map_err(|_| "value")?);
+                let value =
+                    f64::from_le_bytes(take(&mut rest, 8)?.try_into().map_err(|_| "value")?);
                 // Consecutive readings mostly share asset and sensor names: reuse the Arc.
                 let (asset, sensor) = match &last {
-                    Some((a, s)) if a.as_str() == asset && s.as_str() == sensor => (a.clone(), s.clone()),
+                    Some((a, s)) if a.as_str() == asset && s.as_str() == sensor => {
+                        (a.clone(), s.clone())
+                    }
                     _ => {
                         let a = match &last {
                             Some((a, _)) if a.as_str() == asset => a.clone(),
@@ -71,14 +78,21 @@ pub fn decode(payload: &[u8]) -> Result<Record, String> {
                     }
                 };
                 last = Some((asset.clone(), sensor.clone()));
-                readings.push(Reading { asset, sensor, ts_ms, value });
+                readings.push(Reading {
+                    asset,
+                    sensor,
+                    ts_ms,
+                    value,
+                });
             }
             if !rest.is_empty() {
                 return Err(format!("{} trailing bytes", rest.len()));
             }
             Ok(Record::Readings(readings))
         }
-        KIND_BIRTH => serde_json::from_slice(rest).map(Record::Birth).map_err(|e| e.to_string()),
+        KIND_BIRTH => serde_json::from_slice(rest)
+            .map(Record::Birth)
+            .map_err(|e| e.to_string()),
         other => Err(format!("unknown record kind {other}")),
     }
 }
@@ -111,7 +125,11 @@ mod tests {
             ts_ms: ts,
             value: v,
         };
-        let readings = vec![r("p-1", "vib", 1, 2.5), r("p-1", "temp", 1, -3.0), r("m-2", "vib", 5, f64::MAX)];
+        let readings = vec![
+            r("p-1", "vib", 1, 2.5),
+            r("p-1", "temp", 1, -3.0),
+            r("m-2", "vib", 5, f64::MAX),
+        ];
         let mut buf = Vec::new();
         encode_readings(&readings, &mut buf);
         assert_eq!(decode(&buf).unwrap(), Record::Readings(readings));

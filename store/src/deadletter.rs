@@ -36,7 +36,9 @@ impl DeadLetters {
                 let mut line = Vec::new();
                 loop {
                     line.clear();
-                    let n = reader.read_until(b'\n', &mut line).map_err(StoreError::io(&path))?;
+                    let n = reader
+                        .read_until(b'\n', &mut line)
+                        .map_err(StoreError::io(&path))?;
                     if n == 0 || line.last() != Some(&b'\n') {
                         break;
                     }
@@ -48,7 +50,11 @@ impl DeadLetters {
             Err(e) => return Err(StoreError::Io { path, source: e }),
         }
         let file = if writable {
-            let f = OpenOptions::new().create(true).append(true).open(&path).map_err(StoreError::io(&path))?;
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(StoreError::io(&path))?;
             if f.metadata().map_err(StoreError::io(&path))?.len() > valid_len {
                 f.set_len(valid_len).map_err(StoreError::io(&path))?;
             }
@@ -56,7 +62,11 @@ impl DeadLetters {
         } else {
             None
         };
-        Ok(Self { path, file, count: AtomicU64::new(count) })
+        Ok(Self {
+            path,
+            file,
+            count: AtomicU64::new(count),
+        })
     }
 
     /// Appends rejections durably.
@@ -65,7 +75,10 @@ impl DeadLetters {
             return Ok(());
         }
         let Some(file) = &self.file else {
-            return Err(StoreError::Io { path: self.path.clone(), source: std::io::Error::other("opened read-only") });
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::other("opened read-only"),
+            });
         };
         let mut buf = Vec::new();
         for r in rejections {
@@ -76,7 +89,8 @@ impl DeadLetters {
         let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
         f.write_all(&buf).map_err(StoreError::io(&self.path))?;
         f.sync_data().map_err(StoreError::io(&self.path))?;
-        self.count.fetch_add(rejections.len() as u64, Ordering::Relaxed);
+        self.count
+            .fetch_add(rejections.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 

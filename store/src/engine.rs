@@ -67,24 +67,30 @@ impl Store {
             fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
             let path = dir.join("LOCK");
             let f = File::create(&path).map_err(StoreError::io(&path))?;
-            f.try_lock().map_err(|_| StoreError::Locked(dir.to_path_buf()))?;
+            f.try_lock()
+                .map_err(|_| StoreError::Locked(dir.to_path_buf()))?;
             Some(f)
         } else {
             None
         };
         let mut index = Index::default();
         let mut assets = BTreeMap::new();
-        let (wal, recovery) = Wal::open(&dir.join("wal"), writable, wal::DEFAULT_SEGMENT_BYTES, |payload| {
-            match codec::decode(payload)? {
-                Record::Readings(rs) => rs.iter().for_each(|r| {
-                    index.insert(r);
-                }),
-                Record::Birth(a) => {
-                    assets.insert(a.id.clone(), a);
+        let (wal, recovery) = Wal::open(
+            &dir.join("wal"),
+            writable,
+            wal::DEFAULT_SEGMENT_BYTES,
+            |payload| {
+                match codec::decode(payload)? {
+                    Record::Readings(rs) => rs.iter().for_each(|r| {
+                        index.insert(r);
+                    }),
+                    Record::Birth(a) => {
+                        assets.insert(a.id.clone(), a);
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         let dead_letters = DeadLetters::open(dir, writable)?;
         let store = Store {
             dir: dir.to_path_buf(),
@@ -123,7 +129,8 @@ impl Store {
                 source: std::io::Error::other("store opened read-only"),
             })?;
             wal.append(&payloads)?;
-            self.wal_bytes.store(wal.bytes(), std::sync::atomic::Ordering::Relaxed);
+            self.wal_bytes
+                .store(wal.bytes(), std::sync::atomic::Ordering::Relaxed);
         }
         let mut out = Appended::default();
         {
@@ -145,27 +152,51 @@ impl Store {
 
     /// Registered assets, by id.
     pub fn assets(&self) -> Vec<Asset> {
-        self.assets.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+        self.assets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// One registered asset.
     pub fn asset(&self, id: &AssetId) -> Option<Asset> {
-        self.assets.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.assets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// The newest value of each sensor of an asset.
     pub fn latest(&self, asset: &AssetId) -> Vec<SeriesPoint> {
-        self.index.read().unwrap_or_else(|p| p.into_inner()).latest(asset)
+        self.index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .latest(asset)
     }
 
     /// Raw points of one series with `from <= ts < to`.
-    pub fn range(&self, asset: &AssetId, sensor: &SensorName, from: TimestampMs, to: TimestampMs) -> Vec<(TimestampMs, f64)> {
-        self.index.read().unwrap_or_else(|p| p.into_inner()).range(asset, sensor, from, to)
+    pub fn range(
+        &self,
+        asset: &AssetId,
+        sensor: &SensorName,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> Vec<(TimestampMs, f64)> {
+        self.index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .range(asset, sensor, from, to)
     }
 
     /// Every stored reading of an asset in time order.
     pub fn asset_history(&self, asset: &AssetId) -> Vec<Reading> {
-        self.index.read().unwrap_or_else(|p| p.into_inner()).asset_history(asset)
+        self.index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .asset_history(asset)
     }
 
     /// What is stored.

@@ -52,7 +52,11 @@ impl Index {
             .into_iter()
             .flatten()
             .filter_map(|(sensor, s)| {
-                s.last_key_value().map(|(&ts_ms, &value)| SeriesPoint { sensor: sensor.clone(), ts_ms, value })
+                s.last_key_value().map(|(&ts_ms, &value)| SeriesPoint {
+                    sensor: sensor.clone(),
+                    ts_ms,
+                    value,
+                })
             })
             .collect();
         out.sort_by(|a, b| a.sensor.cmp(&b.sensor));
@@ -60,7 +64,13 @@ impl Index {
     }
 
     /// Points of one series with `from <= ts < to`.
-    pub fn range(&self, asset: &AssetId, sensor: &SensorName, from: TimestampMs, to: TimestampMs) -> Vec<(TimestampMs, f64)> {
+    pub fn range(
+        &self,
+        asset: &AssetId,
+        sensor: &SensorName,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> Vec<(TimestampMs, f64)> {
         if from >= to {
             return Vec::new();
         }
@@ -92,7 +102,12 @@ mod tests {
     use super::*;
 
     fn r(asset: &str, sensor: &str, ts: i64, v: f64) -> Reading {
-        Reading { asset: AssetId::new(asset).unwrap(), sensor: SensorName::new(sensor).unwrap(), ts_ms: ts, value: v }
+        Reading {
+            asset: AssetId::new(asset).unwrap(),
+            sensor: SensorName::new(sensor).unwrap(),
+            ts_ms: ts,
+            value: v,
+        }
     }
 
     #[test]
@@ -107,8 +122,16 @@ mod tests {
         let x = SensorName::new("x").unwrap();
         assert_eq!(ix.range(&a, &x, 0, 10), vec![(1, 2.0), (2, 4.0)]);
         assert_eq!(ix.range(&a, &x, 2, 2), vec![]);
-        assert_eq!(ix.latest(&a).iter().map(|p| p.value).collect::<Vec<_>>(), vec![4.0, 3.0]);
+        assert_eq!(
+            ix.latest(&a).iter().map(|p| p.value).collect::<Vec<_>>(),
+            vec![4.0, 3.0]
+        );
         let h = ix.asset_history(&a);
-        assert_eq!(h.iter().map(|r| (r.ts_ms, r.sensor.as_str())).collect::<Vec<_>>(), vec![(1, "x"), (1, "y"), (2, "x")]);
+        assert_eq!(
+            h.iter()
+                .map(|r| (r.ts_ms, r.sensor.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(1, "x"), (1, "y"), (2, "x")]
+        );
     }
 }

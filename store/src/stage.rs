@@ -32,12 +32,18 @@ pub async fn run(
             (group, r)
         })
         .await
-        .map_err(|e| StoreError::Io { path: store.dir().to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
+        .map_err(|e| StoreError::Io {
+            path: store.dir().to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         let appended = result?;
         metrics.store_commits.inc();
         metrics.readings_stored.inc_by(appended.new_points);
         for b in group {
-            output.send(b).await.map_err(|_| StoreError::PipelineClosed)?;
+            output
+                .send(b)
+                .await
+                .map_err(|_| StoreError::PipelineClosed)?;
         }
     }
     Ok(())

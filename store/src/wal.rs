@@ -57,7 +57,10 @@ impl Wal {
             fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
         }
         let segments = list_segments(dir)?;
-        let mut recovery = Recovery { segments: segments.len(), ..Default::default() };
+        let mut recovery = Recovery {
+            segments: segments.len(),
+            ..Default::default()
+        };
         for (i, (_, path)) in segments.iter().enumerate() {
             let data = fs::read(path).map_err(StoreError::io(path))?;
             let is_last = i + 1 == segments.len();
@@ -66,7 +69,10 @@ impl Wal {
                 recovery.truncated_bytes += data.len() as u64 - valid;
                 tracing::warn!(segment = %path.display(), valid_bytes = valid, cut_bytes = data.len() as u64 - valid, "wal tail damaged by an interrupted write; cutting it off");
                 if writable {
-                    let f = OpenOptions::new().write(true).open(path).map_err(StoreError::io(path))?;
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(StoreError::io(path))?;
                     f.set_len(valid).map_err(StoreError::io(path))?;
                     f.sync_all().map_err(StoreError::io(path))?;
                 }
@@ -83,15 +89,34 @@ impl Wal {
         Ok((Some(wal), recovery))
     }
 
-    fn open_segment(dir: &Path, segment_id: u64, path: &Path, segment_limit: u64, total_bytes: u64) -> Result<Wal, StoreError> {
+    fn open_segment(
+        dir: &Path,
+        segment_id: u64,
+        path: &Path,
+        segment_limit: u64,
+        total_bytes: u64,
+    ) -> Result<Wal, StoreError> {
         let existed = path.exists();
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(StoreError::io(path))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(StoreError::io(path))?;
         if !existed {
             // The new file's directory entry must be durable too, or a crash could lose the whole segment.
-            File::open(dir).and_then(|d| d.sync_all()).map_err(StoreError::io(dir))?;
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(StoreError::io(dir))?;
         }
         let segment_len = file.metadata().map_err(StoreError::io(path))?.len();
-        Ok(Wal { dir: dir.to_path_buf(), file, segment_id, segment_len, segment_limit, total_bytes })
+        Ok(Wal {
+            dir: dir.to_path_buf(),
+            file,
+            segment_id,
+            segment_len,
+            segment_limit,
+            total_bytes,
+        })
     }
 
     /// Appends all payloads as one write and makes them durable with one fsync.
@@ -133,12 +158,20 @@ fn replay_segment(
     recovery: &mut Recovery,
     on_record: &mut impl FnMut(&[u8]) -> Result<(), String>,
 ) -> Result<u64, StoreError> {
-    let corrupt = |offset: usize, reason: String| StoreError::Corrupt { path: path.to_path_buf(), offset: offset as u64, reason };
+    let corrupt = |offset: usize, reason: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        reason,
+    };
     let mut off = 0usize;
     while off < data.len() {
         let rest = &data[off..];
         let torn = |reason: &str| -> Result<u64, StoreError> {
-            if is_last { Ok(off as u64) } else { Err(corrupt(off, reason.to_string())) }
+            if is_last {
+                Ok(off as u64)
+            } else {
+                Err(corrupt(off, reason.to_string()))
+            }
         };
         if rest.len() < HEADER {
             return torn("frame header cut short");
@@ -172,7 +205,12 @@ fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(StoreError::Io { path: dir.to_path_buf(), source: e }),
+        Err(e) => {
+            return Err(StoreError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            });
+        }
     };
     let mut segments = Vec::new();
     for entry in entries {

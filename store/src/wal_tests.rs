@@ -48,7 +48,12 @@ fn cuts_a_torn_tail_of_every_length() {
         write(dir.path(), DEFAULT_SEGMENT_BYTES, &payloads);
         let seg = only_segment(dir.path());
         let len = fs::metadata(&seg).unwrap().len();
-        OpenOptions::new().write(true).open(&seg).unwrap().set_len(len - cut).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&seg)
+            .unwrap()
+            .set_len(len - cut)
+            .unwrap();
         let (seen, rec) = collect(dir.path(), true).unwrap();
         assert_eq!(seen, payloads[..4], "cut {cut}");
         assert_eq!(rec.truncated_bytes, 48 - cut);
@@ -63,7 +68,11 @@ fn cuts_a_torn_tail_of_every_length() {
 #[test]
 fn cuts_a_bit_flipped_final_frame() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), DEFAULT_SEGMENT_BYTES, &[vec![1; 30], vec![2; 30]]);
+    write(
+        dir.path(),
+        DEFAULT_SEGMENT_BYTES,
+        &[vec![1; 30], vec![2; 30]],
+    );
     let seg = only_segment(dir.path());
     let mut data = fs::read(&seg).unwrap();
     let last = data.len() - 1;
@@ -79,13 +88,20 @@ fn cuts_a_bit_flipped_final_frame() {
 #[test]
 fn refuses_damage_before_the_tail() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), DEFAULT_SEGMENT_BYTES, &[vec![1; 30], vec![2; 30], vec![3; 30]]);
+    write(
+        dir.path(),
+        DEFAULT_SEGMENT_BYTES,
+        &[vec![1; 30], vec![2; 30], vec![3; 30]],
+    );
     let seg = only_segment(dir.path());
     let mut data = fs::read(&seg).unwrap();
     data[HEADER + 3] ^= 0x01;
     fs::write(&seg, &data).unwrap();
     let err = collect(dir.path(), true).unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt { offset: 0, .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::Corrupt { offset: 0, .. }),
+        "{err}"
+    );
     // And the file was left as it was, for an operator to inspect.
     assert_eq!(fs::read(&seg).unwrap(), data);
 }
@@ -98,5 +114,8 @@ fn refuses_a_torn_segment_that_is_not_the_last() {
     assert_eq!(segs.len(), 2);
     let mut f = OpenOptions::new().append(true).open(&segs[0].1).unwrap();
     f.write_all(&[1, 2, 3]).unwrap();
-    assert!(matches!(collect(dir.path(), true), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        collect(dir.path(), true),
+        Err(StoreError::Corrupt { .. })
+    ));
 }

@@ -1,1 +1,241 @@
-//! placeholder
+//! End-to-end test harness: real Mosquitto on a free port, the Forewarn service in-process or as
+//! a child process, and the seeded simulator.
+//!
+//! Mosquitto must be installed (the README's test command installs it from Debian's packages).
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use forewarn::config::Config;
+use forewarn::service::{self, Handle, ServiceSpec};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests on one machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(100),
+    )
+    .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A Mosquitto broker configured for at-least-once tests: large in-flight window and no limit on
+/// messages queued for an offline persistent session (the default of 1000 drops the rest).
+pub struct Mosquitto {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    /// Starts a broker on a free port.
+    pub fn start() -> Mosquitto {
+        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].into_iter().find(|p| Path::new(p).exists()).expect(
+            "mosquitto is not installed: run the README's test command (scripts/test.sh), which installs it",
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\n\
+                 max_queued_messages 0\nmax_queued_bytes 0\nlog_dest stderr\nlog_type error\n"
+            ),
+        )
+        .expect("write mosquitto.conf");
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn mosquitto");
+        wait_listening(port, "mosquitto");
+        Mosquitto {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A service configuration for a broker port and client id.
+pub fn config(port: u16, client_id: &str) -> Config {
+    let mut c = Config::default();
+    c.mqtt.port = port;
+    c.mqtt.client_id = client_id.into();
+    c
+}
+
+/// The service running in-process.
+pub struct InProcess {
+    /// What it exposes.
+    pub handle: Handle,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcess {
+    /// Starts the service on `data_dir` and waits until it listens.
+    pub async fn start(config: Config, data_dir: &Path) -> InProcess {
+        let shutdown = CancellationToken::new();
+        let (tx, rx) = oneshot::channel();
+        let spec = ServiceSpec {
+            config,
+            data_dir: data_dir.to_path_buf(),
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let task = tokio::spawn(service::run(spec, shutdown.clone(), Some(tx)));
+        let handle = match rx.await {
+            Ok(h) => h,
+            Err(_) => panic!("service failed to start: {:?}", task.await),
+        };
+        // Ready means listening; wait for the MQTT subscription too, or early messages would be missed.
+        let m = handle.metrics.clone();
+        assert!(
+            eventually(Duration::from_secs(15), async || m.mqtt_subscribed.get()
+                == 1)
+            .await,
+            "service never subscribed"
+        );
+        InProcess {
+            handle,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Stops the service gracefully and returns its result.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await?
+    }
+}
+
+/// Polls `f` until it returns true or `timeout` passes; returns whether it became true.
+pub async fn eventually(timeout: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `forewarn` binary built beside this test binary (`cargo build --bin forewarn` first, as the
+/// test command does), or `FOREWARN_BIN`.
+pub fn forewarn_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("FOREWARN_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join("forewarn");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --bin forewarn` before the tests (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Creates the persistent MQTT session `client_id` with a QoS 1 subscription to `filter`, so the
+/// broker queues every message for it even before the service first connects.
+pub async fn create_session(port: u16, client_id: &str, filter: &str) {
+    let mut opts = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+    opts.set_clean_session(false);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(opts, 10);
+    client
+        .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), eventloop.poll()).await {
+            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)))) => break,
+            Ok(Ok(_)) => {}
+            other => panic!("creating the session failed: {other:?}"),
+        }
+    }
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await;
+}
+
+/// The service as a child process (`forewarn run`), for tests that kill it.
+pub struct ServiceProcess {
+    child: Child,
+}
+
+impl ServiceProcess {
+    /// Starts `forewarn run` with a config file written into `dir` and data in `dir/data`.
+    pub fn start(dir: &Path, broker_port: u16) -> ServiceProcess {
+        let conf = dir.join("forewarn.toml");
+        std::fs::write(
+            &conf,
+            format!("[mqtt]\nport = {broker_port}\nclient_id = \"forewarn-crash-test\"\n"),
+        )
+        .expect("write config");
+        let child = Command::new(forewarn_bin())
+            .args(["run", "--config"])
+            .arg(&conf)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(["--http", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn forewarn");
+        ServiceProcess { child }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for the graceful exit; returns whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

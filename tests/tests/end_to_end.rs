@@ -1,0 +1,275 @@
+//! End-to-end tests on real parts: Mosquitto, the service, the seeded simulator.
+
+use std::time::Duration;
+
+use forewarn_domain::{Catalog, RejectReason};
+use forewarn_simulators::{Fleet, FleetConfig, PublishConfig, publish};
+use forewarn_tests::*;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio_util::sync::CancellationToken;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn fleet(seed: u64, assets: usize, faults: usize, days: i64, interval_ms: i64) -> Fleet {
+    let mut cfg = FleetConfig::ending_at(seed, assets, forewarn::now_ms(), days * DAY_MS);
+    cfg.faults = faults;
+    cfg.interval_ms = interval_ms;
+    Fleet::new(cfg).unwrap()
+}
+
+/// Issue 2: every injected fault gives exactly one ticket of the right mode, with its parts, before
+/// the failure; healthy assets get none; the store holds exactly the readings the broker acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = InProcess::start(config(broker.port, "forewarn-e2e"), dir.path()).await;
+
+    let fleet = fleet(2026, 20, 3, 14, 5 * 60_000);
+    let mut pc = PublishConfig::new("127.0.0.1", broker.port);
+    pc.client_id = "e2e-fleet".into();
+    let report = publish(fleet, pc, None, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.readings_acked, report.readings_published,
+        "the broker acked every reading"
+    );
+    assert!(report.ground_truth.len() >= 2);
+
+    let h = svc.handle.clone();
+    assert!(
+        eventually(Duration::from_secs(60), async || h.store.stats().points
+            == report.readings_acked)
+        .await,
+        "stored {} of {} acked readings",
+        h.store.stats().points,
+        report.readings_acked
+    );
+    let want = report.ground_truth.len();
+    eventually(Duration::from_secs(30), async || {
+        h.db.count().await.unwrap() as usize >= want
+    })
+    .await;
+    // Give analytics a moment to emit anything else it would (a false or duplicate ticket).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let catalog = Catalog::from_toml(forewarn::config::BUILTIN_CATALOG).unwrap();
+    let tickets = h.db.tickets(None, false, 1000).await.unwrap();
+    for g in &report.ground_truth {
+        let mine: Vec<_> = tickets.iter().filter(|t| t.asset_id == g.asset).collect();
+        assert_eq!(mine.len(), 1, "fault {g:?}: tickets {mine:#?}");
+        let t = mine[0];
+        assert_eq!(t.failure_mode, g.failure_mode, "{g:?}");
+        assert!(
+            t.detected_at_ms > g.onset_ms && t.detected_at_ms < g.failure_ms,
+            "{g:?} detected at {}",
+            t.detected_at_ms
+        );
+        let ty = catalog.asset_type(&g.asset_type.parse().unwrap()).unwrap();
+        let mode = ty.failure_mode(&g.failure_mode.parse().unwrap()).unwrap();
+        let want_parts: Vec<_> = mode
+            .parts
+            .iter()
+            .map(|p| (p.part_number.clone(), p.quantity))
+            .collect();
+        let mut got_parts: Vec<_> = t
+            .parts
+            .iter()
+            .map(|p| (p.part_number.clone(), p.quantity))
+            .collect();
+        got_parts.sort();
+        let mut want_sorted = want_parts.clone();
+        want_sorted.sort();
+        assert_eq!(got_parts, want_sorted);
+        assert!(!t.evidence["deviations"].as_array().unwrap().is_empty());
+    }
+    let healthy: Vec<_> = tickets
+        .iter()
+        .filter(|t| !report.ground_truth.iter().any(|g| g.asset == t.asset_id))
+        .collect();
+    assert!(
+        healthy.is_empty(),
+        "tickets for healthy assets: {healthy:#?}"
+    );
+    assert_eq!(h.metrics.rejected(RejectReason::UnknownAsset), 0);
+    svc.stop().await.unwrap();
+
+    // The same answer from disk, with the service stopped.
+    let stats = forewarn::stats::collect(dir.path()).await.unwrap();
+    assert_eq!(stats["points"], report.readings_acked);
+    assert_eq!(stats["tickets"], want as u64);
+    assert_eq!(stats["rejected"], 0);
+}
+
+/// Issue 2: SIGKILL while the simulator publishes; after restarts every acked reading is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    create_session(broker.port, "forewarn-crash-test", "forewarn/#").await;
+    let fleet = fleet(7, 20, 2, 3, 60_000);
+    let mut pc = PublishConfig::new("127.0.0.1", broker.port);
+    pc.client_id = "crash-fleet".into();
+    // Slow enough that the kills land mid-stream (about 8 s of publishing).
+    pc.speed = Some(3.0 * DAY_MS as f64 / 1000.0 / 8.0);
+    let sim = tokio::spawn(publish(fleet, pc, None, CancellationToken::new()));
+
+    let mut svc = ServiceProcess::start(dir.path(), broker.port);
+    for pause_ms in [1500, 900, 1300] {
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+        svc.kill();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        svc = ServiceProcess::start(dir.path(), broker.port);
+    }
+    let report = sim.await.unwrap().unwrap();
+    assert_eq!(report.readings_acked, report.readings_published);
+    let data = dir.path().join("data");
+    let ok = eventually(Duration::from_secs(60), async || {
+        forewarn::stats::collect(&data)
+            .await
+            .map(|s| s["points"] == report.readings_acked)
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(svc.terminate(), "graceful stop after the crashes");
+    let stats = forewarn::stats::collect(&data).await.unwrap();
+    assert!(
+        ok,
+        "stored {} of {} acked readings",
+        stats["points"], report.readings_acked
+    );
+    assert_eq!(stats["points"], report.readings_acked);
+}
+
+/// Issue 2: every kind of bad input is counted, dead-lettered with topic and reason, and acked, and
+/// the service keeps taking good data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_counted_dead_lettered_and_acked() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = InProcess::start(config(broker.port, "forewarn-bad-input"), dir.path()).await;
+    let now = forewarn::now_ms();
+    let t = "forewarn/s1/pump-1/telemetry";
+    let big = format!(
+        r#"{{"metrics": {{"flow": 1}}, "pad": "{}"}}"#,
+        "x".repeat(70_000)
+    );
+    let cases: Vec<(String, String, Option<RejectReason>)> = vec![
+        (
+            "forewarn/s1/pump-1/birth".into(),
+            r#"{"type": "centrifugal_pump"}"#.into(),
+            None,
+        ),
+        (t.into(), "{oops".into(), Some(RejectReason::MalformedJson)),
+        (
+            t.into(),
+            r#"{"metrics": {"flow": "fast"}}"#.into(),
+            Some(RejectReason::WrongType),
+        ),
+        (
+            t.into(),
+            r#"{"metrics": {"flow": NaN}}"#.into(),
+            Some(RejectReason::NonFiniteValue),
+        ),
+        (
+            "forewarn/s1/bad id/telemetry".into(),
+            r#"{"metrics": {"flow": 1}}"#.into(),
+            Some(RejectReason::InvalidTopic),
+        ),
+        (
+            "forewarn/s1/ghost/telemetry".into(),
+            r#"{"metrics": {"flow": 1}}"#.into(),
+            Some(RejectReason::UnknownAsset),
+        ),
+        (
+            "forewarn/s1/x-1/birth".into(),
+            r#"{"type": "turbine"}"#.into(),
+            Some(RejectReason::UnknownAssetType),
+        ),
+        (
+            t.into(),
+            r#"{"metrics": {"winding_temp": 80}}"#.into(),
+            Some(RejectReason::UnknownSensor),
+        ),
+        (
+            t.into(),
+            r#"{"ts": "soon", "metrics": {"flow": 1}}"#.into(),
+            Some(RejectReason::BadTimestamp),
+        ),
+        (
+            t.into(),
+            format!(
+                r#"{{"ts": {}, "metrics": {{"flow": 1}}}}"#,
+                now + 86_400_000
+            ),
+            Some(RejectReason::FutureTimestamp),
+        ),
+        (t.into(), big, Some(RejectReason::PayloadTooLarge)),
+        (
+            t.into(),
+            r#"{"metrics": {}}"#.into(),
+            Some(RejectReason::Empty),
+        ),
+        (
+            t.into(),
+            format!(r#"{{"ts": {now}, "metrics": {{"flow": 12.5, "speed": 2950}}}}"#),
+            None,
+        ),
+    ];
+
+    let mut opts = MqttOptions::new("bad-publisher", "127.0.0.1", broker.port);
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(opts, 64);
+    for (topic, payload, _) in &cases {
+        client
+            .publish(topic.clone(), QoS::AtLeastOnce, false, payload.clone())
+            .await
+            .unwrap();
+    }
+    let mut acked = 0;
+    while acked < cases.len() {
+        if let Event::Incoming(Packet::PubAck(_)) =
+            tokio::time::timeout(Duration::from_secs(10), eventloop.poll())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            acked += 1;
+        }
+    }
+
+    let h = svc.handle.clone();
+    let rejected_total = cases.iter().filter(|c| c.2.is_some()).count() as u64;
+    assert!(
+        eventually(Duration::from_secs(10), async || h.store.stats().rejected
+            == rejected_total
+            && h.store.stats().points == 2)
+        .await
+    );
+    for (_, _, reason) in &cases {
+        if let Some(r) = reason {
+            assert_eq!(h.metrics.rejected(*r), 1, "{r:?}");
+        }
+    }
+    let log = std::fs::read_to_string(dir.path().join("deadletter.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, rejected_total);
+    for (line, (topic, _, reason)) in lines.iter().zip(cases.iter().filter(|c| c.2.is_some())) {
+        assert_eq!(line["topic"], topic.as_str());
+        assert_eq!(line["reason"], reason.unwrap().as_str());
+        assert!(!line["detail"].as_str().unwrap().is_empty());
+    }
+    // The data directory is locked while anything holds the store.
+    drop(h);
+    svc.stop().await.unwrap();
+
+    // The service, restarted, still knows the asset registered by the birth message and the counts.
+    let svc = InProcess::start(config(broker.port, "forewarn-bad-input"), dir.path()).await;
+    assert_eq!(svc.handle.store.stats().assets, 1);
+    assert_eq!(svc.handle.store.stats().rejected, rejected_total);
+    svc.stop().await.unwrap();
+}
