@@ -104,7 +104,7 @@ impl SensorBaseline {
     pub fn deviation(&self, cfg: &BaselineConfig) -> Option<Deviation> {
         let since = self.above_since?;
         let last = self.last_ts?;
-        (last - since >= cfg.sustain_ms).then(|| Deviation {
+        (last - since >= cfg.sustain_ms).then_some(Deviation {
             direction: if self.smoothed > 0.0 {
                 Direction::Up
             } else {
