@@ -140,13 +140,13 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const MIN: i64 = 60_000;
 
     /// A deterministic, noise-like sequence in [-1, 1] (no RNG dependency in unit tests).
-    fn wobble(i: i64) -> f64 {
+    pub(crate) fn wobble(i: i64) -> f64 {
         ((i as f64 * 12.9898).sin() * 43758.5453).rem_euclid(1.0) * 2.0 - 1.0
     }
 

@@ -117,12 +117,9 @@ fn round2(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::baseline::tests::wobble;
 
     const MIN: i64 = 60_000;
-
-    fn wobble(i: i64) -> f64 {
-        ((i as f64 * 78.233).sin() * 43758.5453).rem_euclid(1.0) * 2.0 - 1.0
-    }
 
     #[test]
     fn emits_when_the_deviating_set_grows_only() {

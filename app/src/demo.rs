@@ -88,6 +88,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut opened = handle.opened.subscribe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let (mut last_stored, mut last_at) = (handle.metrics.readings_stored.get(), Instant::now());
+    let mut last_plain = Instant::now();
     let report = loop {
         tokio::select! {
             r = &mut sim => break r??,
@@ -98,7 +99,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             t = opened.recv() => if let Ok(t) = t {
                 let parts: Vec<String> = t.parts.iter().map(|p| format!("{}×{}", p.quantity, p.part_number)).collect();
                 let sim_h = (t.detected_at_ms - start_ms) as f64 / HOUR_MS;
-                bar.println(format!("ticket #{} {} on {} ({}) at sim hour {sim_h:.0}; parts {}", t.id, t.failure_mode, t.asset_id, t.severity, parts.join(", ")));
+                let line = format!("[{:>5.1} s] ticket #{} {} on {} ({}) at sim hour {sim_h:.0}; parts {}", wall_start.elapsed().as_secs_f64(), t.id, t.failure_mode, t.asset_id, t.severity, parts.join(", "));
+                // indicatif drops println when the bar is hidden (output not a terminal): print plainly then.
+                if bar.is_hidden() { println!("{line}") } else { bar.println(line) }
             },
             _ = tick.tick() => {
                 let p = *progress_rx.borrow();
@@ -106,8 +109,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 let rate = (stored - last_stored) as f64 / last_at.elapsed().as_secs_f64();
                 (last_stored, last_at) = (stored, Instant::now());
                 bar.set_position(((p.sim_ms - start_ms).max(0) as f64 / HOUR_MS) as u64);
-                bar.set_message(format!("{rate:>7.0} readings/s stored | {stored} total | {} findings | {} tickets",
-                    handle.metrics.findings.get(), handle.metrics.tickets_opened.get()));
+                let msg = format!("{rate:>7.0} readings/s stored | {stored} total | {} findings | {} tickets",
+                    handle.metrics.findings.get(), handle.metrics.tickets_opened.get());
+                if bar.is_hidden() && last_plain.elapsed() >= Duration::from_secs(10) {
+                    last_plain = Instant::now();
+                    println!("[{:>5.1} s] sim hour {} | {msg}", wall_start.elapsed().as_secs_f64(), (p.sim_ms - start_ms).max(0) / HOUR_MS as i64);
+                }
+                bar.set_message(msg);
             }
         }
     };
