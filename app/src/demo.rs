@@ -49,6 +49,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Ok(h) => h,
         Err(_) => return service.await?.context("the service did not start"),
     };
+    // The fleet must not publish before the service's subscription exists, or the broker drops it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while handle.metrics.mqtt_subscribed.get() != 1 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the service did not subscribe to the embedded broker within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     println!(
         "dashboard: http://{0}/   API: http://{0}/api/v1/tickets   metrics: http://{0}/metrics",
         handle.http_addr
