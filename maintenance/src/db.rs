@@ -88,7 +88,13 @@ impl Maintenance {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         let evidence = serde_json::to_string(&alert.finding).unwrap_or_else(|_| "{}".into());
         let title = format!("{} predicted on {}", alert.failure_mode, alert.asset);
+        // Attach first: the common case is an alert for a ticket that is already open, and trying
+        // the insert first would burn an id on every conflict (SQLite AUTOINCREMENT leaves gaps).
         let mut tx = self.pool.begin().await?;
+        if let Some(id) = attach(&mut tx, alert, &now).await? {
+            tx.commit().await?;
+            return Ok(Opened::Existing(id));
+        }
         let inserted = sqlx::query(
             "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence)
              VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?)
@@ -107,21 +113,13 @@ impl Maintenance {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
-            let id: i64 = sqlx::query_scalar(
-                "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?,
-                    severity = CASE WHEN ? > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
-                                    THEN ? ELSE severity END
-                 WHERE asset_id = ? AND failure_mode = ? AND status NOT IN ('resolved', 'closed', 'cancelled')
-                 RETURNING id",
-            )
-            .bind(alert.raised_at_ms)
-            .bind(&now)
-            .bind(alert.severity as i64)
-            .bind(alert.severity.as_str())
-            .bind(alert.asset.as_str())
-            .bind(alert.failure_mode.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
+            // Another writer (another instance) opened it between our two statements.
+            let id = attach(&mut tx, alert, &now)
+                .await?
+                .ok_or(MaintenanceError::Invalid {
+                    id: 0,
+                    field: "open ticket",
+                })?;
             tx.commit().await?;
             return Ok(Opened::Existing(id));
         };
@@ -231,6 +229,30 @@ impl Maintenance {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Attaches an alert to the open ticket of its asset and failure mode, raising the severity when
+/// the alert is worse; returns the ticket id, or `None` when no ticket is open.
+async fn attach(
+    tx: &mut sqlx::SqliteConnection,
+    alert: &Alert,
+    now: &str,
+) -> Result<Option<i64>, MaintenanceError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?,
+            severity = CASE WHEN ? > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
+                            THEN ? ELSE severity END
+         WHERE asset_id = ? AND failure_mode = ? AND status NOT IN ('resolved', 'closed', 'cancelled')
+         RETURNING id",
+    )
+    .bind(alert.raised_at_ms)
+    .bind(now)
+    .bind(alert.severity as i64)
+    .bind(alert.severity.as_str())
+    .bind(alert.asset.as_str())
+    .bind(alert.failure_mode.as_str())
+    .fetch_optional(&mut *tx)
+    .await?)
 }
 
 /// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).
