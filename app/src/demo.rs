@@ -1,10 +1,11 @@
 //! `forewarn demo`: embedded broker, simulated fleet, service, API and dashboard in one command.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use forewarn_simulators::{Fleet, FleetConfig, PublishConfig, SimProgress, publish};
+use forewarn_simulators::{Downstream, Fleet, FleetConfig, PublishConfig, SimProgress, publish};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -82,6 +83,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut pub_cfg = PublishConfig::new("127.0.0.1", args.mqtt_port);
     pub_cfg.client_id = "forewarn-demo-fleet".into();
     pub_cfg.speed = Some(args.speed);
+    // rumqttd drops the oldest messages when a subscriber falls far behind; at high --speed the
+    // fleet would outrun the service, so it waits whenever it is more than a few seconds ahead.
+    let stored = handle.metrics.readings_stored.clone();
+    let already = stored.get();
+    pub_cfg.downstream = Some(Downstream {
+        consumed: Arc::new(move || stored.get() - already),
+        max_lead: 200_000,
+    });
     let (progress_tx, progress_rx) = watch::channel(SimProgress::default());
     let sim_cancel = shutdown.child_token();
     let mut sim = tokio::spawn(publish(fleet, pub_cfg, Some(progress_tx), sim_cancel));
@@ -130,7 +139,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     bar.finish();
     // Let the last batches reach the store before summarising.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while handle.metrics.readings_stored.get() < report.readings_acked && Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -13,7 +13,7 @@ pub mod publisher;
 
 pub use fleet::{Fleet, FleetConfig, GroundTruth};
 pub use physics::{AssetKind, FaultMode};
-pub use publisher::{PublishConfig, SimProgress, SimReport, publish};
+pub use publisher::{Downstream, PublishConfig, SimProgress, SimReport, publish};
 
 /// Errors of the simulator.
 #[derive(Debug, thiserror::Error)]

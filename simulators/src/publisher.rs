@@ -31,6 +31,27 @@ pub struct PublishConfig {
     pub speed: Option<f64>,
     /// Messages in flight without a PUBACK.
     pub inflight: u16,
+    /// Flow control for brokers that drop data when a subscriber falls behind (the embedded
+    /// rumqttd discards its oldest log segments): a count of readings the consumer has taken, and
+    /// how far publishing may run ahead of it.
+    pub downstream: Option<Downstream>,
+}
+
+/// A consumer's progress, for [`PublishConfig::downstream`].
+#[derive(Clone)]
+pub struct Downstream {
+    /// Readings consumed so far.
+    pub consumed: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// Most readings published but not yet consumed.
+    pub max_lead: u64,
+}
+
+impl std::fmt::Debug for Downstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Downstream")
+            .field("max_lead", &self.max_lead)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PublishConfig {
@@ -43,6 +64,7 @@ impl PublishConfig {
             topic_prefix: "forewarn".into(),
             speed: None,
             inflight: 200,
+            downstream: None,
         }
     }
 }
@@ -168,6 +190,11 @@ pub async fn publish(
     for t in ticks {
         if cancel.is_cancelled() || failure.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
             break;
+        }
+        if let Some(d) = &cfg.downstream {
+            while readings.saturating_sub((d.consumed)()) > d.max_lead && !cancel.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
         if let Some(speed) = cfg.speed {
             let due = started + Duration::from_secs_f64((t - start_ms) as f64 / 1000.0 / speed);
