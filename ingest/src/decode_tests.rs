@@ -106,7 +106,11 @@ fn rejects_every_reason() {
     let cases: Vec<(&str, String, RejectReason)> = vec![
         (T, "{not json".into(), RejectReason::MalformedJson),
         (T, "[1, 2]".into(), RejectReason::MalformedJson),
-        (T, r#"{"ts": 1}"#.into(), RejectReason::MalformedJson),
+        (
+            T,
+            r#"{"values": {"vib": 1}}"#.into(),
+            RejectReason::MalformedJson,
+        ),
         (
             T,
             r#"{"metrics": {"vib": "high"}}"#.into(),
@@ -214,7 +218,7 @@ fn every_reason_is_covered_by_the_table() {
     for r in RejectReason::ALL {
         let variant = format!("{r:?}");
         assert!(
-            src.matches(&format!("RejectReason::{variant})")).count() >= 1,
+            src.contains(&format!("RejectReason::{variant}")),
             "no table row for {variant}"
         );
     }
