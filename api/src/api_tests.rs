@@ -133,6 +133,47 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
         );
     }
 
+    let (s, body) = call(&app, "/api/v1/assets/pump-0001/telemetry?sensor=flow").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("[1780000000000,150.0]"), "{body}");
+    let (s, body) = call(&app, "/api/v1/assets/pump-0001/telemetry?sensor=flow&from=2026-05-28T00:00:00Z&to=1790000000000&step=1h").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("\"count\":1"), "{body}");
+    for (uri, want) in [
+        (
+            "/api/v1/assets/pump-0001/telemetry",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/pump-0001/telemetry?sensor=winding_temp",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/assets/pump-0001/telemetry?sensor=flow&from=yesterday",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/pump-0001/telemetry?sensor=flow&from=10&to=5",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/pump-0001/telemetry?sensor=flow&step=1ms",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/pump-0001/telemetry?sensor=flow&step=often",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/ghost/telemetry?sensor=flow",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (s, body) = call(&app, uri).await;
+        assert_eq!(s, want, "{uri}: {body}");
+        assert!(body.contains("\"error\""), "{uri}: {body}");
+    }
+
     let (s, body) = call(&app, "/metrics").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("forewarn_assets 1"), "{body}");

@@ -34,6 +34,9 @@ pub struct Config {
     /// Where the catalog comes from.
     #[serde(default)]
     pub catalog: CatalogSection,
+    /// The embedded store.
+    #[serde(default)]
+    pub store: StoreSection,
     /// Assets declared up front.
     #[serde(default)]
     pub assets: Vec<Asset>,
@@ -140,6 +143,33 @@ impl Default for HttpSection {
     }
 }
 
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// Buffered points that trigger a flush to Parquet.
+    pub flush_points: u64,
+    /// Days raw points are kept (0 = forever).
+    pub raw_retention_days: f64,
+    /// Days 1-minute rollups are kept (0 = forever).
+    pub minute_retention_days: f64,
+    /// Days 1-hour rollups are kept (0 = forever).
+    pub hour_retention_days: f64,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        let d = forewarn_store::StoreOptions::default();
+        let days = |ms: Option<i64>| ms.map_or(0.0, |ms| ms as f64 / 86_400_000.0);
+        Self {
+            flush_points: d.flush_points,
+            raw_retention_days: days(d.raw_retention_ms),
+            minute_retention_days: days(d.minute_retention_ms),
+            hour_retention_days: days(d.hour_retention_ms),
+        }
+    }
+}
+
 /// `[catalog]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -222,6 +252,17 @@ impl Config {
         c
     }
 
+    /// Store engine settings.
+    pub fn store_options(&self) -> forewarn_store::StoreOptions {
+        let ms = |days: f64| (days > 0.0).then(|| (days * 86_400_000.0) as i64);
+        forewarn_store::StoreOptions {
+            flush_points: self.store.flush_points.max(1),
+            raw_retention_ms: ms(self.store.raw_retention_days),
+            minute_retention_ms: ms(self.store.minute_retention_days),
+            hour_retention_ms: ms(self.store.hour_retention_days),
+        }
+    }
+
     /// Detector settings.
     pub fn baseline(&self) -> BaselineConfig {
         let a = &self.analytics;
@@ -248,6 +289,7 @@ mod tests {
         cfg.catalog().unwrap();
         assert_eq!(cfg.ingest().subscription, "forewarn/#");
         assert_eq!(cfg.baseline(), BaselineConfig::default());
+        assert_eq!(cfg.store_options(), forewarn_store::StoreOptions::default());
     }
 
     #[test]

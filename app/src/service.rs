@@ -127,13 +127,13 @@ pub async fn run(
             let Some(ty) = replay_types.get(&asset.id) else {
                 continue;
             };
-            for r in replay_store.asset_history(&asset.id) {
+            for r in replay_store.asset_history(&asset.id)? {
                 findings.extend(detector.observe(&r, ty));
             }
         }
-        (detector, findings)
+        Ok::<_, forewarn_store::StoreError>((detector, findings))
     })
-    .await?;
+    .await??;
     for f in replayed {
         metrics.findings.inc();
         finding_tx

@@ -2,7 +2,12 @@
 
 use forewarn_domain::{AssetTypeId, RejectReason, Rejection, SiteId};
 
+use std::fs;
+use std::path::Path;
+
 use super::*;
+
+const DAY_MS: i64 = 86_400_000;
 
 fn reading(asset: &str, ts: i64, v: f64) -> Reading {
     Reading {
@@ -95,4 +100,172 @@ fn one_writer_per_directory_but_readers_welcome() {
     );
     drop(store);
     assert!(Store::open(dir.path(), OpenMode::ReadWrite).is_ok());
+}
+
+const KEEP_ALL: StoreOptions = StoreOptions {
+    flush_points: 1000,
+    raw_retention_ms: None,
+    minute_retention_ms: None,
+    hour_retention_ms: None,
+};
+
+fn small(dir: &Path) -> Store {
+    Store::open_with(dir, OpenMode::ReadWrite, KEEP_ALL)
+        .unwrap()
+        .0
+}
+
+#[test]
+fn flushes_to_parquet_and_stays_exact_across_redeliveries_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = AssetId::new("p-1").unwrap();
+    let s = SensorName::new("vib").unwrap();
+    // Three days at one point a minute: flushes every 1000 points, partitions split by day.
+    let all: Vec<Reading> = (0..3 * 1440)
+        .map(|i| reading("p-1", i * 60_000, i as f64))
+        .collect();
+    {
+        let store = small(dir.path());
+        for (n, chunk) in all.chunks(500).enumerate() {
+            store.append(&[batch(n as u64, chunk.to_vec())]).unwrap();
+        }
+        let stats = store.stats();
+        assert_eq!(stats.points, all.len() as u64);
+        assert!(stats.partitions >= 4, "{stats:?}");
+        assert!(stats.buffered_points < 1000);
+        // A redelivery of flushed points (same values) and an overwrite of one flushed point.
+        let out = store.append(&[batch(99, all[10..20].to_vec())]).unwrap();
+        assert_eq!(
+            out,
+            Appended {
+                new_points: 0,
+                rewrites: 10
+            }
+        );
+        store
+            .append(&[batch(100, vec![reading("p-1", 5 * 60_000, -5.0)])])
+            .unwrap();
+        assert_eq!(store.stats().points, all.len() as u64);
+        let r = store.range(&a, &s, 0, 10 * 60_000).unwrap();
+        assert_eq!(r.len(), 10);
+        assert_eq!(r[5], (5 * 60_000, -5.0));
+        assert_eq!(store.range(&a, &s, 0, i64::MAX).unwrap().len(), all.len());
+    }
+    // Reopen: manifest + the WAL tail it does not cover.
+    let (store, _) = Store::open_with(dir.path(), OpenMode::ReadWrite, KEEP_ALL).unwrap();
+    assert_eq!(store.stats().points, all.len() as u64);
+    assert_eq!(
+        store.range(&a, &s, 5 * 60_000, 5 * 60_000 + 1).unwrap(),
+        vec![(5 * 60_000, -5.0)]
+    );
+    assert_eq!(store.latest(&a)[0].ts_ms, all.last().unwrap().ts_ms);
+    assert_eq!(store.asset_history(&a).unwrap().len(), all.len());
+    store.flush().unwrap();
+    let stats = store.stats();
+    assert_eq!((stats.points, stats.buffered_points), (all.len() as u64, 0));
+    assert_eq!(
+        stats.wal_bytes, 0,
+        "the WAL is trimmed once everything is in Parquet"
+    );
+    drop(store);
+    let (reader, _) = Store::open(dir.path(), OpenMode::ReadOnly).unwrap();
+    assert_eq!(reader.stats().points, all.len() as u64);
+    assert_eq!(reader.range(&a, &s, 0, i64::MAX).unwrap().len(), all.len());
+}
+
+#[test]
+fn an_uncommitted_flush_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = small(dir.path());
+        store
+            .append(&[batch(
+                1,
+                (0..1500).map(|i| reading("p-1", i * 1000, 1.0)).collect(),
+            )])
+            .unwrap();
+    }
+    // A crash after a partition file was written but before the manifest named it.
+    let orphan = dir.path().join("raw/2030-01-01/0000000099.parquet");
+    fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+    fs::write(&orphan, b"half a file").unwrap();
+    let store = small(dir.path());
+    assert!(!orphan.exists());
+    assert_eq!(store.stats().points, 1500);
+}
+
+#[test]
+fn downsampling_from_rollups_matches_raw_aggregation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = small(dir.path());
+    let a = AssetId::new("p-1").unwrap();
+    let s = SensorName::new("vib").unwrap();
+    // Two days at one point every 10 s, values with structure; the tail stays in the buffer.
+    let all: Vec<Reading> = (0..2 * 8640)
+        .map(|i| reading("p-1", i * 10_000, ((i * 7919) % 1000) as f64 / 10.0))
+        .collect();
+    for (n, chunk) in all.chunks(700).enumerate() {
+        store.append(&[batch(n as u64, chunk.to_vec())]).unwrap();
+    }
+    assert!(store.stats().buffered_points > 0);
+    let raw: Vec<(i64, f64)> = all.iter().map(|r| (r.ts_ms, r.value)).collect();
+    for step in [60_000, 300_000, 3_600_000, 7_200_000, 30_000] {
+        let want: Vec<_> = crate::rollup::aggregate(raw.iter().copied(), step)
+            .into_iter()
+            .collect();
+        let got = store.downsample(&a, &s, 0, 2 * DAY_MS, step).unwrap();
+        assert_eq!(got.len(), want.len(), "step {step}");
+        for ((t1, g), (t2, w)) in got.iter().zip(&want) {
+            assert_eq!(t1, t2);
+            assert_eq!(
+                (g.count, g.min, g.max, g.last_ts, g.last),
+                (w.count, w.min, w.max, w.last_ts, w.last),
+                "step {step} bucket {t1}"
+            );
+            assert!((g.sum - w.sum).abs() < 1e-6);
+        }
+    }
+}
+
+#[test]
+fn retention_drops_whole_raw_days_and_keeps_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        raw_retention_ms: Some(7 * DAY_MS),
+        ..KEEP_ALL
+    };
+    let (store, _) = Store::open_with(dir.path(), OpenMode::ReadWrite, options).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let old: Vec<Reading> = (0..1200)
+        .map(|i| reading("p-1", now - 20 * DAY_MS + i * 60_000, 1.0))
+        .collect();
+    let recent: Vec<Reading> = (0..1200)
+        .map(|i| reading("p-1", now - DAY_MS + i * 60_000, 2.0))
+        .collect();
+    store.append(&[batch(1, old)]).unwrap();
+    store.append(&[batch(2, recent)]).unwrap();
+    store.flush().unwrap();
+    let a = AssetId::new("p-1").unwrap();
+    let s = SensorName::new("vib").unwrap();
+    assert!(
+        store
+            .range(&a, &s, 0, now)
+            .unwrap()
+            .iter()
+            .all(|p| p.1 == 2.0),
+        "old raw days are gone"
+    );
+    assert_eq!(store.stats().points, 1200);
+    let hours = store
+        .downsample(&a, &s, now - 30 * DAY_MS, now, 3_600_000)
+        .unwrap();
+    assert!(
+        hours.iter().any(|(_, agg)| agg.last == 1.0),
+        "hourly rollups outlive raw data"
+    );
+    let on_disk = fs::read_dir(dir.path().join("raw")).unwrap().count();
+    assert!(on_disk <= 2, "{on_disk} raw day directories");
 }

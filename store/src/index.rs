@@ -20,28 +20,50 @@ pub struct SeriesPoint {
 pub(crate) struct Index {
     assets: HashMap<AssetId, HashMap<SensorName, BTreeMap<TimestampMs, f64>>>,
     points: u64,
-    series: u64,
 }
 
 impl Index {
     /// Inserts a reading; returns whether it was a new point (not a rewrite of an existing key).
     pub fn insert(&mut self, r: &Reading) -> bool {
         let sensors = self.assets.entry(r.asset.clone()).or_default();
-        let series = sensors.entry(r.sensor.clone()).or_insert_with(|| {
-            self.series += 1;
-            BTreeMap::new()
-        });
+        let series = sensors.entry(r.sensor.clone()).or_default();
         let new = series.insert(r.ts_ms, r.value).is_none();
         self.points += u64::from(new);
         new
     }
 
-    pub fn points(&self) -> u64 {
-        self.points
+    /// Removes and returns every buffered series, sorted by (asset, sensor), leaving the index empty.
+    pub fn take(&mut self) -> Vec<(AssetId, SensorName, BTreeMap<TimestampMs, f64>)> {
+        let mut out: Vec<_> = std::mem::take(&mut self.assets)
+            .into_iter()
+            .flat_map(|(a, sensors)| {
+                sensors
+                    .into_iter()
+                    .map(move |(s, points)| (a.clone(), s, points))
+            })
+            .collect();
+        out.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+        self.points = 0;
+        out
     }
 
-    pub fn series(&self) -> u64 {
-        self.series
+    /// The sensors with buffered points for an asset.
+    pub fn sensors(&self, asset: &AssetId) -> Vec<SensorName> {
+        self.assets
+            .get(asset)
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every buffered (asset, sensor) pair.
+    pub fn series_keys(&self) -> impl Iterator<Item = (&AssetId, &SensorName)> {
+        self.assets
+            .iter()
+            .flat_map(|(a, s)| s.keys().map(move |k| (a, k)))
+    }
+
+    pub fn points(&self) -> u64 {
+        self.points
     }
 
     /// The newest point of each sensor of an asset, sorted by sensor.
@@ -80,21 +102,6 @@ impl Index {
             .map(|s| s.range(from..to).map(|(&t, &v)| (t, v)).collect())
             .unwrap_or_default()
     }
-
-    /// Every reading of an asset in time order (ties by sensor name): what analytics replays.
-    pub fn asset_history(&self, asset: &AssetId) -> Vec<Reading> {
-        let mut out = Vec::new();
-        for (sensor, series) in self.assets.get(asset).into_iter().flatten() {
-            out.extend(series.iter().map(|(&ts_ms, &value)| Reading {
-                asset: asset.clone(),
-                sensor: sensor.clone(),
-                ts_ms,
-                value,
-            }));
-        }
-        out.sort_by(|a, b| a.ts_ms.cmp(&b.ts_ms).then_with(|| a.sensor.cmp(&b.sensor)));
-        out
-    }
 }
 
 #[cfg(test)]
@@ -117,7 +124,7 @@ mod tests {
         assert!(!ix.insert(&r("a", "x", 1, 2.0)));
         assert!(ix.insert(&r("a", "y", 1, 3.0)));
         assert!(ix.insert(&r("a", "x", 2, 4.0)));
-        assert_eq!((ix.points(), ix.series()), (3, 2));
+        assert_eq!(ix.points(), 3);
         let a = AssetId::new("a").unwrap();
         let x = SensorName::new("x").unwrap();
         assert_eq!(ix.range(&a, &x, 0, 10), vec![(1, 2.0), (2, 4.0)]);
@@ -126,12 +133,8 @@ mod tests {
             ix.latest(&a).iter().map(|p| p.value).collect::<Vec<_>>(),
             vec![4.0, 3.0]
         );
-        let h = ix.asset_history(&a);
-        assert_eq!(
-            h.iter()
-                .map(|r| (r.ts_ms, r.sensor.as_str()))
-                .collect::<Vec<_>>(),
-            vec![(1, "x"), (1, "y"), (2, "x")]
-        );
+        let taken = ix.take();
+        assert_eq!(taken.len(), 2);
+        assert_eq!(ix.points(), 0);
     }
 }

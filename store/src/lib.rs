@@ -1,10 +1,11 @@
 //! The time-series store: durable before acknowledged.
 //!
-//! This first engine is a write-ahead log ([`wal`]) of checksummed records plus an in-memory index of
-//! every series, rebuilt by replaying the log on start. A batch is acknowledged upstream only after
-//! its WAL records (and its dead letters) are fsynced; points are deduplicated on
-//! (asset, sensor, timestamp), so MQTT redeliveries are harmless. Parquet partitions, retention and
-//! rollups come next (see ARCHITECTURE.md).
+//! A write-ahead log ([`wal`]) of checksummed records makes every batch durable before it is
+//! acknowledged upstream; recent points live in an in-memory buffer and are flushed to Parquet
+//! partitions (one file per UTC day per flush, written and scanned with polars), committed by a
+//! manifest, after which the WAL segments they cover are deleted. Points are deduplicated on
+//! (asset, sensor, timestamp), last write wins, across the buffer, partitions and restarts, so MQTT
+//! redeliveries are harmless.
 //!
 //! [`Store`] is the engine; [`run`] is the pipeline stage around it, committing every batch that
 //! arrives together with one fsync (group commit).
@@ -14,11 +15,15 @@ mod deadletter;
 mod engine;
 mod error;
 mod index;
+mod manifest;
+mod parquet;
+pub mod rollup;
 mod stage;
 pub mod wal;
 
 pub use deadletter::DeadLetters;
-pub use engine::{OpenMode, Store, StoreStats};
+pub use engine::{OpenMode, Store, StoreOptions, StoreStats};
 pub use error::StoreError;
 pub use index::SeriesPoint;
+pub use manifest::{Manifest, PartFile};
 pub use stage::run;

@@ -47,16 +47,31 @@ pub struct Wal {
 impl Wal {
     /// Replays every record in `dir` through `on_record`, repairs a torn tail when `writable`, and
     /// returns the log ready for appending (or `None` when read-only).
+    ///
+    /// Segments numbered below `start` are already covered by Parquet partitions: they are skipped
+    /// (and deleted when `writable`).
     pub fn open(
         dir: &Path,
         writable: bool,
         segment_limit: u64,
+        start: u64,
         mut on_record: impl FnMut(&[u8]) -> Result<(), String>,
     ) -> Result<(Option<Wal>, Recovery), StoreError> {
         if writable {
             fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
         }
-        let segments = list_segments(dir)?;
+        let mut segments = list_segments(dir)?;
+        let covered: Vec<_> = segments
+            .iter()
+            .filter(|(id, _)| *id < start)
+            .cloned()
+            .collect();
+        segments.retain(|(id, _)| *id >= start);
+        if writable {
+            for (_, path) in covered {
+                fs::remove_file(&path).map_err(StoreError::io(&path))?;
+            }
+        }
         let mut recovery = Recovery {
             segments: segments.len(),
             ..Default::default()
@@ -83,7 +98,7 @@ impl Wal {
         }
         let (segment_id, path) = match segments.last() {
             Some((id, path)) => (*id, path.clone()),
-            None => (1, segment_path(dir, 1)),
+            None => (start.max(1), segment_path(dir, start.max(1))),
         };
         let wal = Wal::open_segment(dir, segment_id, &path, segment_limit, recovery.bytes)?;
         Ok((Some(wal), recovery))
@@ -147,6 +162,27 @@ impl Wal {
     /// Bytes of records in all segments.
     pub fn bytes(&self) -> u64 {
         self.total_bytes
+    }
+
+    /// Closes the current segment and starts the next; returns the new segment's id. Every record
+    /// appended before lies in a segment with a lower id.
+    pub fn rotate(&mut self) -> Result<u64, StoreError> {
+        let id = self.segment_id + 1;
+        let path = segment_path(&self.dir, id);
+        *self = Wal::open_segment(&self.dir, id, &path, self.segment_limit, self.total_bytes)?;
+        Ok(id)
+    }
+
+    /// Deletes every segment numbered below `id` (their records are in Parquet now).
+    pub fn remove_before(&mut self, id: u64) -> Result<(), StoreError> {
+        for (seg, path) in list_segments(&self.dir)? {
+            if seg < id {
+                let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                fs::remove_file(&path).map_err(StoreError::io(&path))?;
+                self.total_bytes = self.total_bytes.saturating_sub(len);
+            }
+        }
+        Ok(())
     }
 }
 

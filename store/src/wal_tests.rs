@@ -7,7 +7,7 @@ use super::*;
 
 fn collect(dir: &Path, writable: bool) -> Result<(Vec<Vec<u8>>, Recovery), StoreError> {
     let mut seen = Vec::new();
-    let (_, rec) = Wal::open(dir, writable, DEFAULT_SEGMENT_BYTES, |p| {
+    let (_, rec) = Wal::open(dir, writable, DEFAULT_SEGMENT_BYTES, 0, |p| {
         seen.push(p.to_vec());
         Ok(())
     })?;
@@ -15,7 +15,7 @@ fn collect(dir: &Path, writable: bool) -> Result<(Vec<Vec<u8>>, Recovery), Store
 }
 
 fn write(dir: &Path, limit: u64, payloads: &[Vec<u8>]) {
-    let (wal, _) = Wal::open(dir, true, limit, |_| Ok(())).unwrap();
+    let (wal, _) = Wal::open(dir, true, limit, 0, |_| Ok(())).unwrap();
     let mut wal = wal.unwrap();
     for p in payloads {
         wal.append(std::slice::from_ref(p)).unwrap();
@@ -118,4 +118,38 @@ fn refuses_a_torn_segment_that_is_not_the_last() {
         collect(dir.path(), true),
         Err(StoreError::Corrupt { .. })
     ));
+}
+
+#[test]
+fn rotation_and_trimming_skip_covered_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = Wal::open(dir.path(), true, DEFAULT_SEGMENT_BYTES, 0, |_| Ok(())).unwrap();
+    let mut wal = wal.unwrap();
+    wal.append(&[vec![1; 10]]).unwrap();
+    let next = wal.rotate().unwrap();
+    wal.append(&[vec![2; 10]]).unwrap();
+    drop(wal);
+    let mut seen = Vec::new();
+    let (wal, _) = Wal::open(dir.path(), true, DEFAULT_SEGMENT_BYTES, next, |p| {
+        seen.push(p.to_vec());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, vec![vec![2; 10]]);
+    assert_eq!(
+        list_segments(dir.path()).unwrap().len(),
+        1,
+        "the covered segment is gone"
+    );
+    let mut wal = wal.unwrap();
+    let n = wal.rotate().unwrap();
+    wal.remove_before(n).unwrap();
+    assert_eq!(
+        list_segments(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.0)
+            .collect::<Vec<_>>(),
+        vec![n]
+    );
 }

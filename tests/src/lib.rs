@@ -90,6 +90,8 @@ pub fn config(port: u16, client_id: &str) -> Config {
     let mut c = Config::default();
     c.mqtt.port = port;
     c.mqtt.client_id = client_id.into();
+    // Small enough that every test run flushes to Parquet many times.
+    c.store.flush_points = 50_000;
     c
 }
 
@@ -201,7 +203,10 @@ impl ServiceProcess {
         let conf = dir.join("forewarn.toml");
         std::fs::write(
             &conf,
-            format!("[mqtt]\nport = {broker_port}\nclient_id = \"forewarn-crash-test\"\n"),
+            format!(
+                "[mqtt]\nport = {broker_port}\nclient_id = \"forewarn-crash-test\"\n\n\
+                 # Small, so the kills also land during flushes to Parquet.\n[store]\nflush_points = 20000\n"
+            ),
         )
         .expect("write config");
         let child = Command::new(forewarn_bin())

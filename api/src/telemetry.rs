@@ -1,0 +1,171 @@
+//! `/api/v1/assets/{id}/telemetry`: a sensor's history, raw or downsampled.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use forewarn_domain::{AssetId, SensorName, TimestampMs};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState};
+
+/// Most raw points one response carries; ask for a `step` beyond that.
+const MAX_POINTS: usize = 200_000;
+
+/// Query parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryQuery {
+    /// The sensor.
+    pub sensor: String,
+    /// Start, inclusive: epoch ms or RFC 3339 (default: 24 h before `to`).
+    pub from: Option<String>,
+    /// End, exclusive: epoch ms or RFC 3339 (default: just after the newest point).
+    pub to: Option<String>,
+    /// Bucket width (`1m`, `1h`, `30s`); raw points when absent.
+    pub step: Option<String>,
+}
+
+/// One downsampled bucket (from the store's rollups when the step allows).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bucket {
+    /// Bucket start (ms).
+    pub ts: TimestampMs,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean value.
+    pub mean: f64,
+    /// Points in the bucket.
+    pub count: u64,
+    /// Newest value.
+    pub last: f64,
+}
+
+/// The response.
+#[derive(Debug, Serialize)]
+pub struct Telemetry {
+    /// Asset id.
+    pub asset: String,
+    /// Sensor.
+    pub sensor: String,
+    /// Range start (ms).
+    pub from: TimestampMs,
+    /// Range end (ms, exclusive).
+    pub to: TimestampMs,
+    /// Bucket width in ms, when downsampled.
+    pub step_ms: Option<i64>,
+    /// Raw points `[ts, value]`, when not downsampled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<Vec<(TimestampMs, f64)>>,
+    /// Buckets, when downsampled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<Vec<Bucket>>,
+}
+
+/// `GET /api/v1/assets/{id}/telemetry?sensor=S&from=..&to=..&step=..`.
+pub async fn get(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<TelemetryQuery>, QueryRejection>,
+) -> Result<Json<Telemetry>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let asset_id = AssetId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let asset = s
+        .store
+        .asset(&asset_id)
+        .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
+    let sensor = SensorName::new(&q.sensor).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let known = s
+        .catalog
+        .asset_type(&asset.asset_type)
+        .is_some_and(|t| t.sensors.contains_key(&sensor));
+    if !known {
+        return Err(ApiError::not_found(format!(
+            "asset {id} has no sensor {sensor}"
+        )));
+    }
+    let newest = s
+        .store
+        .latest(&asset_id)
+        .iter()
+        .find(|p| p.sensor == sensor)
+        .map(|p| p.ts_ms);
+    let to = match &q.to {
+        Some(t) => parse_time("to", t)?,
+        None => newest.map_or(0, |t| t + 1),
+    };
+    let from = match &q.from {
+        Some(f) => parse_time("from", f)?,
+        None => to - 86_400_000,
+    };
+    if from >= to {
+        return Err(ApiError::bad_request("from must be before to"));
+    }
+    let step_ms = match &q.step {
+        None => None,
+        Some(step) => {
+            let d = humantime::parse_duration(step)
+                .map_err(|e| ApiError::bad_request(format!("step {step:?}: {e}")))?;
+            let ms = d.as_millis() as i64;
+            if ms < 1000 {
+                return Err(ApiError::bad_request("step must be at least 1s"));
+            }
+            if (to - from) / ms > MAX_POINTS as i64 {
+                return Err(ApiError::bad_request(format!(
+                    "more than {MAX_POINTS} buckets: widen the step"
+                )));
+            }
+            Some(ms)
+        }
+    };
+    let store = s.store.clone();
+    let (a, sn) = (asset_id.clone(), sensor.clone());
+    let (points, buckets) = tokio::task::spawn_blocking(move || match step_ms {
+        // Rollups are aligned to the epoch, so the range starts on a bucket boundary.
+        Some(ms) => store
+            .downsample(&a, &sn, from.div_euclid(ms) * ms, to, ms)
+            .map(|b| (None, Some(b))),
+        None => store.range(&a, &sn, from, to).map(|p| (Some(p), None)),
+    })
+    .await
+    .map_err(ApiError::unavailable)?
+    .map_err(ApiError::unavailable)?;
+    if points.as_ref().is_some_and(|p| p.len() > MAX_POINTS) {
+        return Err(ApiError::bad_request(format!(
+            "more than {MAX_POINTS} points in range: narrow it or give a step"
+        )));
+    }
+    let buckets = buckets.map(|b| {
+        b.into_iter()
+            .map(|(ts, a)| Bucket {
+                ts,
+                min: a.min,
+                max: a.max,
+                mean: a.mean(),
+                count: a.count,
+                last: a.last,
+            })
+            .collect()
+    });
+    Ok(Json(Telemetry {
+        asset: id,
+        sensor: q.sensor,
+        from,
+        to,
+        step_ms,
+        points,
+        buckets,
+    }))
+}
+
+fn parse_time(name: &str, s: &str) -> Result<TimestampMs, ApiError> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            ApiError::bad_request(format!("{name} must be epoch ms or RFC 3339, not {s:?}"))
+        })
+}
