@@ -254,7 +254,7 @@ impl Config {
 
     /// Store engine settings.
     pub fn store_options(&self) -> forewarn_store::StoreOptions {
-        let ms = |days: f64| (days > 0.0).then(|| (days * 86_400_000.0) as i64);
+        let ms = |days: f64| (days > 0.0).then_some((days * 86_400_000.0) as i64);
         forewarn_store::StoreOptions {
             flush_points: self.store.flush_points.max(1),
             raw_retention_ms: ms(self.store.raw_retention_days),

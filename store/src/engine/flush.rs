@@ -1,0 +1,237 @@
+//! Flushing the buffer to Parquet partitions and rollups, and retention.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use forewarn_domain::{AssetId, SensorName, TimestampMs};
+
+use super::{DAY_MS, State, Store};
+use crate::manifest::{LastPoint, Manifest, PartFile};
+use crate::rollup::{self, Agg, DataClass};
+use crate::wal::Wal;
+use crate::{StoreError, parquet};
+
+impl Store {
+    /// Writes every buffered point to Parquet now (also done automatically when the buffer fills).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let mut wal = self.wal.lock().unwrap_or_else(|p| p.into_inner());
+        let wal = wal.as_mut().ok_or_else(|| self.read_only())?;
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        self.flush_locked(&mut state, wal)
+    }
+
+    pub(super) fn flush_locked(&self, state: &mut State, wal: &mut Wal) -> Result<(), StoreError> {
+        if state.index.points() == 0 {
+            return Ok(());
+        }
+        // Everything buffered lies in segments below `next`: those go once the manifest commits.
+        let next = wal.rotate()?;
+        let buffered = state.index.take();
+        let mut manifest = state.manifest.clone();
+        let mut written = 0;
+        let mut raw_days: DaySeries<'_, f64> = BTreeMap::new();
+        for (asset, sensor, points) in &buffered {
+            for (day, part) in split_by_day(points) {
+                raw_days.entry(day).or_default().push((asset, sensor, part));
+            }
+        }
+        for (day, series) in &raw_days {
+            let (rel, id) = next_file(&mut manifest, DataClass::Raw, *day);
+            let bytes = parquet::write_series(
+                &self.dir.join(&rel),
+                series.iter().map(|(a, s, p)| (*a, *s, p)),
+            )?;
+            manifest.files.push(part_file(
+                DataClass::Raw,
+                id,
+                rel,
+                *day,
+                bytes,
+                series.iter().map(|(_, _, p)| p),
+            ));
+            written += 1;
+        }
+        // Rollups are computed from the same buffer, so each point lands in exactly one bucket of
+        // each resolution; buckets split across flushes merge exactly at query time.
+        for class in [DataClass::Minute, DataClass::Hour] {
+            let step = class.step_ms().unwrap_or(60_000);
+            let mut days: DaySeries<'_, Agg> = BTreeMap::new();
+            for (asset, sensor, points) in &buffered {
+                let buckets = rollup::aggregate(points.iter().map(|(&t, &v)| (t, v)), step);
+                for (day, part) in split_by_day(&buckets) {
+                    days.entry(day).or_default().push((asset, sensor, part));
+                }
+            }
+            for (day, series) in &days {
+                let (rel, id) = next_file(&mut manifest, class, *day);
+                let bytes = parquet::write_rollups(
+                    &self.dir.join(&rel),
+                    series.iter().map(|(a, s, p)| (*a, *s, p)),
+                )?;
+                manifest.files.push(part_file(
+                    class,
+                    id,
+                    rel,
+                    *day,
+                    bytes,
+                    series.iter().map(|(_, _, p)| p),
+                ));
+                written += 1;
+            }
+        }
+        for (asset, sensor, points) in &buffered {
+            if let Some((&ts, &value)) = points.last_key_value() {
+                let key = Manifest::series_key(asset.as_str(), sensor.as_str());
+                let newer = manifest.series.get(&key).is_none_or(|l| l.ts <= ts);
+                if newer {
+                    manifest.series.insert(key, LastPoint { ts, value });
+                    state
+                        .flushed
+                        .entry(asset.clone())
+                        .or_default()
+                        .insert(sensor.clone(), ts);
+                }
+            }
+        }
+        manifest.points = state.points;
+        manifest.wal_start = next;
+        manifest.assets = self.assets();
+        let expired = self.expire(&mut manifest, now_ms());
+        manifest.save(&self.dir)?;
+        state.points = manifest.points;
+        state.manifest = manifest;
+        wal.remove_before(next)?;
+        // Expired files go only after the manifest no longer names them.
+        for f in &expired {
+            let path = self.dir.join(&f.path);
+            fs::remove_file(&path).map_err(StoreError::io(&path))?;
+            // The day's directory goes with its last file (remove_dir refuses a non-empty one).
+            if let Some(day_dir) = path.parent() {
+                let _ = fs::remove_dir(day_dir);
+            }
+        }
+        self.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
+        tracing::debug!(
+            files = written,
+            expired = expired.len(),
+            "flushed buffer to parquet"
+        );
+        Ok(())
+    }
+
+    /// Drops from `manifest` the partition files whose whole day is past its class's retention;
+    /// returns them for deletion. Raw points dropped leave the point count.
+    fn expire(&self, manifest: &mut Manifest, now: TimestampMs) -> Vec<PartFile> {
+        let (keep, expired): (Vec<PartFile>, Vec<PartFile>) = std::mem::take(&mut manifest.files)
+            .into_iter()
+            .partition(|f| {
+                self.options
+                    .retention(f.class)
+                    .is_none_or(|keep_ms| f.max_ts >= now - keep_ms)
+            });
+        manifest.files = keep;
+        let dropped: u64 = expired
+            .iter()
+            .filter(|f| f.class == DataClass::Raw)
+            .map(|f| f.rows)
+            .sum();
+        manifest.points = manifest.points.saturating_sub(dropped);
+        expired
+    }
+}
+
+/// Series split by UTC day, ready to be written one file per day.
+type DaySeries<'a, V> = BTreeMap<i64, Vec<(&'a AssetId, &'a SensorName, BTreeMap<TimestampMs, V>)>>;
+
+/// Splits a time-keyed map into one map per UTC day.
+fn split_by_day<V: Clone>(
+    points: &BTreeMap<TimestampMs, V>,
+) -> Vec<(i64, BTreeMap<TimestampMs, V>)> {
+    let mut out = Vec::new();
+    let mut rest = points.clone();
+    while let Some((&first, _)) = rest.first_key_value() {
+        let day = first.div_euclid(DAY_MS);
+        let later = rest.split_off(&((day + 1) * DAY_MS));
+        out.push((day, std::mem::replace(&mut rest, later)));
+    }
+    out
+}
+
+fn next_file(manifest: &mut Manifest, class: DataClass, day: i64) -> (String, u64) {
+    let id = manifest.next_file;
+    manifest.next_file += 1;
+    (
+        format!("{}/{}/{id:010}.parquet", class.dir(), day_name(day)),
+        id,
+    )
+}
+
+fn part_file<'a, V: 'a>(
+    class: DataClass,
+    id: u64,
+    path: String,
+    day: i64,
+    bytes: u64,
+    series: impl Iterator<Item = &'a BTreeMap<TimestampMs, V>> + Clone,
+) -> PartFile {
+    let rows = series.clone().map(|p| p.len() as u64).sum();
+    let min_ts = series
+        .clone()
+        .filter_map(|p| p.keys().next())
+        .min()
+        .copied()
+        .unwrap_or(0);
+    let max_ts = series
+        .filter_map(|p| p.keys().next_back())
+        .max()
+        .copied()
+        .unwrap_or(0);
+    PartFile {
+        class,
+        id,
+        path,
+        day: day_name(day),
+        rows,
+        min_ts,
+        max_ts,
+        bytes,
+    }
+}
+
+fn now_ms() -> TimestampMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn day_name(day: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(day * DAY_MS)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| format!("day-{day}"))
+}
+
+/// Deletes partition files a crashed flush wrote but never committed.
+pub(super) fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
+    let known: std::collections::HashSet<PathBuf> =
+        manifest.files.iter().map(|f| dir.join(&f.path)).collect();
+    let days = [DataClass::Raw, DataClass::Minute, DataClass::Hour]
+        .into_iter()
+        .filter_map(|c| fs::read_dir(dir.join(c.dir())).ok())
+        .flatten();
+    for day in days.flatten() {
+        for file in fs::read_dir(day.path())
+            .map_err(StoreError::io(day.path()))?
+            .flatten()
+        {
+            let path = file.path();
+            if !known.contains(&path) {
+                tracing::warn!(file = %path.display(), "removing a partition file no flush committed");
+                fs::remove_file(&path).map_err(StoreError::io(&path))?;
+            }
+        }
+    }
+    Ok(())
+}
