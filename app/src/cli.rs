@@ -33,6 +33,16 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Benchmarks; each prints one JSON object per figure.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `forewarn bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The embedded store alone: durable append rate, recovery time, bytes per reading, query times.
+    Store(crate::bench::StoreBenchArgs),
 }
 
 /// `forewarn config ...`.
@@ -156,6 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::simulate::run(args).await
             }
             Command::Stats(args) => crate::stats::run(&args.data_dir).await,
+            Command::Bench(BenchCommand::Store(args)) => tokio::task::spawn_blocking(move || crate::bench::store(args)).await?,
             Command::Config(ConfigCommand::Example) => {
                 print!("{EXAMPLE_CONFIG}");
                 Ok(())

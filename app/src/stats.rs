@@ -37,6 +37,10 @@ pub async fn collect(dir: &Path) -> anyhow::Result<serde_json::Value> {
         "rejected": s.rejected,
         "tickets": tickets,
         "wal_bytes": s.wal_bytes,
+        "partitions": s.partitions,
+        "parquet_bytes": s.parquet_bytes,
+        "raw_parquet_bytes": s.raw_parquet_bytes,
+        "buffered_points": s.buffered_points,
         "wal_segments": recovery.segments,
         "wal_torn_tail_bytes": recovery.truncated_bytes,
     }))

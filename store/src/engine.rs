@@ -84,8 +84,10 @@ pub struct StoreStats {
     pub wal_bytes: u64,
     /// Parquet partition files.
     pub partitions: u64,
-    /// Bytes of Parquet partition files.
+    /// Bytes of Parquet partition files (raw and rollups).
     pub parquet_bytes: u64,
+    /// Bytes of raw-point Parquet files alone.
+    pub raw_parquet_bytes: u64,
     /// Points waiting in memory for the next flush.
     pub buffered_points: u64,
 }
@@ -289,6 +291,7 @@ impl Store {
             wal_bytes: self.wal_bytes.load(Ordering::Relaxed),
             partitions: state.manifest.files.len() as u64,
             parquet_bytes: state.manifest.bytes(),
+            raw_parquet_bytes: state.manifest.files.iter().filter(|f| f.class == DataClass::Raw).map(|f| f.bytes).sum(),
             buffered_points: state.index.points(),
         }
     }
