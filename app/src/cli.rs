@@ -166,7 +166,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::simulate::run(args).await
             }
             Command::Stats(args) => crate::stats::run(&args.data_dir).await,
-            Command::Bench(BenchCommand::Store(args)) => tokio::task::spawn_blocking(move || crate::bench::store(args)).await?,
+            Command::Bench(BenchCommand::Store(args)) => {
+                tokio::task::spawn_blocking(move || crate::bench::store(args)).await?
+            }
             Command::Config(ConfigCommand::Example) => {
                 print!("{EXAMPLE_CONFIG}");
                 Ok(())

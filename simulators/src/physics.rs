@@ -49,6 +49,15 @@ impl AssetKind {
         }
     }
 
+    /// Decimal places each sensor reports (in [`AssetKind::sensors`] order): what a typical
+    /// transmitter resolves, so payloads and stored values carry realistic, not infinite, precision.
+    pub fn decimals(self) -> [i32; 6] {
+        match self {
+            Self::Pump => [2, 1, 1, 2, 1, 0],
+            Self::Motor => [2, 1, 1, 1, 1, 0],
+        }
+    }
+
     /// The failure modes it can develop.
     pub fn fault_modes(self) -> &'static [FaultMode] {
         match self {
@@ -137,8 +146,25 @@ pub struct Wear {
     pub winding: f64,
 }
 
-/// One sample of every sensor of an asset, in [`AssetKind::sensors`] order.
+/// One sample of every sensor of an asset, in [`AssetKind::sensors`] order, at the sensors' resolution.
 pub fn sample(
+    kind: AssetKind,
+    np: &Nameplate,
+    load: f64,
+    ambient: f64,
+    wear: Wear,
+    rng: &mut impl Rng,
+) -> [f64; 6] {
+    let raw = physical(kind, np, load, ambient, wear, rng);
+    let decimals = kind.decimals();
+    std::array::from_fn(|i| {
+        // Dividing by an exact power of ten gives the double nearest the decimal value.
+        let scale = 10f64.powi(decimals[i]);
+        (raw[i] * scale).round() / scale
+    })
+}
+
+fn physical(
     kind: AssetKind,
     np: &Nameplate,
     load: f64,

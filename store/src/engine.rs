@@ -291,7 +291,13 @@ impl Store {
             wal_bytes: self.wal_bytes.load(Ordering::Relaxed),
             partitions: state.manifest.files.len() as u64,
             parquet_bytes: state.manifest.bytes(),
-            raw_parquet_bytes: state.manifest.files.iter().filter(|f| f.class == DataClass::Raw).map(|f| f.bytes).sum(),
+            raw_parquet_bytes: state
+                .manifest
+                .files
+                .iter()
+                .filter(|f| f.class == DataClass::Raw)
+                .map(|f| f.bytes)
+                .sum(),
             buffered_points: state.index.points(),
         }
     }
