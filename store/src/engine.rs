@@ -152,6 +152,7 @@ impl Store {
         if writable {
             flush::remove_orphans(dir, &manifest)?;
         }
+        verify_partitions(dir, &manifest)?;
         let mut state = State {
             points: manifest.points,
             ..Default::default()
@@ -311,20 +312,50 @@ impl Store {
 /// Indexes readings; returns how many were new distinct points.
 fn insert_all(dir: &Path, state: &mut State, readings: &[Reading]) -> Result<u64, StoreError> {
     let mut new = 0;
+    // Points new to the buffer but at or before what was flushed for their series may already be
+    // in Parquet (redeliveries after a crash, late data): rare, so they are checked in one scan
+    // per series and file rather than one per point.
+    let mut maybe_flushed: HashMap<(AssetId, SensorName), Vec<TimestampMs>> = HashMap::new();
     for r in readings {
-        let fresh_in_buffer = state.index.insert(r);
-        let maybe_flushed = state
-            .flushed
-            .get(&r.asset)
-            .and_then(|m| m.get(&r.sensor))
-            .is_some_and(|&t| r.ts_ms <= t);
-        // Rare path (redeliveries after a crash, late data): ask Parquet whether the point exists.
-        let is_new =
-            fresh_in_buffer && !(maybe_flushed && query::in_parquet(dir, &state.manifest, r)?);
-        new += u64::from(is_new);
+        if !state.index.insert(r) {
+            continue;
+        }
+        let flushed_to = state.flushed.get(&r.asset).and_then(|m| m.get(&r.sensor));
+        if flushed_to.is_some_and(|&t| r.ts_ms <= t) {
+            maybe_flushed
+                .entry((r.asset.clone(), r.sensor.clone()))
+                .or_default()
+                .push(r.ts_ms);
+        } else {
+            new += 1;
+        }
+    }
+    for ((asset, sensor), ts) in maybe_flushed {
+        let present = query::in_parquet(dir, &state.manifest, &asset, &sensor, &ts)?;
+        new += ts.iter().filter(|t| !present.contains(t)).count() as u64;
     }
     state.points += new;
     Ok(new)
+}
+
+/// Checks that every committed partition file is there with its committed size: a missing or
+/// truncated file is reported at open, not discovered by a query months later.
+fn verify_partitions(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
+    for f in &manifest.files {
+        let path = dir.join(&f.path);
+        let len = fs::metadata(&path).map_err(StoreError::io(&path))?.len();
+        if len != f.bytes {
+            return Err(StoreError::Corrupt {
+                path,
+                offset: len,
+                reason: format!(
+                    "partition file is {len} bytes, the manifest committed {}",
+                    f.bytes
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 mod flush;

@@ -140,25 +140,36 @@ impl Store {
     }
 }
 
-pub(super) fn in_parquet(dir: &Path, manifest: &Manifest, r: &Reading) -> Result<bool, StoreError> {
+pub(super) fn in_parquet(
+    dir: &Path,
+    manifest: &Manifest,
+    asset: &AssetId,
+    sensor: &SensorName,
+    ts: &[TimestampMs],
+) -> Result<std::collections::HashSet<TimestampMs>, StoreError> {
+    let (Some(&from), Some(&to)) = (ts.iter().min(), ts.iter().max()) else {
+        return Ok(Default::default());
+    };
+    let wanted: std::collections::HashSet<TimestampMs> = ts.iter().copied().collect();
+    let mut present = std::collections::HashSet::new();
     for f in manifest
         .files
         .iter()
-        .filter(|f| f.class == DataClass::Raw && f.min_ts <= r.ts_ms && r.ts_ms <= f.max_ts)
+        .filter(|f| f.class == DataClass::Raw && f.min_ts <= to && from <= f.max_ts)
     {
-        if !parquet::read_series(
+        for (t, _) in parquet::read_series(
             &dir.join(&f.path),
-            r.asset.as_str(),
-            r.sensor.as_str(),
-            r.ts_ms,
-            r.ts_ms + 1,
-        )?
-        .is_empty()
-        {
-            return Ok(true);
+            asset.as_str(),
+            sensor.as_str(),
+            from,
+            to + 1,
+        )? {
+            if wanted.contains(&t) {
+                present.insert(t);
+            }
         }
     }
-    Ok(false)
+    Ok(present)
 }
 
 fn range_in(
