@@ -3,6 +3,8 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use forewarn_domain::{AssetId, SensorName, TimestampMs};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,8 @@ pub struct TelemetryQuery {
     pub to: Option<String>,
     /// Bucket width (`1m`, `1h`, `30s`); raw points when absent.
     pub step: Option<String>,
+    /// `json` (default), `csv`, or `parquet` (raw points only).
+    pub format: Option<String>,
 }
 
 /// One downsampled bucket (from the store's rollups when the step allows).
@@ -68,8 +72,19 @@ pub async fn get(
     State(s): State<AppState>,
     Path(id): Path<String>,
     q: Result<Query<TelemetryQuery>, QueryRejection>,
-) -> Result<Json<Telemetry>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let format = q.format.clone().unwrap_or_else(|| "json".into());
+    if !matches!(format.as_str(), "json" | "csv" | "parquet") {
+        return Err(ApiError::bad_request(format!(
+            "format must be json, csv or parquet, not {format:?}"
+        )));
+    }
+    if format == "parquet" && q.step.is_some() {
+        return Err(ApiError::bad_request(
+            "parquet export carries raw points: leave out step",
+        ));
+    }
     let asset_id = AssetId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let asset = s
         .store
@@ -121,6 +136,24 @@ pub async fn get(
     };
     let store = s.store.clone();
     let (a, sn) = (asset_id.clone(), sensor.clone());
+    if format == "parquet" {
+        let bytes = tokio::task::spawn_blocking(move || store.export_parquet(&a, &sn, from, to))
+            .await
+            .map_err(ApiError::unavailable)?
+            .map_err(ApiError::unavailable)?;
+        let name = format!("attachment; filename=\"{id}-{}.parquet\"", q.sensor);
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.apache.parquet".to_string(),
+                ),
+                (header::CONTENT_DISPOSITION, name),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
     let (points, buckets) = tokio::task::spawn_blocking(move || match step_ms {
         // Rollups are aligned to the epoch, so the range starts on a bucket boundary.
         Some(ms) => store
@@ -148,7 +181,7 @@ pub async fn get(
             })
             .collect()
     });
-    Ok(Json(Telemetry {
+    let t = Telemetry {
         asset: id,
         sensor: q.sensor,
         from,
@@ -156,7 +189,51 @@ pub async fn get(
         step_ms,
         points,
         buckets,
-    }))
+    };
+    if format == "csv" {
+        let name = format!("attachment; filename=\"{}-{}.csv\"", t.asset, t.sensor);
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, name),
+            ],
+            to_csv(&t),
+        )
+            .into_response());
+    }
+    Ok(Json(t).into_response())
+}
+
+/// CSV with a header: `ts,value` for raw points, `ts,min,max,mean,count,last` for buckets; `ts` in
+/// RFC 3339 so spreadsheets read it as a time.
+fn to_csv(t: &Telemetry) -> String {
+    let time = |ms: TimestampMs| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    if let Some(points) = &t.points {
+        out.push_str("ts,value\n");
+        for (ts, v) in points {
+            out.push_str(&format!("{},{v}\n", time(*ts)));
+        }
+    }
+    if let Some(buckets) = &t.buckets {
+        out.push_str("ts,min,max,mean,count,last\n");
+        for b in buckets {
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                time(b.ts),
+                b.min,
+                b.max,
+                b.mean,
+                b.count,
+                b.last
+            ));
+        }
+    }
+    out
 }
 
 fn parse_time(name: &str, s: &str) -> Result<TimestampMs, ApiError> {

@@ -87,6 +87,19 @@ struct RollupColumns<'a> {
     last: Vec<f64>,
 }
 
+/// One series' points as a Parquet file in memory (`ts` as epoch ms, `value`), for export.
+pub(crate) fn to_bytes(points: &[(TimestampMs, f64)]) -> Result<Vec<u8>, StoreError> {
+    let here = Path::new("export");
+    let (ts, values): (Vec<i64>, Vec<f64>) = points.iter().copied().unzip();
+    let mut df = df!("ts" => ts, "value" => values).map_err(pl_err(here))?;
+    let mut out = Vec::new();
+    ParquetWriter::new(&mut out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)
+        .map_err(pl_err(here))?;
+    Ok(out)
+}
+
 /// Temporary file, fsync, rename, directory fsync; returns the size.
 fn write_durably(path: &Path, df: &mut DataFrame) -> Result<u64, StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));

@@ -12,6 +12,17 @@ use crate::rollup::{self, Agg, DataClass};
 use crate::{StoreError, parquet};
 
 impl Store {
+    /// One series over `from <= ts < to` as a Parquet file (columns `ts`, `value`), for export.
+    pub fn export_parquet(
+        &self,
+        asset: &AssetId,
+        sensor: &SensorName,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> Result<Vec<u8>, StoreError> {
+        parquet::to_bytes(&self.range(asset, sensor, from, to)?)
+    }
+
     /// Buckets of `step` ms (aligned to the epoch) over `from <= ts < to`, served from the
     /// coarsest rollup that tiles the step, plus the not yet flushed buffer.
     pub fn downsample(
