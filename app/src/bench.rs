@@ -1,4 +1,4 @@
-//! `forewarn bench store`: the embedded store's figures, one JSON object per line.
+//! `forewarn bench store` and `forewarn bench ingest`: one JSON object per figure and line.
 //!
 //! Every figure is `{"name": ..., "value": ..., "unit": ...}`. Data comes from the seeded fleet
 //! simulator, so the numbers are reproducible and the compression figure is for realistic signals.
@@ -12,6 +12,10 @@ use forewarn_simulators::{Fleet, FleetConfig};
 use forewarn_store::{OpenMode, Store, StoreOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+
+mod ingest;
+
+pub use ingest::{IngestBenchArgs, ingest};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -29,7 +33,7 @@ pub struct StoreBenchArgs {
     pub dir: Option<PathBuf>,
 }
 
-fn emit(name: &str, value: f64, unit: &str) {
+pub(crate) fn emit(name: &str, value: f64, unit: &str) {
     println!(
         "{}",
         json!({"name": name, "value": (value * 1000.0).round() / 1000.0, "unit": unit})

@@ -43,6 +43,8 @@ pub enum Command {
 pub enum BenchCommand {
     /// The embedded store alone: durable append rate, recovery time, bytes per reading, query times.
     Store(crate::bench::StoreBenchArgs),
+    /// The whole ingest path against a real Mosquitto, beside mosquitto_sub draining the same stream.
+    Ingest(crate::bench::IngestBenchArgs),
 }
 
 /// `forewarn config ...`.
@@ -166,6 +168,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::simulate::run(args).await
             }
             Command::Stats(args) => crate::stats::run(&args.data_dir).await,
+            Command::Bench(BenchCommand::Ingest(args)) => {
+                init_tracing("warn");
+                crate::bench::ingest(args).await
+            }
             Command::Bench(BenchCommand::Store(args)) => {
                 tokio::task::spawn_blocking(move || crate::bench::store(args)).await?
             }

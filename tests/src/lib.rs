@@ -3,7 +3,7 @@
 //!
 //! Mosquitto must be installed (the README's test command installs it from Debian's packages).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,77 +13,7 @@ use forewarn::service::{self, Handle, ServiceSpec};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests on one machine).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
-}
-
-fn wait_listening(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect_timeout(
-        &SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(100),
-    )
-    .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A Mosquitto broker configured for at-least-once tests: large in-flight window and no limit on
-/// messages queued for an offline persistent session (the default of 1000 drops the rest).
-pub struct Mosquitto {
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Mosquitto {
-    /// Starts a broker on a free port.
-    pub fn start() -> Mosquitto {
-        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].into_iter().find(|p| Path::new(p).exists()).expect(
-            "mosquitto is not installed: run the README's test command (scripts/test.sh), which installs it",
-        );
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\n\
-                 max_queued_messages 0\nmax_queued_bytes 0\nlog_dest stderr\nlog_type error\n"
-            ),
-        )
-        .expect("write mosquitto.conf");
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn mosquitto");
-        wait_listening(port, "mosquitto");
-        Mosquitto {
-            port,
-            child,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use forewarn::mosquitto::{Mosquitto, free_port};
 
 /// A service configuration for a broker port and client id.
 pub fn config(port: u16, client_id: &str) -> Config {

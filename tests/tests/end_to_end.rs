@@ -21,7 +21,7 @@ fn fleet(seed: u64, assets: usize, faults: usize, days: i64, interval_ms: i64) -
 /// the failure; healthy assets get none; the store holds exactly the readings the broker acked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
-    let broker = Mosquitto::start();
+    let broker = Mosquitto::start().expect("mosquitto");
     let dir = tempfile::tempdir().unwrap();
     let svc = InProcess::start(config(broker.port, "forewarn-e2e"), dir.path()).await;
 
@@ -105,7 +105,7 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
 /// Issue 2: SIGKILL while the simulator publishes; after restarts every acked reading is stored once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
-    let broker = Mosquitto::start();
+    let broker = Mosquitto::start().expect("mosquitto");
     let dir = tempfile::tempdir().unwrap();
     create_session(broker.port, "forewarn-crash-test", "forewarn/#").await;
     let fleet = fleet(7, 20, 2, 3, 60_000);
@@ -146,7 +146,7 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
 /// the service keeps taking good data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_counted_dead_lettered_and_acked() {
-    let broker = Mosquitto::start();
+    let broker = Mosquitto::start().expect("mosquitto");
     let dir = tempfile::tempdir().unwrap();
     let svc = InProcess::start(config(broker.port, "forewarn-bad-input"), dir.path()).await;
     let now = forewarn::now_ms();
