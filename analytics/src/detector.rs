@@ -49,6 +49,15 @@ impl Detector {
             .or_default()
             .observe(&self.cfg, r.ts_ms, r.value);
 
+        // The healthy case (nothing deviating) is the hot path: answer it without allocating.
+        if state.reported.is_empty()
+            && !state
+                .sensors
+                .values()
+                .any(|b| b.deviation(&self.cfg).is_some())
+        {
+            return None;
+        }
         let current: BTreeMap<SensorName, Direction> = state
             .sensors
             .iter()

@@ -93,7 +93,7 @@ impl Default for IngestSection {
             max_payload_bytes: 65536,
             max_future_secs: 300,
             batch_max_messages: 2048,
-            batch_max_delay_ms: 5,
+            batch_max_delay_ms: 0,
         }
     }
 }

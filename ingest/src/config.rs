@@ -41,7 +41,7 @@ impl IngestConfig {
             keep_alive: Duration::from_secs(30),
             limits: crate::Limits::default(),
             batch_max_messages: 2048,
-            batch_max_delay: Duration::from_millis(5),
+            batch_max_delay: Duration::ZERO,
         }
     }
 }

@@ -3,9 +3,7 @@
 //! The function never panics and never allocates more than the payload warrants: every way a
 //! message can be wrong becomes a [`Rejection`] with a reason class and a human-readable detail.
 
-use forewarn_domain::{
-    Asset, AssetTypeId, Reading, RejectReason, Rejection, SensorName, TimestampMs,
-};
+use forewarn_domain::{Asset, AssetTypeId, Reading, RejectReason, Rejection, TimestampMs};
 use serde_json::{Map, Value};
 
 use crate::registry::AssetRegistry;
@@ -178,9 +176,11 @@ fn decode_inner(
             };
             let mut readings = Vec::with_capacity(metrics.len());
             for (name, value) in metrics {
-                let sensor = SensorName::new(name)
-                    .ok()
-                    .filter(|s| asset_type.sensors.contains_key(s))
+                // Cloning the catalog's own name shares its allocation instead of making a new one.
+                let sensor = asset_type
+                    .sensors
+                    .get_key_value(name.as_str())
+                    .map(|(k, _)| k.clone())
                     .ok_or_else(|| {
                         (
                             RejectReason::UnknownSensor,

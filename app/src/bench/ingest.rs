@@ -31,6 +31,9 @@ pub struct IngestBenchArgs {
     /// Messages per asset.
     #[arg(long, default_value_t = 200)]
     pub messages: usize,
+    /// Ingest batch delay in ms (`[ingest] batch_max_delay_ms`), to compare batching policies.
+    #[arg(long)]
+    pub batch_delay_ms: Option<u64>,
 }
 
 /// Runs the ingest benchmark.
@@ -56,6 +59,9 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     config.mqtt.port = broker.port;
     config.mqtt.client_id = "forewarn-bench".into();
     config.catalog.path = Some(catalog_path);
+    if let Some(ms) = args.batch_delay_ms {
+        config.ingest.batch_max_delay_ms = ms;
+    }
     for a in 0..args.assets {
         config.assets.push(forewarn_domain::Asset {
             id: forewarn_domain::AssetId::new(&format!("m{a:05}"))?,
