@@ -17,7 +17,8 @@ const REPEAT_MS: i64 = 12 * 3_600_000;
 #[derive(Debug, Default)]
 struct AssetState {
     sensors: BTreeMap<SensorName, SensorBaseline>,
-    /// The deviating set last reported, to emit only when it grows or changes direction.
+    /// The sensors deviating now, with their direction; a finding is emitted when it grows or a
+    /// direction changes.
     reported: BTreeMap<SensorName, Direction>,
     last_emit_ms: Option<TimestampMs>,
 }
@@ -42,36 +43,33 @@ impl Detector {
     /// sustained deviations of that asset grew or changed direction (or is still there after
     /// [`REPEAT_MS`]).
     pub fn observe(&mut self, r: &Reading, asset_type: &AssetTypeId) -> Option<Finding> {
-        let state = self.assets.entry(r.asset.clone()).or_default();
-        state
-            .sensors
-            .entry(r.sensor.clone())
-            .or_default()
-            .observe(&self.cfg, r.ts_ms, r.value);
-
-        // The healthy case (nothing deviating) is the hot path: answer it without allocating.
-        if state.reported.is_empty()
-            && !state
-                .sensors
-                .values()
-                .any(|b| b.deviation(&self.cfg).is_some())
-        {
+        // Look up before `entry`, which would clone (atomically count) the ids on every reading.
+        let state = match self.assets.get_mut(&r.asset) {
+            Some(s) => s,
+            None => self.assets.entry(r.asset.clone()).or_default(),
+        };
+        let baseline = match state.sensors.get_mut(&r.sensor) {
+            Some(b) => b,
+            None => state.sensors.entry(r.sensor.clone()).or_default(),
+        };
+        baseline.observe(&self.cfg, r.ts_ms, r.value);
+        // A sensor's deviation changes only when that sensor reports, so the asset's deviating set
+        // is kept up to date incrementally from the one sensor just observed.
+        let grew = match baseline.deviation(&self.cfg).map(|d| d.direction) {
+            Some(d) if state.reported.get(&r.sensor) == Some(&d) => false,
+            Some(d) => {
+                state.reported.insert(r.sensor.clone(), d);
+                true
+            }
+            None => {
+                state.reported.remove(&r.sensor);
+                false
+            }
+        };
+        if state.reported.is_empty() {
             return None;
         }
-        let current: BTreeMap<SensorName, Direction> = state
-            .sensors
-            .iter()
-            .filter_map(|(name, b)| b.deviation(&self.cfg).map(|d| (name.clone(), d.direction)))
-            .collect();
-        if current.is_empty() {
-            state.reported.clear();
-            return None;
-        }
-        let grew = current
-            .iter()
-            .any(|(s, d)| state.reported.get(s) != Some(d));
         let repeat = state.last_emit_ms.is_some_and(|t| r.ts_ms - t >= REPEAT_MS);
-        state.reported = current;
         if !grew && !repeat {
             return None;
         }

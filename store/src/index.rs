@@ -1,4 +1,7 @@
-//! The in-memory index of every series: deduplicated on (asset, sensor, timestamp), last write wins.
+//! The in-memory buffer of every series: deduplicated on (asset, sensor, timestamp), last write wins.
+//!
+//! Each series is a time-sorted `Vec<(ts, value)>`: 16 bytes a point, and an append (the normal
+//! case: time moves forward) is a push. Out-of-order points and rewrites take a binary search.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,16 +21,45 @@ pub struct SeriesPoint {
 
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    assets: HashMap<AssetId, HashMap<SensorName, BTreeMap<TimestampMs, f64>>>,
+    assets: HashMap<AssetId, HashMap<SensorName, Vec<(TimestampMs, f64)>>>,
     points: u64,
 }
 
 impl Index {
     /// Inserts a reading; returns whether it was a new point (not a rewrite of an existing key).
     pub fn insert(&mut self, r: &Reading) -> bool {
-        let sensors = self.assets.entry(r.asset.clone()).or_default();
-        let series = sensors.entry(r.sensor.clone()).or_default();
-        let new = series.insert(r.ts_ms, r.value).is_none();
+        // Look up before `entry`, which would clone (atomically count) both ids on every reading.
+        let series = match self
+            .assets
+            .get_mut(&r.asset)
+            .and_then(|s| s.get_mut(&r.sensor))
+        {
+            Some(series) => series,
+            None => self
+                .assets
+                .entry(r.asset.clone())
+                .or_default()
+                .entry(r.sensor.clone())
+                .or_default(),
+        };
+        let new = match series.last() {
+            Some(&(last, _)) if r.ts_ms <= last => {
+                match series.binary_search_by_key(&r.ts_ms, |p| p.0) {
+                    Ok(i) => {
+                        series[i].1 = r.value;
+                        false
+                    }
+                    Err(i) => {
+                        series.insert(i, (r.ts_ms, r.value));
+                        true
+                    }
+                }
+            }
+            _ => {
+                series.push((r.ts_ms, r.value));
+                true
+            }
+        };
         self.points += u64::from(new);
         new
     }
@@ -37,9 +69,9 @@ impl Index {
         let mut out: Vec<_> = std::mem::take(&mut self.assets)
             .into_iter()
             .flat_map(|(a, sensors)| {
-                sensors
-                    .into_iter()
-                    .map(move |(s, points)| (a.clone(), s, points))
+                sensors.into_iter().map(move |(s, points)| {
+                    (a.clone(), s, points.into_iter().collect::<BTreeMap<_, _>>())
+                })
             })
             .collect();
         out.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
@@ -74,7 +106,7 @@ impl Index {
             .into_iter()
             .flatten()
             .filter_map(|(sensor, s)| {
-                s.last_key_value().map(|(&ts_ms, &value)| SeriesPoint {
+                s.last().map(|&(ts_ms, value)| SeriesPoint {
                     sensor: sensor.clone(),
                     ts_ms,
                     value,
@@ -99,7 +131,11 @@ impl Index {
         self.assets
             .get(asset)
             .and_then(|s| s.get(sensor))
-            .map(|s| s.range(from..to).map(|(&t, &v)| (t, v)).collect())
+            .map(|s| {
+                let lo = s.partition_point(|p| p.0 < from);
+                let hi = s.partition_point(|p| p.0 < to);
+                s[lo..hi].to_vec()
+            })
             .unwrap_or_default()
     }
 }
@@ -132,6 +168,13 @@ mod tests {
         assert_eq!(
             ix.latest(&a).iter().map(|p| p.value).collect::<Vec<_>>(),
             vec![4.0, 3.0]
+        );
+        // Out of order and rewritten in the middle: still sorted, still unique.
+        assert!(ix.insert(&r("a", "x", 0, 9.0)));
+        assert!(!ix.insert(&r("a", "x", 1, 5.0)));
+        assert_eq!(
+            ix.range(&a, &x, i64::MIN, i64::MAX),
+            vec![(0, 9.0), (1, 5.0), (2, 4.0)]
         );
         let taken = ix.take();
         assert_eq!(taken.len(), 2);
