@@ -7,7 +7,7 @@ use forewarn_domain::{AssetId, Reading, SensorName, TimestampMs};
 
 use super::{State, Store};
 use crate::index::SeriesPoint;
-use crate::manifest::Manifest;
+use crate::manifest::{LastPoint, Manifest};
 use crate::rollup::{self, Agg, DataClass};
 use crate::{StoreError, parquet};
 
@@ -80,23 +80,13 @@ impl Store {
     pub fn latest(&self, asset: &AssetId) -> Vec<SeriesPoint> {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         let mut out: BTreeMap<SensorName, SeriesPoint> = BTreeMap::new();
-        let prefix = format!("{asset}/");
-        for (key, last) in state
-            .manifest
-            .series
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-        {
-            if let Ok(sensor) = SensorName::new(&key[prefix.len()..]) {
-                out.insert(
-                    sensor.clone(),
-                    SeriesPoint {
-                        sensor,
-                        ts_ms: last.ts,
-                        value: last.value,
-                    },
-                );
-            }
+        for (sensor, last) in flushed_series(&state.manifest, asset) {
+            let point = SeriesPoint {
+                sensor: sensor.clone(),
+                ts_ms: last.ts,
+                value: last.value,
+            };
+            out.insert(sensor, point);
         }
         for p in state.index.latest(asset) {
             if out.get(&p.sensor).is_none_or(|old| old.ts_ms <= p.ts_ms) {
@@ -122,17 +112,7 @@ impl Store {
     pub fn asset_history(&self, asset: &AssetId) -> Result<Vec<Reading>, StoreError> {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         let mut sensors = state.index.sensors(asset);
-        let prefix = format!("{asset}/");
-        for (key, _) in state
-            .manifest
-            .series
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-        {
-            if let Ok(s) = SensorName::new(&key[prefix.len()..]) {
-                sensors.push(s);
-            }
-        }
+        sensors.extend(flushed_series(&state.manifest, asset).map(|(s, _)| s));
         sensors.sort();
         sensors.dedup();
         let mut out = Vec::new();
@@ -149,6 +129,19 @@ impl Store {
         out.sort_by(|a, b| a.ts_ms.cmp(&b.ts_ms).then_with(|| a.sensor.cmp(&b.sensor)));
         Ok(out)
     }
+}
+
+/// The flushed series of an asset with their newest flushed point (manifest keys are `asset/sensor`).
+fn flushed_series<'m>(
+    manifest: &'m Manifest,
+    asset: &AssetId,
+) -> impl Iterator<Item = (SensorName, &'m LastPoint)> + 'm {
+    let prefix = format!("{asset}/");
+    manifest
+        .series
+        .range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+        .filter_map(move |(k, last)| Some((SensorName::new(k.rsplit_once('/')?.1).ok()?, last)))
 }
 
 pub(super) fn in_parquet(
