@@ -59,8 +59,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let catalog = Arc::new(spec.config.catalog()?);
     let dir = spec.data_dir.clone();
+    let options = spec.config.store_options();
     let (store, recovery) =
-        tokio::task::spawn_blocking(move || Store::open(&dir, OpenMode::ReadWrite))
+        tokio::task::spawn_blocking(move || Store::open_with(&dir, OpenMode::ReadWrite, options))
             .await?
             .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
     tracing::info!(

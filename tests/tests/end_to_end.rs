@@ -99,6 +99,10 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
     let stats = forewarn::stats::collect(dir.path()).await.unwrap();
     assert_eq!(stats["points"], report.readings_acked);
     assert_eq!(stats["tickets"], want as u64);
+    assert!(
+        stats["partitions"].as_u64().unwrap() > 5,
+        "the run flushed to Parquet: {stats}"
+    );
     assert_eq!(stats["rejected"], 0);
 }
 
@@ -111,15 +115,24 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
     let fleet = fleet(7, 20, 2, 3, 60_000);
     let mut pc = PublishConfig::new("127.0.0.1", broker.port);
     pc.client_id = "crash-fleet".into();
-    // Slow enough that the kills land mid-stream (about 8 s of publishing).
-    pc.speed = Some(3.0 * DAY_MS as f64 / 1000.0 / 8.0);
+    // Slow enough that the kills land mid-stream (about 10 s of publishing).
+    pc.speed = Some(3.0 * DAY_MS as f64 / 1000.0 / 10.0);
     let sim = tokio::spawn(publish(fleet, pc, None, CancellationToken::new()));
 
     let mut svc = ServiceProcess::start(dir.path(), broker.port);
-    for pause_ms in [1500, 900, 1300] {
+    // Six kills at uneven intervals; with a flush every 20,000 points (a few per second here) some
+    // land in the middle of a flush: between partition files, manifest and WAL trimming.
+    for (pause_ms, down_ms) in [
+        (1500, 200),
+        (300, 50),
+        (900, 400),
+        (150, 0),
+        (1300, 100),
+        (600, 250),
+    ] {
         tokio::time::sleep(Duration::from_millis(pause_ms)).await;
         svc.kill();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(down_ms)).await;
         svc = ServiceProcess::start(dir.path(), broker.port);
     }
     let report = sim.await.unwrap().unwrap();
@@ -140,6 +153,10 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
         stats["points"], report.readings_acked
     );
     assert_eq!(stats["points"], report.readings_acked);
+    assert!(
+        stats["partitions"].as_u64().unwrap() > 10,
+        "the run flushed to Parquet: {stats}"
+    );
 }
 
 /// Issue 2: every kind of bad input is counted, dead-lettered with topic and reason, and acked, and
