@@ -11,7 +11,7 @@ use super::*;
 const CATALOG: &str = include_str!("../../config/catalog.toml");
 
 async fn state(dir: &std::path::Path) -> AppState {
-    let (store, _) = Store::open(dir, forewarn_store::OpenMode::ReadWrite).unwrap();
+    let (store, _) = forewarn_store::Store::open(dir, forewarn_store::OpenMode::ReadWrite).unwrap();
     let asset = Asset {
         id: AssetId::new("pump-0001").unwrap(),
         site: SiteId::new("site-a").unwrap(),
@@ -59,7 +59,7 @@ async fn state(dir: &std::path::Path) -> AppState {
     .await
     .unwrap();
     AppState {
-        store: std::sync::Arc::new(store),
+        store: std::sync::Arc::new(forewarn_store::Embedded(std::sync::Arc::new(store))),
         db,
         metrics: Default::default(),
         catalog: std::sync::Arc::new(Catalog::from_toml(CATALOG).unwrap()),

@@ -28,12 +28,13 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AssetView>>, Api
     for t in s.db.tickets(None, true, 10_000).await? {
         open.entry(t.asset_id).or_default().push(t.id);
     }
+    let mut latest = s.store.latest_all().await?;
     Ok(Json(
         s.store
             .assets()
             .into_iter()
             .map(|asset| AssetView {
-                latest: s.store.latest(&asset.id),
+                latest: latest.remove(&asset.id).unwrap_or_default(),
                 open_tickets: open.remove(asset.id.as_str()).unwrap_or_default(),
                 asset,
             })
@@ -58,7 +59,7 @@ pub async fn get(
             .map(|t| t.id)
             .collect();
     Ok(Json(AssetView {
-        latest: s.store.latest(&id),
+        latest: s.store.latest(&id).await?,
         open_tickets,
         asset,
     }))

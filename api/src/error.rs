@@ -41,6 +41,12 @@ impl ApiError {
     }
 }
 
+impl From<forewarn_store::StoreError> for ApiError {
+    fn from(e: forewarn_store::StoreError) -> Self {
+        Self::unavailable(e)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (

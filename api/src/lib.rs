@@ -19,7 +19,7 @@ use axum::Router;
 use axum::routing::get;
 use forewarn_domain::{Catalog, Metrics};
 use forewarn_maintenance::Maintenance;
-use forewarn_store::Store;
+use forewarn_store::Telemetry;
 
 pub use error::ApiError;
 
@@ -27,7 +27,7 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     /// Telemetry and registered assets.
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Telemetry>,
     /// Tickets.
     pub db: Maintenance,
     /// Pipeline counters.

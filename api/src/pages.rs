@@ -20,12 +20,13 @@ pub async fn fleet(State(s): State<AppState>) -> Result<Html<String>, ApiError> 
     for t in &tickets {
         *open.entry(t.asset_id.as_str()).or_default() += 1;
     }
+    let mut all = s.store.latest_all().await?;
     let latest: Vec<_> = s
         .store
         .assets()
         .into_iter()
         .map(|a| {
-            let l = s.store.latest(&a.id);
+            let l = all.remove(&a.id).unwrap_or_default();
             (a, l)
         })
         .collect();

@@ -103,6 +103,7 @@ pub async fn get(
     let newest = s
         .store
         .latest(&asset_id)
+        .await?
         .iter()
         .find(|p| p.sensor == sensor)
         .map(|p| p.ts_ms);
@@ -134,13 +135,9 @@ pub async fn get(
             Some(ms)
         }
     };
-    let store = s.store.clone();
-    let (a, sn) = (asset_id.clone(), sensor.clone());
+    let (store, a, sn) = (&s.store, &asset_id, &sensor);
     if format == "parquet" {
-        let bytes = tokio::task::spawn_blocking(move || store.export_parquet(&a, &sn, from, to))
-            .await
-            .map_err(ApiError::unavailable)?
-            .map_err(ApiError::unavailable)?;
+        let bytes = store.export_parquet(a, sn, from, to).await?;
         let name = format!("attachment; filename=\"{id}-{}.parquet\"", q.sensor);
         return Ok((
             [
@@ -154,16 +151,18 @@ pub async fn get(
         )
             .into_response());
     }
-    let (points, buckets) = tokio::task::spawn_blocking(move || match step_ms {
+    let (points, buckets) = match step_ms {
         // Rollups are aligned to the epoch, so the range starts on a bucket boundary.
-        Some(ms) => store
-            .downsample(&a, &sn, from.div_euclid(ms) * ms, to, ms)
-            .map(|b| (None, Some(b))),
-        None => store.range(&a, &sn, from, to).map(|p| (Some(p), None)),
-    })
-    .await
-    .map_err(ApiError::unavailable)?
-    .map_err(ApiError::unavailable)?;
+        Some(ms) => (
+            None,
+            Some(
+                store
+                    .downsample(a, sn, from.div_euclid(ms) * ms, to, ms)
+                    .await?,
+            ),
+        ),
+        None => (Some(store.range(a, sn, from, to).await?), None),
+    };
     if points.as_ref().is_some_and(|p| p.len() > MAX_POINTS) {
         return Err(ApiError::bad_request(format!(
             "more than {MAX_POINTS} points in range: narrow it or give a step"

@@ -155,6 +155,62 @@ pub struct StoreSection {
     pub minute_retention_days: f64,
     /// Days 1-hour rollups are kept (0 = forever).
     pub hour_retention_days: f64,
+    /// Which backend holds the telemetry.
+    pub engine: Engine,
+    /// `[store.influxdb]`: the server for `engine = "influxdb"` or for the mirror.
+    pub influxdb: Option<InfluxSection>,
+}
+
+/// `[store] engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// WAL + Parquet in the data directory (optionally mirrored to InfluxDB).
+    #[default]
+    Embedded,
+    /// InfluxDB holds the telemetry; acks wait for it.
+    Influxdb,
+}
+
+/// `[store.influxdb]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfluxSection {
+    /// Base URL, e.g. `http://127.0.0.1:8086`.
+    pub url: String,
+    /// Database (1.x) or bucket through the v1 compatibility API (2.x, 3).
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// User name (1.x); the password comes from `FOREWARN_INFLUXDB_PASSWORD`.
+    pub username: Option<String>,
+    /// With the embedded engine: mirror every durable batch into InfluxDB.
+    #[serde(default)]
+    pub mirror: bool,
+    /// Bound of the mirror's persistent backlog, in MiB.
+    #[serde(default = "default_backlog_mb")]
+    pub mirror_backlog_mb: u64,
+}
+
+fn default_database() -> String {
+    "forewarn".into()
+}
+
+fn default_backlog_mb() -> u64 {
+    1024
+}
+
+impl InfluxSection {
+    /// Connection settings, secrets from the environment (`FOREWARN_INFLUXDB_PASSWORD`,
+    /// `FOREWARN_INFLUXDB_TOKEN`) rather than the file.
+    pub fn connection(&self) -> forewarn_store::InfluxConfig {
+        forewarn_store::InfluxConfig {
+            url: self.url.clone(),
+            database: self.database.clone(),
+            username: self.username.clone(),
+            password: std::env::var("FOREWARN_INFLUXDB_PASSWORD").ok(),
+            token: std::env::var("FOREWARN_INFLUXDB_TOKEN").ok(),
+        }
+    }
 }
 
 impl Default for StoreSection {
@@ -166,6 +222,8 @@ impl Default for StoreSection {
             raw_retention_days: days(d.raw_retention_ms),
             minute_retention_days: days(d.minute_retention_ms),
             hour_retention_days: days(d.hour_retention_ms),
+            engine: Engine::Embedded,
+            influxdb: None,
         }
     }
 }
@@ -202,6 +260,19 @@ impl Config {
             cfg.ingest.batch_max_messages > 0,
             "ingest.batch_max_messages must be positive"
         );
+        match (&cfg.store.engine, &cfg.store.influxdb) {
+            (Engine::Influxdb, None) => {
+                anyhow::bail!("store.engine = \"influxdb\" needs a [store.influxdb] section")
+            }
+            (Engine::Influxdb, Some(i)) if i.mirror => {
+                anyhow::bail!("store.influxdb.mirror applies to the embedded engine only")
+            }
+            (_, Some(i)) => anyhow::ensure!(
+                i.url.starts_with("http://") || i.url.starts_with("https://"),
+                "store.influxdb.url must start with http:// or https://"
+            ),
+            _ => {}
+        }
         Ok(cfg)
     }
 
@@ -302,5 +373,11 @@ mod tests {
         assert!(
             Config::parse("[[assets]]\nid = \"a/b\"\nsite = \"s\"\nasset_type = \"x\"").is_err()
         );
+        assert!(Config::parse("[store]\nengine = \"influxdb\"").is_err());
+        assert!(Config::parse("[store]\nengine = \"cassandra\"").is_err());
+        let influx = "[store]\nengine = \"influxdb\"\n[store.influxdb]\nurl = \"http://h:8086\"";
+        assert!(Config::parse(influx).is_ok());
+        assert!(Config::parse(&format!("{influx}\nmirror = true")).is_err());
+        assert!(Config::parse("[store.influxdb]\nurl = \"h:8086\"").is_err());
     }
 }

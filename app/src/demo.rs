@@ -161,7 +161,7 @@ async fn summarise(
     report: &forewarn_simulators::SimReport,
     wall: Duration,
 ) -> anyhow::Result<()> {
-    let stored = h.store.stats().points;
+    let stored = h.store.stats().await?.points;
     println!(
         "readings acked by the broker: {}, stored: {}, ingest rate: {:.0} readings/s over {:.1} s",
         report.readings_acked,

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod influxd;
 pub mod mosquitto;
 pub mod service;
 pub mod simulate;

@@ -18,18 +18,18 @@ use forewarn_analytics::Detector;
 use forewarn_domain::{Batch, Metrics};
 use forewarn_ingest::{AssetRegistry, IngestConfig};
 use forewarn_maintenance::{Maintenance, Ticket};
-use forewarn_store::{OpenMode, Store};
+use forewarn_store::{Embedded, InfluxStore, Mirrored, OpenMode, Shipper, Store, Telemetry};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, Engine};
 
 /// What a running service exposes to its caller (the demo's progress display, tests).
 #[derive(Clone)]
 pub struct Handle {
-    /// The store.
-    pub store: Arc<Store>,
+    /// The telemetry backend.
+    pub store: Arc<dyn Telemetry>,
     /// The tickets database.
     pub db: Maintenance,
     /// Counters.
@@ -58,23 +58,20 @@ pub async fn run(
     ready: Option<tokio::sync::oneshot::Sender<Handle>>,
 ) -> anyhow::Result<()> {
     let catalog = Arc::new(spec.config.catalog()?);
-    let dir = spec.data_dir.clone();
-    let options = spec.config.store_options();
-    let (store, recovery) =
-        tokio::task::spawn_blocking(move || Store::open_with(&dir, OpenMode::ReadWrite, options))
-            .await?
-            .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
-    tracing::info!(
-        records = recovery.records,
-        truncated_bytes = recovery.truncated_bytes,
-        "store recovered"
-    );
-    let store = Arc::new(store);
+    let metrics = Arc::new(Metrics::new());
+    let (store, shipper) = open_store(&spec, metrics.clone())
+        .await
+        .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
     let db = Maintenance::open(&spec.data_dir)
         .await
         .context("opening the tickets database")?;
-    let metrics = Arc::new(Metrics::new());
-    metrics.readings_stored.inc_by(store.stats().points);
+    metrics.readings_stored.inc_by(
+        store
+            .stats()
+            .await
+            .context("counting stored readings")?
+            .points,
+    );
 
     let mut registry = AssetRegistry::new(catalog.clone());
     for a in spec.config.assets.iter().cloned().chain(store.assets()) {
@@ -120,21 +117,23 @@ pub async fn run(
     // Analytics state is derived from the store: replay history before going live, so a restart
     // neither forgets a developing fault nor re-learns a baseline from already-degraded data.
     let mut detector = Detector::new(spec.config.baseline());
-    let replay_store = store.clone();
-    let replay_types = asset_types.clone();
-    let (detector, replayed) = tokio::task::spawn_blocking(move || {
-        let mut findings = Vec::new();
-        for asset in replay_store.assets() {
-            let Some(ty) = replay_types.get(&asset.id) else {
-                continue;
-            };
-            for r in replay_store.asset_history(&asset.id)? {
-                findings.extend(detector.observe(&r, ty));
+    let mut replayed = Vec::new();
+    for asset in store.assets() {
+        let Some(ty) = asset_types.get(&asset.id).cloned() else {
+            continue;
+        };
+        let history = store.history(&asset.id).await?;
+        let (d, findings) = tokio::task::spawn_blocking(move || {
+            let mut findings = Vec::new();
+            for r in &history {
+                findings.extend(detector.observe(r, &ty));
             }
-        }
-        Ok::<_, forewarn_store::StoreError>((detector, findings))
-    })
-    .await??;
+            (detector, findings)
+        })
+        .await?;
+        detector = d;
+        replayed.extend(findings);
+    }
     for f in replayed {
         metrics.findings.inc();
         finding_tx
@@ -169,6 +168,12 @@ pub async fn run(
             shutdown.child_token(),
         ),
     ));
+    if let Some(shipper) = shipper {
+        tasks.spawn(stage(
+            "influxdb mirror",
+            shipper.run(shutdown.child_token()),
+        ));
+    }
     let http_shutdown = shutdown.clone();
     tasks.spawn(stage("http", async move {
         axum::serve(listener, app)
@@ -187,7 +192,26 @@ pub async fn run(
     }
 
     let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
+    // A stage may be unable to drain (the store waiting for an InfluxDB that is down): after a
+    // grace period it is stopped. Nothing is lost: what was not stored was not acknowledged.
+    let stuck = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    };
+    tokio::pin!(stuck);
+    loop {
+        let joined = tokio::select! {
+            next = tasks.join_next() => match next {
+                Some(j) => j,
+                None => break,
+            },
+            _ = &mut stuck => {
+                tracing::warn!("stages still busy 30 s after shutdown; stopping them (unacknowledged messages will be redelivered)");
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                break;
+            }
+        };
         let (name, result) =
             joined.unwrap_or_else(|e| ("task", Err(anyhow::anyhow!("panicked: {e}"))));
         match result {
@@ -211,6 +235,40 @@ pub async fn run(
     }
     db.close().await;
     first_error.map_or(Ok(()), Err)
+}
+
+/// Opens the configured backend; the mirror's shipper comes back as a task to run.
+async fn open_store(
+    spec: &ServiceSpec,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<(Arc<dyn Telemetry>, Option<Shipper>)> {
+    let s = &spec.config.store;
+    if s.engine == Engine::Influxdb {
+        let influx = s.influxdb.as_ref().context("[store.influxdb] is missing")?;
+        let store = InfluxStore::open(&spec.data_dir, &influx.connection(), metrics).await?;
+        tracing::info!(url = %influx.url, database = %influx.database, "telemetry in InfluxDB");
+        return Ok((Arc::new(store), None));
+    }
+    let dir = spec.data_dir.clone();
+    let options = spec.config.store_options();
+    let (store, recovery) =
+        tokio::task::spawn_blocking(move || Store::open_with(&dir, OpenMode::ReadWrite, options))
+            .await??;
+    tracing::info!(
+        records = recovery.records,
+        truncated_bytes = recovery.truncated_bytes,
+        "store recovered"
+    );
+    let store = Arc::new(store);
+    match s.influxdb.as_ref().filter(|i| i.mirror) {
+        Some(i) => {
+            let max = i.mirror_backlog_mb.saturating_mul(1024 * 1024);
+            let (mirrored, shipper) = Mirrored::open(store, &i.connection(), max, metrics)?;
+            tracing::info!(url = %i.url, database = %i.database, "mirroring telemetry to InfluxDB");
+            Ok((Arc::new(mirrored), Some(shipper)))
+        }
+        None => Ok((Arc::new(Embedded(store)), None)),
+    }
 }
 
 async fn stage<E: Into<anyhow::Error>>(

@@ -41,6 +41,14 @@ pub struct Metrics {
     pub assets: Gauge,
     /// 1 while ingest holds its MQTT subscription, 0 while disconnected.
     pub mqtt_subscribed: Gauge,
+    /// InfluxDB requests that failed and were retried.
+    pub influx_retries: Counter,
+    /// Readings the mirror has written to InfluxDB.
+    pub mirror_readings: Counter,
+    /// Readings the mirror dropped because its backlog outgrew its bound.
+    pub mirror_dropped_readings: Counter,
+    /// Bytes waiting in the mirror's backlog.
+    pub mirror_backlog_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -66,6 +74,10 @@ impl Metrics {
             alerts_deduplicated: Counter::default(),
             assets: Gauge::default(),
             mqtt_subscribed: Gauge::default(),
+            influx_retries: Counter::default(),
+            mirror_readings: Counter::default(),
+            mirror_dropped_readings: Counter::default(),
+            mirror_backlog_bytes: Gauge::default(),
         };
         let r = m.registry.sub_registry_with_prefix("forewarn");
         r.register(
@@ -123,6 +135,26 @@ impl Metrics {
             "mqtt_subscribed",
             "1 while ingest holds its MQTT subscription",
             m.mqtt_subscribed.clone(),
+        );
+        r.register(
+            "influx_retries",
+            "InfluxDB requests that failed and were retried",
+            m.influx_retries.clone(),
+        );
+        r.register(
+            "mirror_readings",
+            "Readings the mirror has written to InfluxDB",
+            m.mirror_readings.clone(),
+        );
+        r.register(
+            "mirror_dropped_readings",
+            "Readings the mirror dropped because its backlog outgrew its bound",
+            m.mirror_dropped_readings.clone(),
+        );
+        r.register(
+            "mirror_backlog_bytes",
+            "Bytes waiting in the mirror backlog",
+            m.mirror_backlog_bytes.clone(),
         );
         // Every reason shows up from the start, so dashboards see zeros instead of missing series.
         for reason in RejectReason::ALL {

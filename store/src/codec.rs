@@ -4,7 +4,7 @@
 //! `count:u32, { asset:str16, sensor:str16, ts:i64, value:f64 }*` (little endian, `str16` = u16
 //! length + UTF-8 bytes); births are JSON, since they are rare and worth being readable.
 
-use forewarn_domain::{Asset, AssetId, Reading, SensorName};
+use forewarn_domain::{Asset, AssetId, Batch, Reading, SensorName};
 
 const KIND_READINGS: u8 = 1;
 const KIND_BIRTH: u8 = 2;
@@ -27,6 +27,24 @@ pub fn encode_readings(readings: &[Reading], out: &mut Vec<u8>) {
         out.extend_from_slice(&r.ts_ms.to_le_bytes());
         out.extend_from_slice(&r.value.to_le_bytes());
     }
+}
+
+/// The WAL payloads of batches: one record per birth, one per batch of readings.
+pub fn encode_batches(batches: &[Batch]) -> Vec<Vec<u8>> {
+    let mut payloads = Vec::new();
+    for b in batches {
+        for a in &b.births {
+            let mut p = Vec::new();
+            encode_birth(a, &mut p);
+            payloads.push(p);
+        }
+        if !b.readings.is_empty() {
+            let mut p = Vec::with_capacity(5 + b.readings.len() * 40);
+            encode_readings(&b.readings, &mut p);
+            payloads.push(p);
+        }
+    }
+    payloads
 }
 
 pub fn encode_birth(asset: &Asset, out: &mut Vec<u8>) {

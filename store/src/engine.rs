@@ -138,16 +138,7 @@ impl Store {
         options: StoreOptions,
     ) -> Result<(Store, Recovery), StoreError> {
         let writable = mode == OpenMode::ReadWrite;
-        let lock = if writable {
-            fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
-            let path = dir.join("LOCK");
-            let f = File::create(&path).map_err(StoreError::io(&path))?;
-            f.try_lock()
-                .map_err(|_| StoreError::Locked(dir.to_path_buf()))?;
-            Some(f)
-        } else {
-            None
-        };
+        let lock = if writable { Some(lock_dir(dir)?) } else { None };
         let manifest = Manifest::load(dir)?;
         if writable {
             flush::remove_orphans(dir, &manifest)?;
@@ -214,19 +205,7 @@ impl Store {
     pub fn append(&self, batches: &[Batch]) -> Result<Appended, StoreError> {
         let rejections: Vec<_> = batches.iter().flat_map(|b| &b.rejections).collect();
         self.dead_letters.append(&rejections)?;
-        let mut payloads = Vec::new();
-        for b in batches {
-            for a in &b.births {
-                let mut p = Vec::new();
-                codec::encode_birth(a, &mut p);
-                payloads.push(p);
-            }
-            if !b.readings.is_empty() {
-                let mut p = Vec::with_capacity(5 + b.readings.len() * 40);
-                codec::encode_readings(&b.readings, &mut p);
-                payloads.push(p);
-            }
-        }
+        let payloads = codec::encode_batches(batches);
         let mut wal = self.wal.lock().unwrap_or_else(|p| p.into_inner());
         let wal = wal.as_mut().ok_or_else(|| self.read_only())?;
         wal.append(&payloads)?;
@@ -307,6 +286,17 @@ impl Store {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Creates `dir` and takes its `LOCK`, which the OS releases when the process dies, even by
+/// SIGKILL: two services never write one data directory.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+    let path = dir.join("LOCK");
+    let f = File::create(&path).map_err(StoreError::io(&path))?;
+    f.try_lock()
+        .map_err(|_| StoreError::Locked(dir.to_path_buf()))?;
+    Ok(f)
 }
 
 /// Indexes readings; returns how many were new distinct points.

@@ -29,6 +29,18 @@ pub enum StoreError {
     /// The stage lost its input or output.
     #[error("pipeline closed")]
     PipelineClosed,
+    /// InfluxDB refused a request in a way retrying cannot fix (bad credentials, schema conflict,
+    /// malformed query), or stayed unreachable past the start-up deadline.
+    #[error("InfluxDB at {url}: {message}")]
+    Influx {
+        /// The server.
+        url: String,
+        /// What it said.
+        message: String,
+    },
+    /// A blocking task of the store panicked or was cancelled.
+    #[error("store task failed: {0}")]
+    Task(String),
 }
 
 impl StoreError {

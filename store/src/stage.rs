@@ -5,7 +5,7 @@ use std::sync::Arc;
 use forewarn_domain::{Batch, Metrics};
 use tokio::sync::mpsc;
 
-use crate::{Store, StoreError};
+use crate::{StoreError, Telemetry};
 
 /// Most batches committed with one fsync; bounds the latency of the first batch in a group.
 const MAX_GROUP: usize = 64;
@@ -13,7 +13,7 @@ const MAX_GROUP: usize = 64;
 /// Commits batches as they arrive — everything already waiting goes into one fsync — and forwards
 /// each batch downstream only once it is durable. Ends when the input closes and all is forwarded.
 pub async fn run(
-    store: Arc<Store>,
+    store: Arc<dyn Telemetry>,
     metrics: Arc<Metrics>,
     mut input: mpsc::Receiver<Batch>,
     output: mpsc::Sender<Batch>,
@@ -26,17 +26,7 @@ pub async fn run(
                 Err(_) => break,
             }
         }
-        let s = store.clone();
-        let (group, result) = tokio::task::spawn_blocking(move || {
-            let r = s.append(&group);
-            (group, r)
-        })
-        .await
-        .map_err(|e| StoreError::Io {
-            path: store.dir().to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        let appended = result?;
+        let (group, appended) = store.append(group).await?;
         metrics.store_commits.inc();
         metrics.readings_stored.inc_by(appended.new_points);
         for b in group {
@@ -54,7 +44,7 @@ mod tests {
     use forewarn_domain::{AssetId, Reading, SensorName};
 
     use super::*;
-    use crate::OpenMode;
+    use crate::{Embedded, OpenMode, Store};
 
     #[tokio::test]
     async fn forwards_in_order_only_what_is_durable() {
@@ -87,7 +77,8 @@ mod tests {
         }
         drop(in_tx);
         // Started after the queue filled up, so the grouping is deterministic.
-        let stage = tokio::spawn(run(store.clone(), metrics.clone(), in_rx, out_tx));
+        let backend = Arc::new(Embedded(store.clone()));
+        let stage = tokio::spawn(run(backend, metrics.clone(), in_rx, out_tx));
         let mut seen = Vec::new();
         while let Some(b) = out_rx.recv().await {
             // Whatever comes out is already on disk: a read-only replay finds it.

@@ -233,11 +233,23 @@ fn replay_segment(
     Ok(off as u64)
 }
 
+/// Reads the complete, checksummed frames of `data` (a segment's bytes from a frame boundary,
+/// possibly still being appended to) through `on_record`; returns the bytes they span. A frame cut
+/// short by a write in progress ends the read; damage before the end is an error.
+pub(crate) fn read_frames(
+    path: &Path,
+    data: &[u8],
+    mut on_record: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, StoreError> {
+    replay_segment(path, data, true, &mut Recovery::default(), &mut on_record)
+}
+
 fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:020}.wal"))
 }
 
-fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+/// Segment ids and paths in `dir`, oldest first.
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -39,11 +39,16 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
 
     let h = svc.handle.clone();
     assert!(
-        eventually(Duration::from_secs(60), async || h.store.stats().points
+        eventually(Duration::from_secs(60), async || h
+            .store
+            .stats()
+            .await
+            .unwrap()
+            .points
             == report.readings_acked)
         .await,
         "stored {} of {} acked readings",
-        h.store.stats().points,
+        h.store.stats().await.unwrap().points,
         report.readings_acked
     );
     let want = report.ground_truth.len();
@@ -259,9 +264,14 @@ async fn bad_input_is_counted_dead_lettered_and_acked() {
     let h = svc.handle.clone();
     let rejected_total = cases.iter().filter(|c| c.2.is_some()).count() as u64;
     assert!(
-        eventually(Duration::from_secs(10), async || h.store.stats().rejected
+        eventually(Duration::from_secs(10), async || h
+            .store
+            .stats()
+            .await
+            .unwrap()
+            .rejected
             == rejected_total
-            && h.store.stats().points == 2)
+            && h.store.stats().await.unwrap().points == 2)
         .await
     );
     for (_, _, reason) in &cases {
@@ -286,7 +296,10 @@ async fn bad_input_is_counted_dead_lettered_and_acked() {
 
     // The service, restarted, still knows the asset registered by the birth message and the counts.
     let svc = InProcess::start(config(broker.port, "forewarn-bad-input"), dir.path()).await;
-    assert_eq!(svc.handle.store.stats().assets, 1);
-    assert_eq!(svc.handle.store.stats().rejected, rejected_total);
+    assert_eq!(svc.handle.store.stats().await.unwrap().assets, 1);
+    assert_eq!(
+        svc.handle.store.stats().await.unwrap().rejected,
+        rejected_total
+    );
     svc.stop().await.unwrap();
 }

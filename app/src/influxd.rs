@@ -1,0 +1,108 @@
+//! An InfluxDB 1.x server (Debian's `influxd`) on free ports, for the tests and benchmarks.
+//!
+//! The server keeps its data in a temporary directory that outlives [`Influxd::stop`], so a test
+//! can stop and restart it mid-stream on the same port and find its data again.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::mosquitto::free_port;
+
+/// A running (or stopped) InfluxDB; killed on drop.
+pub struct Influxd {
+    /// HTTP port on 127.0.0.1.
+    pub port: u16,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+fn binary() -> anyhow::Result<&'static str> {
+    ["/usr/bin/influxd", "/usr/sbin/influxd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .context("influxd is not installed: run scripts/test.sh once, or apt-get install influxdb")
+}
+
+impl Influxd {
+    /// Starts a server on a free port and waits until it answers.
+    pub fn start() -> anyhow::Result<Influxd> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let mut s = Influxd {
+            port,
+            child: None,
+            dir,
+        };
+        s.restart()?;
+        Ok(s)
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server (SIGKILL: the harshest outage; InfluxDB's own WAL keeps what it accepted).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// (Re)starts the server on the same port and data, and waits until it answers.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop();
+        let d = self.dir.path();
+        // The RPC port is only for backups; it must still be free.
+        let rpc = free_port()?;
+        let conf = d.join("influxdb.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
+                 [meta]\n  dir = \"{0}/meta\"\n\
+                 [data]\n  dir = \"{0}/data\"\n  wal-dir = \"{0}/wal\"\n  query-log-enabled = false\n\
+                 [http]\n  bind-address = \"127.0.0.1:{1}\"\n  log-enabled = false\n\
+                 [monitor]\n  store-enabled = false\n\
+                 [continuous_queries]\n  enabled = false\n",
+                d.display(),
+                self.port
+            ),
+        )?;
+        let log = std::fs::File::create(d.join("influxd.log"))?;
+        let child = Command::new(binary()?)
+            .arg("run")
+            .arg("-config")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting influxd")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+            let exited = match self.child.as_mut() {
+                Some(c) => c.try_wait()?.is_some(),
+                None => true,
+            };
+            if Instant::now() > deadline || exited {
+                let log = std::fs::read_to_string(d.join("influxd.log")).unwrap_or_default();
+                anyhow::bail!("influxd did not listen on port {}: {log}", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Influxd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,257 @@
+//! The InfluxDB backend and the InfluxDB mirror against a real InfluxDB (Debian's `influxd`, 1.x
+//! API) and a real Mosquitto, each on free ports; InfluxDB is killed and restarted mid-stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use forewarn::config::{Config, Engine, InfluxSection};
+use forewarn::influxd::Influxd;
+use forewarn_domain::{AssetId, Metrics, SensorName};
+use forewarn_simulators::{Downstream, Fleet, FleetConfig, PublishConfig, SimReport, publish};
+use forewarn_store::{Influx, InfluxConfig};
+use forewarn_tests::*;
+use tokio_util::sync::CancellationToken;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn influx_config(broker: u16, client_id: &str, url: &str, db: &str, mirror: bool) -> Config {
+    let mut c = config(broker, client_id);
+    c.store.engine = if mirror {
+        Engine::Embedded
+    } else {
+        Engine::Influxdb
+    };
+    c.store.influxdb = Some(InfluxSection {
+        url: url.into(),
+        database: db.into(),
+        username: None,
+        mirror,
+        mirror_backlog_mb: 1024,
+    });
+    c
+}
+
+/// Publishes a seeded fleet; with `metrics`, never runs more than 20,000 readings ahead of what
+/// the service has stored, so an outage of the store is sure to fall inside the stream.
+async fn run_fleet(
+    broker: u16,
+    seed: u64,
+    assets: usize,
+    days: i64,
+    metrics: Option<Arc<Metrics>>,
+) -> SimReport {
+    let mut cfg = FleetConfig::ending_at(seed, assets, forewarn::now_ms(), days * DAY_MS);
+    cfg.faults = 0;
+    cfg.interval_ms = 5 * 60_000;
+    let mut pc = PublishConfig::new("127.0.0.1", broker);
+    pc.client_id = format!("influx-fleet-{seed}");
+    pc.downstream = metrics.map(|m| Downstream {
+        consumed: Arc::new(move || m.readings_stored.get()),
+        max_lead: 20_000,
+    });
+    let fleet = Fleet::new(cfg).unwrap();
+    let report = publish(fleet, pc, None, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(report.readings_acked, report.readings_published);
+    report
+}
+
+/// Distinct points in InfluxDB, asked directly (not through Forewarn).
+async fn influx_points(url: &str, db: &str) -> u64 {
+    let influx = Influx::new(
+        &InfluxConfig {
+            url: url.into(),
+            database: db.into(),
+            ..Default::default()
+        },
+        Arc::new(Metrics::new()),
+    );
+    let Ok(results) = influx.select("SELECT count(value) FROM telemetry").await else {
+        return 0;
+    };
+    results
+        .iter()
+        .flat_map(|r| &r.series)
+        .flat_map(|s| s.values.iter().filter_map(|row| row.get(1)?.as_u64()))
+        .sum()
+}
+
+/// Issue 3: `engine = "influxdb"` stores every acknowledged reading exactly once although InfluxDB
+/// is killed and restarted mid-stream (ingest waits, nothing is dropped), serves reads through
+/// InfluxQL, and finds its assets there again after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn influxdb_engine_loses_nothing_through_an_influxdb_restart() {
+    let broker = Mosquitto::start().expect("mosquitto");
+    let mut influx = Influxd::start().expect("influxd");
+    let url = influx.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = influx_config(broker.port, "forewarn-influx", &url, "fw_engine", false);
+    let svc = InProcess::start(cfg.clone(), dir.path()).await;
+    assert_eq!(svc.handle.store.engine(), "influxdb");
+
+    let m = svc.handle.metrics.clone();
+    let fleet = tokio::spawn(run_fleet(broker.port, 31, 8, 10, Some(m.clone())));
+    assert!(
+        eventually(Duration::from_secs(60), async || m.readings_stored.get()
+            > 10_000)
+        .await
+    );
+    // Outage: SIGKILL InfluxDB, keep it down for two seconds, bring it back on the same port.
+    let influx = tokio::task::spawn_blocking(move || {
+        influx.stop();
+        std::thread::sleep(Duration::from_secs(2));
+        influx.restart().expect("influxd restart");
+        influx
+    })
+    .await
+    .unwrap();
+    let report = fleet.await.unwrap();
+    assert!(m.influx_retries.get() > 0, "the outage was not noticed");
+
+    let h = svc.handle.clone();
+    let acked = report.readings_acked;
+    assert!(
+        eventually(Duration::from_secs(60), async || influx_points(
+            &url,
+            "fw_engine"
+        )
+        .await
+            == acked)
+        .await,
+        "InfluxDB holds {} of {acked} acked readings",
+        influx_points(&url, "fw_engine").await
+    );
+    let stats = h.store.stats().await.unwrap();
+    assert_eq!((stats.points, stats.series, stats.assets), (acked, 48, 8));
+
+    // Reads go through InfluxQL: latest, raw range and 1-hour buckets agree with each other.
+    let asset = AssetId::new(h.store.assets()[0].id.as_str()).unwrap();
+    let latest = h.store.latest(&asset).await.unwrap();
+    assert_eq!(latest.len(), 6, "{latest:?}");
+    let sensor: SensorName = latest[0].sensor.clone();
+    let to = latest[0].ts_ms + 1;
+    let points = h
+        .store
+        .range(&asset, &sensor, to - DAY_MS, to)
+        .await
+        .unwrap();
+    assert_eq!(points.len(), 288, "one day at 5-minute intervals");
+    assert!(points.windows(2).all(|w| w[0].0 < w[1].0));
+    let from = (to - DAY_MS).div_euclid(3_600_000) * 3_600_000 + 3_600_000;
+    let buckets = h
+        .store
+        .downsample(&asset, &sensor, from, to, 3_600_000)
+        .await
+        .unwrap();
+    let in_range: Vec<_> = points.iter().filter(|p| p.0 >= from).collect();
+    assert_eq!(
+        buckets.iter().map(|(_, a)| a.count).sum::<u64>(),
+        in_range.len() as u64
+    );
+    let sum: f64 = in_range.iter().map(|p| p.1).sum();
+    let bucket_sum: f64 = buckets.iter().map(|(_, a)| a.sum).sum();
+    assert!((sum - bucket_sum).abs() < 1e-6 * sum.abs().max(1.0));
+    let fleet_latest = h.store.latest_all().await.unwrap();
+    assert_eq!(fleet_latest.len(), 8);
+    assert_eq!(fleet_latest[&asset], latest);
+    let history = h.store.history(&asset).await.unwrap();
+    assert_eq!(history.len() as u64, acked / 8);
+
+    // A restart finds the assets (births live in InfluxDB) and replays history from there.
+    drop(h);
+    svc.stop().await.unwrap();
+    let svc = InProcess::start(cfg, dir.path()).await;
+    assert_eq!(svc.handle.store.assets().len(), 8);
+    assert_eq!(svc.handle.metrics.readings_stored.get(), acked);
+    svc.stop().await.unwrap();
+    drop(influx);
+}
+
+/// Issue 3: the mirror keeps a persistent backlog while InfluxDB is down, across a restart of the
+/// service, and ships all of it once InfluxDB is back; the embedded store is never held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_backlog_survives_an_outage_and_a_service_restart() {
+    let broker = Mosquitto::start().expect("mosquitto");
+    let mut influx = Influxd::start().expect("influxd");
+    let url = influx.url();
+    influx.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = influx_config(broker.port, "forewarn-mirror", &url, "fw_mirror", true);
+
+    let svc = InProcess::start(cfg.clone(), dir.path()).await;
+    assert_eq!(svc.handle.store.engine(), "embedded+influxdb");
+    let report = run_fleet(broker.port, 32, 5, 6, None).await;
+    let h = svc.handle.clone();
+    let acked = report.readings_acked;
+    assert!(
+        eventually(Duration::from_secs(60), async || h
+            .store
+            .stats()
+            .await
+            .unwrap()
+            .points
+            == acked)
+        .await
+    );
+    assert_eq!(h.metrics.mirror_readings.get(), 0);
+    assert!(h.metrics.mirror_backlog_bytes.get() > 0);
+    drop(h);
+    svc.stop().await.unwrap();
+
+    let mut influx = tokio::task::spawn_blocking(move || {
+        influx.restart().expect("influxd restart");
+        influx
+    })
+    .await
+    .unwrap();
+    let svc = InProcess::start(cfg.clone(), dir.path()).await;
+    assert!(
+        eventually(Duration::from_secs(60), async || influx_points(
+            &url,
+            "fw_mirror"
+        )
+        .await
+            == acked)
+        .await,
+        "InfluxDB holds {} of {acked} mirrored readings",
+        influx_points(&url, "fw_mirror").await
+    );
+    let m = svc.handle.metrics.clone();
+    assert!(
+        eventually(Duration::from_secs(10), async || m
+            .mirror_backlog_bytes
+            .get()
+            == 0)
+        .await
+    );
+    assert_eq!(m.mirror_dropped_readings.get(), 0);
+
+    // Live mirroring while both run, then a kill of InfluxDB mid-stream: still all of it.
+    let fleet = tokio::spawn(run_fleet(broker.port, 33, 5, 4, None));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    influx = tokio::task::spawn_blocking(move || {
+        influx.stop();
+        std::thread::sleep(Duration::from_secs(2));
+        influx.restart().expect("influxd restart");
+        influx
+    })
+    .await
+    .unwrap();
+    let more = fleet.await.unwrap().readings_acked;
+    let total = acked + more;
+    assert!(
+        eventually(Duration::from_secs(60), async || influx_points(
+            &url,
+            "fw_mirror"
+        )
+        .await
+            == total)
+        .await,
+        "InfluxDB holds {} of {total} mirrored readings",
+        influx_points(&url, "fw_mirror").await
+    );
+    assert_eq!(svc.handle.store.stats().await.unwrap().points, total);
+    svc.stop().await.unwrap();
+    drop(influx);
+}
