@@ -77,6 +77,27 @@ async fn influx_points(url: &str, db: &str) -> u64 {
         .sum()
 }
 
+/// Every InfluxQL query of the shipped Grafana dashboard: panel targets and template variables.
+fn grafana_queries() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../dashboards/grafana/forewarn-influxdb.json"
+    );
+    let dash: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for p in dash["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            out.push(t["query"].as_str().unwrap().to_string());
+        }
+    }
+    for v in dash["templating"]["list"].as_array().unwrap() {
+        out.push(v["query"].as_str().unwrap().to_string());
+    }
+    assert!(out.len() >= 6);
+    out
+}
+
 /// Issue 3: `engine = "influxdb"` stores every acknowledged reading exactly once although InfluxDB
 /// is killed and restarted mid-stream (ingest waits, nothing is dropped), serves reads through
 /// InfluxQL, and finds its assets there again after a restart.
@@ -157,6 +178,32 @@ async fn influxdb_engine_loses_nothing_through_an_influxdb_restart() {
     assert_eq!(fleet_latest[&asset], latest);
     let history = h.store.history(&asset).await.unwrap();
     assert_eq!(history.len() as u64, acked / 8);
+
+    // The shipped Grafana dashboard's queries work on this schema and return data.
+    let sensor_name = sensor.as_str().to_string();
+    for q in grafana_queries() {
+        let q = q
+            .replace("$timeFilter", "time > now() - 3650d")
+            .replace("$__interval", "1h")
+            .replace("$asset", asset.as_str())
+            .replace("$sensor", &sensor_name);
+        let influx = Influx::new(
+            &InfluxConfig {
+                url: url.clone(),
+                database: "fw_engine".into(),
+                ..Default::default()
+            },
+            Arc::new(Metrics::new()),
+        );
+        let results = influx
+            .select(&q)
+            .await
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert!(
+            results.iter().any(|r| !r.series.is_empty()),
+            "no data for the dashboard query {q}"
+        );
+    }
 
     // A restart finds the assets (births live in InfluxDB) and replays history from there.
     drop(h);
