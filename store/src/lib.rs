@@ -11,6 +11,7 @@
 //! arrives together with one fsync (group commit).
 
 mod codec;
+pub mod crashpoint;
 mod deadletter;
 mod engine;
 mod error;

@@ -130,6 +130,11 @@ pub struct ServiceProcess {
 impl ServiceProcess {
     /// Starts `forewarn run` with a config file written into `dir` and data in `dir/data`.
     pub fn start(dir: &Path, broker_port: u16) -> ServiceProcess {
+        Self::start_with_env(dir, broker_port, &[])
+    }
+
+    /// As [`ServiceProcess::start`], with extra environment variables (crash points).
+    pub fn start_with_env(dir: &Path, broker_port: u16, env: &[(&str, &str)]) -> ServiceProcess {
         let conf = dir.join("forewarn.toml");
         std::fs::write(
             &conf,
@@ -146,10 +151,25 @@ impl ServiceProcess {
             .arg(dir.join("data"))
             .args(["--http", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn forewarn");
         ServiceProcess { child }
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; its status if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL: no shutdown code runs.

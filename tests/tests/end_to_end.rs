@@ -111,59 +111,6 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
     assert_eq!(stats["rejected"], 0);
 }
 
-/// Issue 2: SIGKILL while the simulator publishes; after restarts every acked reading is stored once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
-    let broker = Mosquitto::start().expect("mosquitto");
-    let dir = tempfile::tempdir().unwrap();
-    create_session(broker.port, "forewarn-crash-test", "forewarn/#").await;
-    let fleet = fleet(7, 20, 2, 3, 60_000);
-    let mut pc = PublishConfig::new("127.0.0.1", broker.port);
-    pc.client_id = "crash-fleet".into();
-    // Slow enough that the kills land mid-stream (about 10 s of publishing).
-    pc.speed = Some(3.0 * DAY_MS as f64 / 1000.0 / 10.0);
-    let sim = tokio::spawn(publish(fleet, pc, None, CancellationToken::new()));
-
-    let mut svc = ServiceProcess::start(dir.path(), broker.port);
-    // Six kills at uneven intervals; with a flush every 20,000 points (a few per second here) some
-    // land in the middle of a flush: between partition files, manifest and WAL trimming.
-    for (pause_ms, down_ms) in [
-        (1500, 200),
-        (300, 50),
-        (900, 400),
-        (150, 0),
-        (1300, 100),
-        (600, 250),
-    ] {
-        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
-        svc.kill();
-        tokio::time::sleep(Duration::from_millis(down_ms)).await;
-        svc = ServiceProcess::start(dir.path(), broker.port);
-    }
-    let report = sim.await.unwrap().unwrap();
-    assert_eq!(report.readings_acked, report.readings_published);
-    let data = dir.path().join("data");
-    let ok = eventually(Duration::from_secs(60), async || {
-        forewarn::stats::collect(&data)
-            .await
-            .map(|s| s["points"] == report.readings_acked)
-            .unwrap_or(false)
-    })
-    .await;
-    assert!(svc.terminate(), "graceful stop after the crashes");
-    let stats = forewarn::stats::collect(&data).await.unwrap();
-    assert!(
-        ok,
-        "stored {} of {} acked readings",
-        stats["points"], report.readings_acked
-    );
-    assert_eq!(stats["points"], report.readings_acked);
-    assert!(
-        stats["partitions"].as_u64().unwrap() > 10,
-        "the run flushed to Parquet: {stats}"
-    );
-}
-
 /// Issue 2: every kind of bad input is counted, dead-lettered with topic and reason, and acked, and
 /// the service keeps taking good data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

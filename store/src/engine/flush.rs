@@ -11,7 +11,7 @@ use super::{DAY_MS, State, Store};
 use crate::manifest::{LastPoint, Manifest, PartFile};
 use crate::rollup::{self, Agg, DataClass};
 use crate::wal::Wal;
-use crate::{StoreError, parquet};
+use crate::{StoreError, crashpoint, parquet};
 
 impl Store {
     /// Writes every buffered point to Parquet now (also done automatically when the buffer fills).
@@ -28,6 +28,7 @@ impl Store {
         }
         // Everything buffered lies in segments below `next`: those go once the manifest commits.
         let next = wal.rotate()?;
+        crashpoint::hit("flush-rotated");
         let buffered = state.index.take();
         let mut manifest = state.manifest.clone();
         let mut written = 0;
@@ -53,6 +54,7 @@ impl Store {
             ));
             written += 1;
         }
+        crashpoint::hit("flush-raw-written");
         // Rollups are computed from the same buffer, so each point lands in exactly one bucket of
         // each resolution; buckets split across flushes merge exactly at query time.
         for class in [DataClass::Minute, DataClass::Hour] {
@@ -81,6 +83,7 @@ impl Store {
                 written += 1;
             }
         }
+        crashpoint::hit("flush-rollups-written");
         for (asset, sensor, points) in &buffered {
             if let Some((&ts, &value)) = points.last_key_value() {
                 let key = Manifest::series_key(asset.as_str(), sensor.as_str());
@@ -100,9 +103,11 @@ impl Store {
         manifest.assets = self.assets();
         let expired = self.expire(&mut manifest, now_ms());
         manifest.save(&self.dir)?;
+        crashpoint::hit("flush-committed");
         state.points = manifest.points;
         state.manifest = manifest;
         wal.remove_before(next)?;
+        crashpoint::hit("flush-trimmed");
         // Expired files go only after the manifest no longer names them.
         for f in &expired {
             let path = self.dir.join(&f.path);
