@@ -12,13 +12,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use forewarn_domain::{Asset, AssetId, Batch, Reading, SensorName, TimestampMs};
 use serde::Serialize;
 
 use crate::codec::{self, Record};
-use crate::index::Index;
+use crate::index::{Frozen, Index};
 use crate::manifest::Manifest;
 use crate::rollup::DataClass;
 use crate::wal::{self, Recovery, Wal};
@@ -96,6 +96,10 @@ pub struct StoreStats {
 #[derive(Debug, Default)]
 struct State {
     index: Index,
+    /// The buffer a running flush is writing: still served to queries and checked by dedup.
+    frozen: Option<Arc<Frozen>>,
+    /// Points of `index` that counted as new in `points` (the rest rewrote older points).
+    active_new: u64,
     manifest: Manifest,
     /// Newest flushed timestamp per series: a point at or before it may already be in Parquet.
     flushed: HashMap<AssetId, HashMap<SensorName, TimestampMs>>,
@@ -112,6 +116,15 @@ pub struct Store {
     state: RwLock<State>,
     assets: RwLock<BTreeMap<AssetId, Asset>>,
     dead_letters: DeadLetters,
+    /// One flush at a time.
+    flush_lock: Mutex<()>,
+    /// Whether a flush is running (set when it is scheduled), with a condition variable for
+    /// appends that must wait for it.
+    flushing: (Mutex<bool>, Condvar),
+    /// A background flush's failure, reported by the next append.
+    flush_error: Mutex<Option<StoreError>>,
+    /// The latest background flush thread, joined by `close` (it holds an `Arc` of the store).
+    flush_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     // Held for the life of the store: the OS releases it when the process dies, even by SIGKILL.
     _lock: Option<File>,
 }
@@ -194,15 +207,125 @@ impl Store {
             state: RwLock::new(state),
             assets: RwLock::new(assets),
             dead_letters,
+            flush_lock: Mutex::new(()),
+            flushing: (Mutex::new(false), Condvar::new()),
+            flush_error: Mutex::new(None),
+            flush_thread: Mutex::new(None),
             _lock: lock,
         };
         Ok((store, recovery))
     }
 
     /// Makes batches durable (dead letters, then one WAL write + fsync), then indexes them, and
-    /// flushes to Parquet when the buffer is full. When this returns `Ok`, every message of every
-    /// batch may be acknowledged.
+    /// flushes to Parquet, in this call, when the buffer is full. When this returns `Ok`, every
+    /// message of every batch may be acknowledged.
     pub fn append(&self, batches: &[Batch]) -> Result<Appended, StoreError> {
+        let (appended, due) = self.append_only(batches)?;
+        if due {
+            self.flush()?;
+        }
+        Ok(appended)
+    }
+
+    /// As [`Store::append`], but a full buffer is flushed by a background thread while appends go
+    /// on into a fresh buffer: ingest does not stall for the seconds a flush takes. An append
+    /// waits only when the fresh buffer fills too before the flush ends (memory stays bounded at
+    /// twice `flush_points`). A background flush's error is returned by the next append.
+    pub fn append_with_background_flush(
+        self: &Arc<Self>,
+        batches: &[Batch],
+    ) -> Result<Appended, StoreError> {
+        if let Some(e) = self
+            .flush_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return Err(e);
+        }
+        self.wait_while_over_limit();
+        let (appended, due) = self.append_only(batches)?;
+        if due && self.claim_flush() {
+            let store = self.clone();
+            let thread = std::thread::Builder::new()
+                .name("forewarn-flush".into())
+                .spawn(move || {
+                    let r = store.flush_claimed();
+                    if let Err(e) = r {
+                        tracing::error!(error = %e, "flush to Parquet failed");
+                        *store.flush_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    }
+                })
+                .map_err(StoreError::io(&self.dir))?;
+            // The previous thread has released its claim, so it is finishing or finished.
+            let previous = self
+                .flush_thread
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .replace(thread);
+            if let Some(t) = previous {
+                let _ = t.join();
+            }
+        }
+        Ok(appended)
+    }
+
+    /// Waits until no flush runs (at shutdown, so the directory lock is free when this returns
+    /// and the last `Arc` is dropped).
+    pub fn wait_for_flush(&self) {
+        let (m, cv) = &self.flushing;
+        let mut running = m.lock().unwrap_or_else(|p| p.into_inner());
+        while *running {
+            running = cv.wait(running).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Waits for a background flush and reports its failure, if any.
+    pub fn close(&self) -> Result<(), StoreError> {
+        self.wait_for_flush();
+        let thread = self
+            .flush_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+        match self
+            .flush_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn wait_while_over_limit(&self) {
+        let over = |s: &Store| {
+            let state = s.state.read().unwrap_or_else(|p| p.into_inner());
+            state.frozen.is_some() && state.index.points() >= s.options.flush_points
+        };
+        if over(self) {
+            self.wait_for_flush();
+        }
+    }
+
+    /// Marks a flush as running; false when one already is.
+    fn claim_flush(&self) -> bool {
+        let mut running = self.flushing.0.lock().unwrap_or_else(|p| p.into_inner());
+        !std::mem::replace(&mut *running, true)
+    }
+
+    fn release_flush(&self) {
+        let (m, cv) = &self.flushing;
+        *m.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        cv.notify_all();
+    }
+
+    /// Appends without flushing; returns whether the buffer is due for a flush.
+    fn append_only(&self, batches: &[Batch]) -> Result<(Appended, bool), StoreError> {
         let rejections: Vec<_> = batches.iter().flat_map(|b| &b.rejections).collect();
         self.dead_letters.append(&rejections)?;
         let payloads = codec::encode_batches(batches);
@@ -223,10 +346,8 @@ impl Store {
             out.new_points += new;
             out.rewrites += b.readings.len() as u64 - new;
         }
-        if state.index.points() >= self.options.flush_points {
-            self.flush_locked(&mut state, wal)?;
-        }
-        Ok(out)
+        let due = state.index.points() >= self.options.flush_points && state.frozen.is_none();
+        Ok((out, due))
     }
 
     fn read_only(&self) -> StoreError {
@@ -258,11 +379,17 @@ impl Store {
     /// What is stored.
     pub fn stats(&self) -> StoreStats {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let frozen = state
+            .frozen
+            .iter()
+            .flat_map(|f| f.series.iter().map(|(a, s, _)| (a, s)));
         let unflushed_series = state
             .index
             .series_keys()
+            .chain(frozen)
             .filter(|(a, s)| !state.flushed.get(*a).is_some_and(|m| m.contains_key(*s)))
-            .count() as u64;
+            .collect::<std::collections::HashSet<_>>()
+            .len() as u64;
         StoreStats {
             points: state.points,
             series: state.manifest.series.len() as u64 + unflushed_series,
@@ -278,7 +405,7 @@ impl Store {
                 .filter(|f| f.class == DataClass::Raw)
                 .map(|f| f.bytes)
                 .sum(),
-            buffered_points: state.index.points(),
+            buffered_points: state.index.points() + state.frozen.as_ref().map_or(0, |f| f.points),
         }
     }
 
@@ -310,6 +437,10 @@ fn insert_all(dir: &Path, state: &mut State, readings: &[Reading]) -> Result<u64
         if !state.index.insert(r) {
             continue;
         }
+        // A rewrite of a point the running flush is writing: not new.
+        if state.frozen.as_ref().is_some_and(|f| f.contains(r)) {
+            continue;
+        }
         let flushed_to = state.flushed.get(&r.asset).and_then(|m| m.get(&r.sensor));
         if flushed_to.is_some_and(|&t| r.ts_ms <= t) {
             maybe_flushed
@@ -325,6 +456,7 @@ fn insert_all(dir: &Path, state: &mut State, readings: &[Reading]) -> Result<u64
         new += ts.iter().filter(|t| !present.contains(t)).count() as u64;
     }
     state.points += new;
+    state.active_new += new;
     Ok(new)
 }
 

@@ -317,10 +317,11 @@ fn damaged_partitions_are_reported_not_skipped() {
 }
 
 /// Random interleavings of writes (with overwrites and redeliveries), flushes and restarts give
-/// exactly what a plain in-memory map of the same writes gives.
+/// exactly what a plain in-memory map of the same writes gives — with flushes in the appending
+/// thread, and with background flushes that run while appends and queries go on.
 #[test]
 fn random_interleavings_match_a_simple_model() {
-    for seed in [1u64, 42] {
+    for (seed, background) in [(1u64, false), (42, false), (7, true), (99, true)] {
         let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut next = move |n: u64| {
             rng ^= rng << 13;
@@ -333,19 +334,24 @@ fn random_interleavings_match_a_simple_model() {
             flush_points: 500,
             ..KEEP_ALL
         };
-        let mut store = Store::open_with(dir.path(), OpenMode::ReadWrite, options)
-            .unwrap()
-            .0;
+        let mut store = Arc::new(
+            Store::open_with(dir.path(), OpenMode::ReadWrite, options)
+                .unwrap()
+                .0,
+        );
         let mut model: BTreeMap<(String, String, i64), f64> = BTreeMap::new();
         let series = [("a", "x"), ("a", "y"), ("b", "x")];
         for step in 0..100 {
             match next(10) {
                 0 => store.flush().unwrap(),
                 1 => {
+                    store.close().unwrap();
                     drop(store);
-                    store = Store::open_with(dir.path(), OpenMode::ReadWrite, options)
-                        .unwrap()
-                        .0;
+                    store = Arc::new(
+                        Store::open_with(dir.path(), OpenMode::ReadWrite, options)
+                            .unwrap()
+                            .0,
+                    );
                 }
                 _ => {
                     let n = 1 + next(120);
@@ -369,7 +375,12 @@ fn random_interleavings_match_a_simple_model() {
                             r.value,
                         );
                     }
-                    store.append(&[batch(step, readings)]).unwrap();
+                    let b = [batch(step, readings)];
+                    if background {
+                        store.append_with_background_flush(&b).unwrap();
+                    } else {
+                        store.append(&b).unwrap();
+                    }
                 }
             }
             assert_eq!(

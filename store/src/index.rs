@@ -140,6 +140,58 @@ impl Index {
     }
 }
 
+/// A buffer taken out of the index for a flush: sorted by (asset, sensor), read-only, and still
+/// visible to queries and dedup until the flush commits.
+#[derive(Debug, Default)]
+pub(crate) struct Frozen {
+    pub series: Vec<(AssetId, SensorName, BTreeMap<TimestampMs, f64>)>,
+    pub points: u64,
+}
+
+impl Frozen {
+    pub fn new(series: Vec<(AssetId, SensorName, BTreeMap<TimestampMs, f64>)>) -> Self {
+        let points = series.iter().map(|(_, _, p)| p.len() as u64).sum();
+        Self { series, points }
+    }
+
+    pub fn get(&self, asset: &AssetId, sensor: &SensorName) -> Option<&BTreeMap<TimestampMs, f64>> {
+        self.series
+            .binary_search_by(|(a, s, _)| (a, s).cmp(&(asset, sensor)))
+            .ok()
+            .map(|i| &self.series[i].2)
+    }
+
+    pub fn contains(&self, r: &Reading) -> bool {
+        self.get(&r.asset, &r.sensor)
+            .is_some_and(|p| p.contains_key(&r.ts_ms))
+    }
+
+    /// The series of one asset.
+    pub fn of(
+        &self,
+        asset: &AssetId,
+    ) -> impl Iterator<Item = (&SensorName, &BTreeMap<TimestampMs, f64>)> {
+        let lo = self.series.partition_point(|(a, _, _)| a < asset);
+        self.series[lo..]
+            .iter()
+            .take_while(move |(a, _, _)| a == asset)
+            .map(|(_, s, p)| (s, p))
+    }
+
+    pub fn range(
+        &self,
+        asset: &AssetId,
+        sensor: &SensorName,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> impl Iterator<Item = (TimestampMs, f64)> + '_ {
+        self.get(asset, sensor)
+            .filter(|_| from < to)
+            .into_iter()
+            .flat_map(move |p| p.range(from..to).map(|(&t, &v)| (t, v)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,7 +73,7 @@ impl Telemetry for Mirrored {
         let store = self.primary.0.clone();
         let backlog = self.backlog.clone();
         let out = blocking(move || {
-            let appended = store.append(&batches)?;
+            let appended = store.append_with_background_flush(&batches)?;
             // After the store of record: a crash in between leaves the messages unacknowledged,
             // so the broker redelivers them and they reach the backlog then.
             backlog
@@ -85,6 +85,10 @@ impl Telemetry for Mirrored {
         .await?;
         self.wake.notify_one();
         Ok(out)
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.primary.close().await
     }
 
     fn assets(&self) -> Vec<Asset> {

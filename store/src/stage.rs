@@ -36,7 +36,7 @@ pub async fn run(
                 .map_err(|_| StoreError::PipelineClosed)?;
         }
     }
-    Ok(())
+    store.close().await
 }
 
 #[cfg(test)]

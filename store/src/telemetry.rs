@@ -26,6 +26,11 @@ pub trait Telemetry: Send + Sync + 'static {
     /// this returns `Ok`.
     async fn append(&self, batches: Vec<Batch>) -> Result<(Vec<Batch>, Appended), StoreError>;
 
+    /// Waits for background work (a flush) to end; called when the pipeline stops.
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Registered assets, by id.
     fn assets(&self) -> Vec<Asset>;
 
@@ -104,7 +109,17 @@ impl Telemetry for Embedded {
 
     async fn append(&self, batches: Vec<Batch>) -> Result<(Vec<Batch>, Appended), StoreError> {
         let store = self.0.clone();
-        blocking(move || store.append(&batches).map(|a| (batches, a))).await
+        blocking(move || {
+            store
+                .append_with_background_flush(&batches)
+                .map(|a| (batches, a))
+        })
+        .await
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        let store = self.0.clone();
+        blocking(move || store.close()).await
     }
 
     fn assets(&self) -> Vec<Asset> {

@@ -3,43 +3,132 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use forewarn_domain::{AssetId, SensorName, TimestampMs};
 
-use super::{DAY_MS, State, Store};
+use super::{DAY_MS, Store};
+use crate::index::Frozen;
 use crate::manifest::{LastPoint, Manifest, PartFile};
 use crate::rollup::{self, Agg, DataClass};
-use crate::wal::Wal;
 use crate::{StoreError, crashpoint, parquet};
 
 impl Store {
     /// Writes every buffered point to Parquet now (also done automatically when the buffer fills).
     pub fn flush(&self) -> Result<(), StoreError> {
-        let mut wal = self.wal.lock().unwrap_or_else(|p| p.into_inner());
-        let wal = wal.as_mut().ok_or_else(|| self.read_only())?;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        self.flush_locked(&mut state, wal)
+        // Waits for a background flush, then runs this one in the caller's thread.
+        loop {
+            if self.claim_flush() {
+                break;
+            }
+            self.wait_for_flush();
+        }
+        self.flush_claimed()
     }
 
-    pub(super) fn flush_locked(&self, state: &mut State, wal: &mut Wal) -> Result<(), StoreError> {
-        if state.index.points() == 0 {
-            return Ok(());
-        }
-        // Everything buffered lies in segments below `next`: those go once the manifest commits.
-        let next = wal.rotate()?;
+    /// Runs a flush whose claim the caller holds, and releases it.
+    pub(super) fn flush_claimed(&self) -> Result<(), StoreError> {
+        let r = self.flush_phases();
+        self.release_flush();
+        r
+    }
+
+    /// A flush in four phases, so that appends and queries wait only for the short ones:
+    /// 1. freeze (WAL and state locks): rotate the WAL, move the buffer aside as `frozen`;
+    /// 2. write (no lock): raw and rollup Parquet files of the frozen buffer;
+    /// 3. commit (state lock): manifest with the new files, `frozen` dropped;
+    /// 4. trim (WAL lock): delete the WAL segments the manifest now covers, and expired files.
+    fn flush_phases(&self) -> Result<(), StoreError> {
+        let _one = self.flush_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (next, frozen, mut manifest) = {
+            let mut wal = self.wal.lock().unwrap_or_else(|p| p.into_inner());
+            let wal = wal.as_mut().ok_or_else(|| self.read_only())?;
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            if state.index.points() == 0 {
+                return Ok(());
+            }
+            // Everything buffered lies in segments below `next`: those go once the manifest commits.
+            let next = wal.rotate()?;
+            let frozen = Arc::new(Frozen::new(state.index.take()));
+            state.frozen = Some(frozen.clone());
+            state.active_new = 0;
+            (next, frozen, state.manifest.clone())
+        };
         crashpoint::hit("flush-rotated");
-        let buffered = state.index.take();
-        let mut manifest = state.manifest.clone();
+        // Only flushes change the manifest, and they run one at a time: this copy stays current.
+        let written = self.write_partitions(&frozen, &mut manifest)?;
+        let expired = {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            for (asset, sensor, points) in &frozen.series {
+                if let Some((&ts, &value)) = points.last_key_value() {
+                    let key = Manifest::series_key(asset.as_str(), sensor.as_str());
+                    let newer = manifest.series.get(&key).is_none_or(|l| l.ts <= ts);
+                    if newer {
+                        manifest.series.insert(key, LastPoint { ts, value });
+                        state
+                            .flushed
+                            .entry(asset.clone())
+                            .or_default()
+                            .insert(sensor.clone(), ts);
+                    }
+                }
+            }
+            // Points appended during the flush are in WAL segments from `next` on, and are
+            // counted again when those are replayed: the manifest's count leaves them out.
+            manifest.points = state.points - state.active_new;
+            manifest.wal_start = next;
+            manifest.assets = self.assets();
+            let expired = self.expire(&mut manifest, now_ms());
+            manifest.save(&self.dir)?;
+            crashpoint::hit("flush-committed");
+            state.points = manifest.points + state.active_new;
+            state.manifest = manifest;
+            state.frozen = None;
+            expired
+        };
+        {
+            let mut wal = self.wal.lock().unwrap_or_else(|p| p.into_inner());
+            let wal = wal.as_mut().ok_or_else(|| self.read_only())?;
+            wal.remove_before(next)?;
+            self.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
+        }
+        crashpoint::hit("flush-trimmed");
+        // Expired files go only after the manifest no longer names them.
+        for f in &expired {
+            let path = self.dir.join(&f.path);
+            fs::remove_file(&path).map_err(StoreError::io(&path))?;
+            // The day's directory goes with its last file (remove_dir refuses a non-empty one).
+            if let Some(day_dir) = path.parent() {
+                let _ = fs::remove_dir(day_dir);
+            }
+        }
+        tracing::debug!(
+            files = written,
+            points = frozen.points,
+            expired = expired.len(),
+            "flushed buffer to parquet"
+        );
+        Ok(())
+    }
+
+    /// Writes the raw and rollup files of a frozen buffer (one per class and UTC day) and adds
+    /// them to `manifest`; returns how many were written.
+    fn write_partitions(
+        &self,
+        frozen: &Frozen,
+        manifest: &mut Manifest,
+    ) -> Result<usize, StoreError> {
+        let buffered = &frozen.series;
         let mut written = 0;
         let mut raw_days: DaySeries<'_, f64> = BTreeMap::new();
-        for (asset, sensor, points) in &buffered {
+        for (asset, sensor, points) in buffered {
             for (day, part) in split_by_day(points) {
                 raw_days.entry(day).or_default().push((asset, sensor, part));
             }
         }
         for (day, series) in &raw_days {
-            let (rel, id) = next_file(&mut manifest, DataClass::Raw, *day);
+            let (rel, id) = next_file(manifest, DataClass::Raw, *day);
             let bytes = parquet::write_series(
                 &self.dir.join(&rel),
                 series.iter().map(|(a, s, p)| (*a, *s, p)),
@@ -60,14 +149,14 @@ impl Store {
         for class in [DataClass::Minute, DataClass::Hour] {
             let step = class.step_ms().unwrap_or(60_000);
             let mut days: DaySeries<'_, Agg> = BTreeMap::new();
-            for (asset, sensor, points) in &buffered {
+            for (asset, sensor, points) in buffered {
                 let buckets = rollup::aggregate(points.iter().map(|(&t, &v)| (t, v)), step);
                 for (day, part) in split_by_day(&buckets) {
                     days.entry(day).or_default().push((asset, sensor, part));
                 }
             }
             for (day, series) in &days {
-                let (rel, id) = next_file(&mut manifest, class, *day);
+                let (rel, id) = next_file(manifest, class, *day);
                 let bytes = parquet::write_rollups(
                     &self.dir.join(&rel),
                     series.iter().map(|(a, s, p)| (*a, *s, p)),
@@ -84,46 +173,7 @@ impl Store {
             }
         }
         crashpoint::hit("flush-rollups-written");
-        for (asset, sensor, points) in &buffered {
-            if let Some((&ts, &value)) = points.last_key_value() {
-                let key = Manifest::series_key(asset.as_str(), sensor.as_str());
-                let newer = manifest.series.get(&key).is_none_or(|l| l.ts <= ts);
-                if newer {
-                    manifest.series.insert(key, LastPoint { ts, value });
-                    state
-                        .flushed
-                        .entry(asset.clone())
-                        .or_default()
-                        .insert(sensor.clone(), ts);
-                }
-            }
-        }
-        manifest.points = state.points;
-        manifest.wal_start = next;
-        manifest.assets = self.assets();
-        let expired = self.expire(&mut manifest, now_ms());
-        manifest.save(&self.dir)?;
-        crashpoint::hit("flush-committed");
-        state.points = manifest.points;
-        state.manifest = manifest;
-        wal.remove_before(next)?;
-        crashpoint::hit("flush-trimmed");
-        // Expired files go only after the manifest no longer names them.
-        for f in &expired {
-            let path = self.dir.join(&f.path);
-            fs::remove_file(&path).map_err(StoreError::io(&path))?;
-            // The day's directory goes with its last file (remove_dir refuses a non-empty one).
-            if let Some(day_dir) = path.parent() {
-                let _ = fs::remove_dir(day_dir);
-            }
-        }
-        self.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
-        tracing::debug!(
-            files = written,
-            expired = expired.len(),
-            "flushed buffer to parquet"
-        );
-        Ok(())
+        Ok(written)
     }
 
     /// Drops from `manifest` the partition files whose whole day is past its class's retention;

@@ -70,7 +70,11 @@ impl Store {
                 }
             }
         }
-        for (ts, v) in state.index.range(asset, sensor, from, to) {
+        let frozen = state
+            .frozen
+            .iter()
+            .flat_map(|f| f.range(asset, sensor, from, to));
+        for (ts, v) in frozen.chain(state.index.range(asset, sensor, from, to)) {
             add(ts, Agg::point(ts, v));
         }
         Ok(out.into_iter().collect())
@@ -87,6 +91,18 @@ impl Store {
                 value: last.value,
             };
             out.insert(sensor, point);
+        }
+        for (sensor, points) in state.frozen.iter().flat_map(|f| f.of(asset)) {
+            if let Some((&ts_ms, &value)) = points.last_key_value()
+                && out.get(sensor).is_none_or(|old| old.ts_ms <= ts_ms)
+            {
+                let p = SeriesPoint {
+                    sensor: sensor.clone(),
+                    ts_ms,
+                    value,
+                };
+                out.insert(sensor.clone(), p);
+            }
         }
         for p in state.index.latest(asset) {
             if out.get(&p.sensor).is_none_or(|old| old.ts_ms <= p.ts_ms) {
@@ -112,6 +128,12 @@ impl Store {
     pub fn asset_history(&self, asset: &AssetId) -> Result<Vec<Reading>, StoreError> {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         let mut sensors = state.index.sensors(asset);
+        sensors.extend(
+            state
+                .frozen
+                .iter()
+                .flat_map(|f| f.of(asset).map(|(s, _)| s.clone())),
+        );
         sensors.extend(flushed_series(&state.manifest, asset).map(|(s, _)| s));
         sensors.sort();
         sensors.dedup();
@@ -208,6 +230,10 @@ fn range_in(
                 to,
             )?);
         }
+    }
+    // A point being flushed, then the live buffer: later writes win.
+    if let Some(f) = &state.frozen {
+        merged.extend(f.range(asset, sensor, from, to));
     }
     merged.extend(state.index.range(asset, sensor, from, to));
     Ok(merged.into_iter().collect())
