@@ -27,7 +27,8 @@ struct AssetState {
 #[derive(Debug, Default)]
 pub struct Detector {
     cfg: BaselineConfig,
-    assets: HashMap<AssetId, AssetState>,
+    // Looked up once per reading: foldhash, not SipHash.
+    assets: HashMap<AssetId, AssetState, foldhash::fast::RandomState>,
 }
 
 impl Detector {
@@ -35,7 +36,7 @@ impl Detector {
     pub fn new(cfg: BaselineConfig) -> Self {
         Self {
             cfg,
-            assets: HashMap::new(),
+            assets: HashMap::default(),
         }
     }
 

@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use foldhash::fast::RandomState as Fast;
+
 use forewarn_domain::{AssetId, Reading, SensorName, TimestampMs};
 use serde::Serialize;
 
@@ -21,7 +23,9 @@ pub struct SeriesPoint {
 
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    assets: HashMap<AssetId, HashMap<SensorName, Vec<(TimestampMs, f64)>>>,
+    // Looked up twice per reading: foldhash instead of SipHash (ids are validated, and the seed
+    // is random per process).
+    assets: HashMap<AssetId, HashMap<SensorName, Vec<(TimestampMs, f64)>, Fast>, Fast>,
     points: u64,
 }
 
