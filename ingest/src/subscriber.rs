@@ -1,41 +1,50 @@
 //! The ingest stage: subscribe, decode, batch, and acknowledge only what the store made durable.
 //!
-//! Three tasks cooperate, so that nothing ever awaits the MQTT client inside the task that polls its
-//! event loop (which deadlocks once the request channel fills):
-//! - the **poller** drives the event loop, decodes each publish and forwards it;
+//! Three tasks cooperate:
+//! - the **poller** owns the reading half of the connection: it (re)connects, frames packets,
+//!   decodes each publish and forwards it;
 //! - the **batcher** (this function's own task) groups messages into [`Batch`]es for the store;
-//! - the **acker** acknowledges every message of batch `n` once the store reports `n` durable,
-//!   in receipt order, as MQTT requires.
+//! - the **acker** owns the writing half: once the store reports batch `n` durable it writes the
+//!   PUBACKs of every message up to `n`, in receipt order as MQTT requires, in one write; it also
+//!   sends the keep-alive pings.
 //!
+//! A PUBACK belongs to the connection its PUBLISH came in on: after a reconnect, acks of the old
+//! connection are dropped and the broker redelivers those messages (the store deduplicates them).
 //! On shutdown the poller stops forwarding (undelivered messages stay with the broker's persistent
-//! session), the batcher flushes what it holds, and the poller keeps the connection alive until the
-//! acker has acknowledged everything the store made durable.
+//! session), the batcher flushes what it holds, and the acker acknowledges what became durable,
+//! then says DISCONNECT.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::BytesMut;
 use forewarn_domain::{Batch, Metrics, TimestampMs};
-use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{Packet, PubAck, Publish, QoS};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, timeout_at};
 use tokio_util::sync::CancellationToken;
 
 use crate::decode::{Decoded, decode};
+use crate::session::{self, ConnectError};
 use crate::{AssetRegistry, IngestConfig, IngestError};
 
-/// Incoming packets can be far larger than rumqttc's 10 KiB default; the payload limit is enforced
-/// by `decode`, which rejects and acknowledges, instead of by the client, which would drop the connection.
-const MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
-/// Capacity of the client's request channel (acks, subscribes).
-const REQUEST_CAPACITY: usize = 16 * 1024;
 /// Decoded messages waiting for the batcher.
 const ITEM_CAPACITY: usize = 16 * 1024;
 /// How long shutdown waits for the last acknowledgements.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Which connection a message came in on, and its packet id.
+#[derive(Debug, Clone, Copy)]
+struct Ack {
+    connection: u64,
+    pkid: u16,
+}
+
 struct Item {
     /// `None` for QoS 0 messages, which need no acknowledgement.
-    publish: Option<Publish>,
+    ack: Option<Ack>,
     decoded: Decoded,
 }
 
@@ -51,34 +60,25 @@ pub async fn run(
     durable: mpsc::Receiver<u64>,
     shutdown: CancellationToken,
 ) -> Result<(), IngestError> {
-    let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
-    opts.set_keep_alive(cfg.keep_alive)
-        .set_clean_session(false)
-        .set_manual_acks(true)
-        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
-        .set_request_channel_capacity(REQUEST_CAPACITY);
-    if let Some((user, pass)) = &cfg.credentials {
-        opts.set_credentials(user.clone(), pass.clone());
-    }
-    let (client, eventloop) = AsyncClient::new(opts, REQUEST_CAPACITY);
     let (items_tx, items_rx) = mpsc::channel(ITEM_CAPACITY);
     let (pending_tx, pending_rx) = mpsc::unbounded_channel();
+    let (writers_tx, writers_rx) = mpsc::channel(4);
     let (acker_done_tx, acker_done_rx) = oneshot::channel();
 
     let acker = tokio::spawn(ack_in_order(
-        client.clone(),
+        cfg.keep_alive,
+        writers_rx,
         pending_rx,
         durable,
         acker_done_tx,
     ));
     let poller = tokio::spawn(poll(
         Poller {
-            client,
             registry,
             metrics: metrics.clone(),
             cfg: cfg.clone(),
         },
-        eventloop,
+        writers_tx,
         items_tx,
         acker_done_rx,
         shutdown.clone(),
@@ -99,7 +99,6 @@ pub async fn run(
 }
 
 struct Poller {
-    client: AsyncClient,
     registry: AssetRegistry,
     metrics: Arc<Metrics>,
     cfg: IngestConfig,
@@ -107,7 +106,7 @@ struct Poller {
 
 async fn poll(
     mut p: Poller,
-    mut eventloop: EventLoop,
+    writers: mpsc::Sender<(u64, OwnedWriteHalf)>,
     items_tx: mpsc::Sender<Item>,
     mut acker_done: oneshot::Receiver<()>,
     shutdown: CancellationToken,
@@ -115,74 +114,97 @@ async fn poll(
     let mut items_tx = Some(items_tx);
     let mut drain_deadline: Option<Instant> = None;
     let mut backoff = Duration::from_millis(100);
-    loop {
-        let event = tokio::select! {
+    let mut connection = 0u64;
+    'connect: loop {
+        let attempt = tokio::select! {
             biased;
-            _ = &mut acker_done, if drain_deadline.is_some() => break,
-            _ = sleep_until_opt(drain_deadline), if drain_deadline.is_some() => {
-                tracing::warn!("shutdown: gave up waiting for the last acknowledgements");
-                break;
-            }
-            _ = shutdown.cancelled(), if drain_deadline.is_none() => {
-                // Stop forwarding; the batcher flushes and the acker finishes what became durable.
-                items_tx = None;
-                drain_deadline = Some(Instant::now() + DRAIN_TIMEOUT);
+            _ = shutdown.cancelled() => return Ok(()),
+            s = session::connect(&p.cfg) => s,
+        };
+        let mut s = match attempt {
+            Ok(s) => s,
+            Err(ConnectError::Fatal(e)) => return Err(e),
+            Err(ConnectError::Retry(e)) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
                 continue;
             }
-            event = eventloop.poll() => event,
         };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff = Duration::from_millis(100);
-                tracing::info!(session_present = ack.session_present, "connected to broker");
-                // A persistent session keeps the subscription; a new one needs it again.
-                if ack.session_present {
-                    p.metrics.mqtt_subscribed.set(1);
-                } else {
-                    p.client
-                        .try_subscribe(p.cfg.subscription.clone(), QoS::AtLeastOnce)?;
+        backoff = Duration::from_millis(100);
+        connection += 1;
+        tracing::info!(session_present = s.session_present, "connected to broker");
+        // A persistent session keeps the subscription; a new one subscribed and waits for SUBACK.
+        if s.session_present {
+            p.metrics.mqtt_subscribed.set(1);
+        }
+        if writers.send((connection, s.writer)).await.is_err() {
+            return Ok(());
+        }
+        loop {
+            loop {
+                let packet = match session::framed(&mut s.buf) {
+                    Ok(Some(packet)) => packet,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "dropping the connection");
+                        p.metrics.mqtt_subscribed.set(0);
+                        continue 'connect;
+                    }
+                };
+                match packet {
+                    Packet::Publish(publish) => {
+                        let Some(tx) = &items_tx else { continue };
+                        let item = p.decode(publish, connection);
+                        if tx.send(item).await.is_err() {
+                            items_tx = None;
+                        }
+                    }
+                    Packet::SubAck(_) => {
+                        p.metrics.mqtt_subscribed.set(1);
+                    }
+                    _ => {}
                 }
             }
-            Ok(Event::Incoming(Packet::SubAck(_))) => {
-                p.metrics.mqtt_subscribed.set(1);
-            }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let Some(tx) = &items_tx else { continue };
-                let item = p.decode(publish);
-                if tx.send(item).await.is_err() {
+            let read = tokio::select! {
+                biased;
+                _ = &mut acker_done, if drain_deadline.is_some() => break 'connect,
+                _ = sleep_until_opt(drain_deadline), if drain_deadline.is_some() => {
+                    tracing::warn!("shutdown: gave up waiting for the last acknowledgements");
+                    break 'connect;
+                }
+                _ = shutdown.cancelled(), if drain_deadline.is_none() => {
+                    // Stop forwarding; the batcher flushes and the acker finishes what became durable.
                     items_tx = None;
+                    drain_deadline = Some(Instant::now() + DRAIN_TIMEOUT);
+                    continue;
                 }
-            }
-            Ok(_) => {}
-            Err(ConnectionError::ConnectionRefused(code)) => {
-                return Err(IngestError::Refused(code));
-            }
-            Err(e) => {
-                p.metrics.mqtt_subscribed.set(0);
-                if drain_deadline.is_some() {
-                    break;
+                r = tokio::io::AsyncReadExt::read_buf(&mut s.reader, &mut s.buf) => r,
+            };
+            match read {
+                Ok(n) if n > 0 => {}
+                other => {
+                    p.metrics.mqtt_subscribed.set(0);
+                    if drain_deadline.is_some() {
+                        break 'connect;
+                    }
+                    let error = other
+                        .err()
+                        .map_or("closed by the broker".into(), |e| e.to_string());
+                    tracing::warn!(error = %error, "broker connection lost");
+                    continue 'connect;
                 }
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "broker connection lost");
-                sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
-    }
-    // Best effort: a clean disconnect keeps the session but tells the broker we left on purpose.
-    if p.client.try_disconnect().is_ok() {
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while !matches!(
-                eventloop.poll().await,
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_)
-            ) {}
-        })
-        .await;
     }
     Ok(())
 }
 
 impl Poller {
-    fn decode(&mut self, publish: Publish) -> Item {
+    fn decode(&mut self, publish: Publish, connection: u64) -> Item {
         self.metrics.messages_received.inc();
         let decoded = decode(
             &publish.topic,
@@ -205,15 +227,18 @@ impl Poller {
                 tracing::debug!(topic = %r.topic, reason = r.reason.as_str(), "message rejected");
             }
         }
-        let publish = (publish.qos != QoS::AtMostOnce).then_some(publish);
-        Item { publish, decoded }
+        let ack = (publish.qos != QoS::AtMostOnce).then_some(Ack {
+            connection,
+            pkid: publish.pkid,
+        });
+        Item { ack, decoded }
     }
 }
 
 async fn batch(
     cfg: &IngestConfig,
     mut items: mpsc::Receiver<Item>,
-    pending: mpsc::UnboundedSender<(u64, Vec<Publish>)>,
+    pending: mpsc::UnboundedSender<(u64, Vec<Ack>)>,
     output: mpsc::Sender<Batch>,
 ) -> Result<(), IngestError> {
     let mut seq = 0u64;
@@ -245,37 +270,85 @@ async fn batch(
     Ok(())
 }
 
-fn add(batch: &mut Batch, acks: &mut Vec<Publish>, item: Item) {
+fn add(batch: &mut Batch, acks: &mut Vec<Ack>, item: Item) {
     batch.messages += 1;
     match item.decoded {
         Decoded::Telemetry(r) => batch.readings.extend(r),
         Decoded::Birth(a) => batch.births.push(a),
         Decoded::Rejected(r) => batch.rejections.push(r),
     }
-    acks.extend(item.publish);
+    acks.extend(item.ack);
 }
 
 async fn ack_in_order(
-    client: AsyncClient,
-    mut pending: mpsc::UnboundedReceiver<(u64, Vec<Publish>)>,
+    keep_alive: Duration,
+    mut writers: mpsc::Receiver<(u64, OwnedWriteHalf)>,
+    mut pending: mpsc::UnboundedReceiver<(u64, Vec<Ack>)>,
     mut durable: mpsc::Receiver<u64>,
     done: oneshot::Sender<()>,
 ) -> Result<(), IngestError> {
-    while let Some(durable_seq) = durable.recv().await {
-        loop {
-            let Some((seq, publishes)) = pending.recv().await else {
-                return Err(IngestError::PipelineClosed(0));
-            };
-            for p in &publishes {
-                client.ack(p).await?;
+    let mut writer: Option<(u64, OwnedWriteHalf)> = None;
+    let mut writers_open = true;
+    let mut ping = tokio::time::interval(keep_alive.max(Duration::from_secs(2)) / 2);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut out = BytesMut::new();
+    loop {
+        tokio::select! {
+            // A new connection's writer is installed before any of its messages can be durable:
+            // the poller sends it before reading from that connection.
+            biased;
+            w = writers.recv(), if writers_open => match w {
+                Some(w) => writer = Some(w),
+                None => writers_open = false,
+            },
+            _ = ping.tick() => {
+                if writer.is_some() {
+                    out.clear();
+                    let _ = Packet::PingReq.write(&mut out, session::MAX_PACKET_BYTES);
+                    send(&mut writer, &out).await;
+                }
             }
-            if seq >= durable_seq {
-                break;
+            d = durable.recv() => {
+                let Some(durable_seq) = d else { break };
+                out.clear();
+                loop {
+                    let Some((seq, acks)) = pending.recv().await else {
+                        return Err(IngestError::PipelineClosed(0));
+                    };
+                    let current = writer.as_ref().map(|(c, _)| *c);
+                    for a in acks.iter().filter(|a| Some(a.connection) == current) {
+                        let _ = PubAck::new(a.pkid).write(&mut out);
+                    }
+                    if seq >= durable_seq {
+                        break;
+                    }
+                }
+                send(&mut writer, &out).await;
             }
         }
     }
+    // Everything durable is acknowledged: leave, keeping the session.
+    out.clear();
+    let _ = Packet::Disconnect.write(&mut out, session::MAX_PACKET_BYTES);
+    send(&mut writer, &out).await;
+    if let Some((_, mut w)) = writer {
+        let _ = w.shutdown().await;
+    }
     let _ = done.send(());
     Ok(())
+}
+
+/// Writes to the current connection; a failed write forgets it (the poller reconnects, and the
+/// broker redelivers whatever was not acknowledged).
+async fn send(writer: &mut Option<(u64, OwnedWriteHalf)>, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    if let Some((_, w)) = writer
+        && w.write_all(bytes).await.is_err()
+    {
+        *writer = None;
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
