@@ -21,11 +21,14 @@ pub struct SeriesPoint {
     pub value: f64,
 }
 
+/// The buffered points of one asset's sensors, time-sorted.
+type Sensors = HashMap<SensorName, Vec<(TimestampMs, f64)>, Fast>;
+
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     // Looked up twice per reading: foldhash instead of SipHash (ids are validated, and the seed
     // is random per process).
-    assets: HashMap<AssetId, HashMap<SensorName, Vec<(TimestampMs, f64)>, Fast>, Fast>,
+    assets: HashMap<AssetId, Sensors, Fast>,
     points: u64,
 }
 
