@@ -21,17 +21,20 @@ pub async fn run(
         for a in &batch.births {
             asset_types.insert(a.id.clone(), a.asset_type.clone());
         }
-        for r in &batch.readings {
+        // Readings arrive in runs of one asset (a message each): one type lookup per run.
+        for run in batch.readings.chunk_by(|a, b| a.asset == b.asset) {
             // Ingest only accepts readings of registered assets, so the type is always known here.
-            let Some(ty) = asset_types.get(&r.asset) else {
+            let Some(ty) = asset_types.get(&run[0].asset) else {
                 continue;
             };
-            if let Some(f) = detector.observe(r, ty) {
-                metrics.findings.inc();
-                output
-                    .send(f)
-                    .await
-                    .map_err(|_| crate::AnalyticsError::PipelineClosed)?;
+            for r in run {
+                if let Some(f) = detector.observe(r, ty) {
+                    metrics.findings.inc();
+                    output
+                        .send(f)
+                        .await
+                        .map_err(|_| crate::AnalyticsError::PipelineClosed)?;
+                }
             }
         }
     }

@@ -23,6 +23,7 @@ use crate::manifest::Manifest;
 use crate::rollup::DataClass;
 use crate::wal::{self, Recovery, Wal};
 use crate::{DeadLetters, StoreError};
+use foldhash::fast::RandomState as Fast;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -102,7 +103,7 @@ struct State {
     active_new: u64,
     manifest: Manifest,
     /// Newest flushed timestamp per series: a point at or before it may already be in Parquet.
-    flushed: HashMap<AssetId, HashMap<SensorName, TimestampMs>>,
+    flushed: HashMap<AssetId, HashMap<SensorName, TimestampMs, Fast>, Fast>,
     points: u64,
 }
 
@@ -433,23 +434,30 @@ fn insert_all(dir: &Path, state: &mut State, readings: &[Reading]) -> Result<u64
     // in Parquet (redeliveries after a crash, late data): rare, so they are checked in one scan
     // per series and file rather than one per point.
     let mut maybe_flushed: HashMap<(AssetId, SensorName), Vec<TimestampMs>> = HashMap::new();
-    for r in readings {
-        if !state.index.insert(r) {
-            continue;
-        }
-        // A rewrite of a point the running flush is writing: not new.
-        if state.frozen.as_ref().is_some_and(|f| f.contains(r)) {
-            continue;
-        }
-        let flushed_to = state.flushed.get(&r.asset).and_then(|m| m.get(&r.sensor));
-        if flushed_to.is_some_and(|&t| r.ts_ms <= t) {
-            maybe_flushed
-                .entry((r.asset.clone(), r.sensor.clone()))
-                .or_default()
-                .push(r.ts_ms);
-        } else {
-            new += 1;
-        }
+    let State {
+        index,
+        frozen,
+        flushed,
+        ..
+    } = state;
+    // Readings arrive in runs of one asset (a message each): one asset lookup per run.
+    for run in readings.chunk_by(|a, b| a.asset == b.asset) {
+        let flushed = flushed.get(&run[0].asset);
+        index.insert_run(run, |r| {
+            // A rewrite of a point the running flush is writing: not new.
+            if frozen.as_ref().is_some_and(|f| f.contains(r)) {
+                return;
+            }
+            let flushed_to = flushed.and_then(|m| m.get(&r.sensor));
+            if flushed_to.is_some_and(|&t| r.ts_ms <= t) {
+                maybe_flushed
+                    .entry((r.asset.clone(), r.sensor.clone()))
+                    .or_default()
+                    .push(r.ts_ms);
+            } else {
+                new += 1;
+            }
+        });
     }
     for ((asset, sensor), ts) in maybe_flushed {
         let present = query::in_parquet(dir, &state.manifest, &asset, &sensor, &ts)?;

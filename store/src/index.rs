@@ -34,41 +34,33 @@ pub(crate) struct Index {
 
 impl Index {
     /// Inserts a reading; returns whether it was a new point (not a rewrite of an existing key).
+    #[cfg(test)]
     pub fn insert(&mut self, r: &Reading) -> bool {
-        // Look up before `entry`, which would clone (atomically count) both ids on every reading.
-        let series = match self
-            .assets
-            .get_mut(&r.asset)
-            .and_then(|s| s.get_mut(&r.sensor))
-        {
-            Some(series) => series,
-            None => self
-                .assets
-                .entry(r.asset.clone())
-                .or_default()
-                .entry(r.sensor.clone())
-                .or_default(),
-        };
-        let new = match series.last() {
-            Some(&(last, _)) if r.ts_ms <= last => {
-                match series.binary_search_by_key(&r.ts_ms, |p| p.0) {
-                    Ok(i) => {
-                        series[i].1 = r.value;
-                        false
-                    }
-                    Err(i) => {
-                        series.insert(i, (r.ts_ms, r.value));
-                        true
-                    }
-                }
-            }
-            _ => {
-                series.push((r.ts_ms, r.value));
-                true
-            }
-        };
-        self.points += u64::from(new);
+        let mut new = false;
+        self.insert_run(std::slice::from_ref(r), |_| new = true);
         new
+    }
+
+    /// Inserts readings that all belong to one asset (a message's worth: the asset is looked up
+    /// once); calls `on_new` for each reading that was a new point, not a rewrite.
+    pub fn insert_run(&mut self, run: &[Reading], mut on_new: impl FnMut(&Reading)) {
+        let Some(first) = run.first() else { return };
+        let Index { assets, points } = self;
+        // Look up before `entry`, which would clone (atomically count) the id.
+        let sensors = match assets.get_mut(&first.asset) {
+            Some(s) => s,
+            None => assets.entry(first.asset.clone()).or_default(),
+        };
+        for r in run {
+            let series = match sensors.get_mut(&r.sensor) {
+                Some(s) => s,
+                None => sensors.entry(r.sensor.clone()).or_default(),
+            };
+            if insert_point(series, r.ts_ms, r.value) {
+                *points += 1;
+                on_new(r);
+            }
+        }
     }
 
     /// Removes and returns every buffered series, sorted by (asset, sensor), leaving the index empty.
@@ -144,6 +136,26 @@ impl Index {
                 s[lo..hi].to_vec()
             })
             .unwrap_or_default()
+    }
+}
+
+/// Puts a point into a time-sorted series; returns whether it was new (last write wins).
+fn insert_point(series: &mut Vec<(TimestampMs, f64)>, ts: TimestampMs, value: f64) -> bool {
+    match series.last() {
+        Some(&(last, _)) if ts <= last => match series.binary_search_by_key(&ts, |p| p.0) {
+            Ok(i) => {
+                series[i].1 = value;
+                false
+            }
+            Err(i) => {
+                series.insert(i, (ts, value));
+                true
+            }
+        },
+        _ => {
+            series.push((ts, value));
+            true
+        }
     }
 }
 
