@@ -3,7 +3,7 @@
 //! The function never panics and never allocates more than the payload warrants: every way a
 //! message can be wrong becomes a [`Rejection`] with a reason class and a human-readable detail.
 
-use forewarn_domain::{Asset, AssetTypeId, Reading, RejectReason, Rejection, TimestampMs};
+use forewarn_domain::{Asset, AssetId, AssetTypeId, Reading, RejectReason, Rejection, TimestampMs};
 use serde_json::{Map, Value};
 
 use crate::registry::AssetRegistry;
@@ -91,6 +91,13 @@ fn decode_inner(
     if payload.is_empty() {
         return Err((RejectReason::Empty, "empty payload".into()));
     }
+    if kind == TopicKind::Telemetry
+        && let Some(fast) = fast::parse(payload)
+    {
+        let ts_ms = check_ts(fast.ts.as_ref(), now_ms, limits)?;
+        let metrics = fast.metrics.into_iter().map(|(k, v)| (k, Ok(v))).collect();
+        return telemetry(asset_id, ts_ms, metrics, registry);
+    }
     let object = parse_object(payload)?;
     match kind {
         TopicKind::Birth => {
@@ -125,25 +132,7 @@ fn decode_inner(
             }))
         }
         TopicKind::Telemetry => {
-            let ts_ms = match object.get("ts") {
-                None | Some(Value::Null) => now_ms,
-                Some(v) => parse_ts(v)?,
-            };
-            if ts_ms < EARLIEST_TS_MS {
-                return Err((
-                    RejectReason::BadTimestamp,
-                    format!("timestamp {ts_ms} ms is before the year 2000"),
-                ));
-            }
-            if ts_ms > now_ms.saturating_add(limits.max_future_ms) {
-                return Err((
-                    RejectReason::FutureTimestamp,
-                    format!(
-                        "timestamp is {} s ahead of the receive time",
-                        (ts_ms - now_ms) / 1000
-                    ),
-                ));
-            }
+            let ts_ms = check_ts(object.get("ts"), now_ms, limits)?;
             let metrics = match object.get("metrics") {
                 Some(Value::Object(m)) => m,
                 Some(other) => {
@@ -159,45 +148,88 @@ fn decode_inner(
                     ));
                 }
             };
-            if metrics.is_empty() {
-                return Err((RejectReason::Empty, "\"metrics\" is empty".into()));
-            }
-            let Some((_, asset_type)) = registry.lookup(&asset_id) else {
-                return Err((
-                    RejectReason::UnknownAsset,
-                    format!("asset {asset_id} is not registered (no birth message, not in config)"),
-                ));
-            };
-            let Some(asset_type) = asset_type else {
-                return Err((
-                    RejectReason::UnknownAssetType,
-                    format!("asset {asset_id} has a type the catalog does not define"),
-                ));
-            };
-            let mut readings = Vec::with_capacity(metrics.len());
-            for (name, value) in metrics {
-                // Cloning the catalog's own name shares its allocation instead of making a new one.
-                let sensor = asset_type
-                    .sensors
-                    .get_key_value(name.as_str())
-                    .map(|(k, _)| k.clone())
-                    .ok_or_else(|| {
-                        (
-                            RejectReason::UnknownSensor,
-                            format!("asset {asset_id} has no sensor {name:?}"),
-                        )
-                    })?;
-                let value = parse_value(name, value)?;
-                readings.push(Reading {
-                    asset: asset_id.clone(),
-                    sensor,
-                    ts_ms,
-                    value,
-                });
-            }
-            Ok(Decoded::Telemetry(readings))
+            let metrics = metrics
+                .iter()
+                .map(|(name, v)| (name.as_str(), parse_value(name, v)))
+                .collect();
+            telemetry(asset_id, ts_ms, metrics, registry)
         }
     }
+}
+
+/// The reading time: the payload's `ts`, or the receive time when it has none; not before 2000 and
+/// not beyond the clock-skew tolerance.
+fn check_ts(
+    ts: Option<&Value>,
+    now_ms: TimestampMs,
+    limits: &Limits,
+) -> Result<TimestampMs, Reject> {
+    let ts_ms = match ts {
+        None | Some(Value::Null) => now_ms,
+        Some(v) => parse_ts(v)?,
+    };
+    if ts_ms < EARLIEST_TS_MS {
+        return Err((
+            RejectReason::BadTimestamp,
+            format!("timestamp {ts_ms} ms is before the year 2000"),
+        ));
+    }
+    if ts_ms > now_ms.saturating_add(limits.max_future_ms) {
+        return Err((
+            RejectReason::FutureTimestamp,
+            format!(
+                "timestamp is {} s ahead of the receive time",
+                (ts_ms - now_ms) / 1000
+            ),
+        ));
+    }
+    Ok(ts_ms)
+}
+
+/// Readings from metrics sorted by name (each value parsed, or why not), for a registered asset
+/// whose type has every one of those sensors.
+fn telemetry(
+    asset_id: AssetId,
+    ts_ms: TimestampMs,
+    metrics: Vec<(&str, Result<f64, Reject>)>,
+    registry: &AssetRegistry,
+) -> Result<Decoded, Reject> {
+    if metrics.is_empty() {
+        return Err((RejectReason::Empty, "\"metrics\" is empty".into()));
+    }
+    let Some((_, asset_type)) = registry.lookup(&asset_id) else {
+        return Err((
+            RejectReason::UnknownAsset,
+            format!("asset {asset_id} is not registered (no birth message, not in config)"),
+        ));
+    };
+    let Some(asset_type) = asset_type else {
+        return Err((
+            RejectReason::UnknownAssetType,
+            format!("asset {asset_id} has a type the catalog does not define"),
+        ));
+    };
+    let mut readings = Vec::with_capacity(metrics.len());
+    for (name, value) in metrics {
+        // Cloning the catalog's own name shares its allocation instead of making a new one.
+        let sensor = asset_type
+            .sensors
+            .get_key_value(name)
+            .map(|(k, _)| k.clone())
+            .ok_or_else(|| {
+                (
+                    RejectReason::UnknownSensor,
+                    format!("asset {asset_id} has no sensor {name:?}"),
+                )
+            })?;
+        readings.push(Reading {
+            asset: asset_id.clone(),
+            sensor,
+            ts_ms,
+            value: value?,
+        });
+    }
+    Ok(Decoded::Telemetry(readings))
 }
 
 fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, Reject> {
@@ -306,6 +338,8 @@ fn type_name(v: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+mod fast;
 
 #[cfg(test)]
 #[path = "decode_tests.rs"]
