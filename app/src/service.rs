@@ -86,10 +86,12 @@ pub async fn run(
         .collect();
 
     let (opened, _) = broadcast::channel(256);
-    let (ingest_tx, ingest_rx) = mpsc::channel::<Batch>(64);
-    let (durable_tx, durable_rx) = mpsc::channel::<Batch>(64);
+    // A full batch holds up to 2048 messages (~800 KB of readings): short queues bound the memory
+    // in flight; the store's group commit still finds every batch that waits.
+    let (ingest_tx, ingest_rx) = mpsc::channel::<Batch>(16);
+    let (durable_tx, durable_rx) = mpsc::channel::<Batch>(8);
     let (ack_tx, ack_rx) = mpsc::channel::<u64>(1024);
-    let (analytics_tx, analytics_rx) = mpsc::channel::<Batch>(64);
+    let (analytics_tx, analytics_rx) = mpsc::channel::<Batch>(8);
     let (finding_tx, finding_rx) = mpsc::channel(1024);
     let (alert_tx, alert_rx) = mpsc::channel(1024);
 

@@ -3,7 +3,7 @@
 //! Each series is a time-sorted `Vec<(ts, value)>`: 16 bytes a point, and an append (the normal
 //! case: time moves forward) is a push. Out-of-order points and rewrites take a binary search.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use foldhash::fast::RandomState as Fast;
 
@@ -64,13 +64,13 @@ impl Index {
     }
 
     /// Removes and returns every buffered series, sorted by (asset, sensor), leaving the index empty.
-    pub fn take(&mut self) -> Vec<(AssetId, SensorName, BTreeMap<TimestampMs, f64>)> {
+    pub fn take(&mut self) -> Vec<(AssetId, SensorName, Vec<(TimestampMs, f64)>)> {
         let mut out: Vec<_> = std::mem::take(&mut self.assets)
             .into_iter()
             .flat_map(|(a, sensors)| {
-                sensors.into_iter().map(move |(s, points)| {
-                    (a.clone(), s, points.into_iter().collect::<BTreeMap<_, _>>())
-                })
+                sensors
+                    .into_iter()
+                    .map(move |(s, points)| (a.clone(), s, points))
             })
             .collect();
         out.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
@@ -163,38 +163,38 @@ fn insert_point(series: &mut Vec<(TimestampMs, f64)>, ts: TimestampMs, value: f6
 /// visible to queries and dedup until the flush commits.
 #[derive(Debug, Default)]
 pub(crate) struct Frozen {
-    pub series: Vec<(AssetId, SensorName, BTreeMap<TimestampMs, f64>)>,
+    pub series: Vec<(AssetId, SensorName, Vec<(TimestampMs, f64)>)>,
     pub points: u64,
 }
 
 impl Frozen {
-    pub fn new(series: Vec<(AssetId, SensorName, BTreeMap<TimestampMs, f64>)>) -> Self {
+    pub fn new(series: Vec<(AssetId, SensorName, Vec<(TimestampMs, f64)>)>) -> Self {
         let points = series.iter().map(|(_, _, p)| p.len() as u64).sum();
         Self { series, points }
     }
 
-    pub fn get(&self, asset: &AssetId, sensor: &SensorName) -> Option<&BTreeMap<TimestampMs, f64>> {
+    pub fn get(&self, asset: &AssetId, sensor: &SensorName) -> Option<&[(TimestampMs, f64)]> {
         self.series
             .binary_search_by(|(a, s, _)| (a, s).cmp(&(asset, sensor)))
             .ok()
-            .map(|i| &self.series[i].2)
+            .map(|i| &self.series[i].2[..])
     }
 
     pub fn contains(&self, r: &Reading) -> bool {
         self.get(&r.asset, &r.sensor)
-            .is_some_and(|p| p.contains_key(&r.ts_ms))
+            .is_some_and(|p| p.binary_search_by_key(&r.ts_ms, |x| x.0).is_ok())
     }
 
     /// The series of one asset.
     pub fn of(
         &self,
         asset: &AssetId,
-    ) -> impl Iterator<Item = (&SensorName, &BTreeMap<TimestampMs, f64>)> {
+    ) -> impl Iterator<Item = (&SensorName, &[(TimestampMs, f64)])> {
         let lo = self.series.partition_point(|(a, _, _)| a < asset);
         self.series[lo..]
             .iter()
             .take_while(move |(a, _, _)| a == asset)
-            .map(|(_, s, p)| (s, p))
+            .map(|(_, s, p)| (s, &p[..]))
     }
 
     pub fn range(
@@ -207,7 +207,11 @@ impl Frozen {
         self.get(asset, sensor)
             .filter(|_| from < to)
             .into_iter()
-            .flat_map(move |p| p.range(from..to).map(|(&t, &v)| (t, v)))
+            .flat_map(move |p| {
+                let lo = p.partition_point(|x| x.0 < from);
+                let hi = p.partition_point(|x| x.0 < to);
+                p[lo..hi].iter().copied()
+            })
     }
 }
 

@@ -5,7 +5,6 @@
 //! skip every row group whose asset/sensor range cannot match (predicate pushdown), so a query for
 //! one series reads little of a file that holds the whole fleet.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 
@@ -30,12 +29,12 @@ fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> StoreError {
 /// file size. `series` must come in (asset, sensor) order.
 pub(crate) fn write_series<'a>(
     path: &Path,
-    series: impl Iterator<Item = (&'a AssetId, &'a SensorName, &'a BTreeMap<TimestampMs, f64>)>,
+    series: impl Iterator<Item = (&'a AssetId, &'a SensorName, &'a [(TimestampMs, f64)])>,
 ) -> Result<u64, StoreError> {
     let (mut assets, mut sensors, mut ts, mut values) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (asset, sensor, points) in series {
-        for (&t, &v) in points {
+        for &(t, v) in points {
             assets.push(asset.as_str());
             sensors.push(sensor.as_str());
             ts.push(t);
@@ -50,11 +49,11 @@ pub(crate) fn write_series<'a>(
 /// Writes rollup buckets of series to `path` durably; `series` must come in (asset, sensor) order.
 pub(crate) fn write_rollups<'a>(
     path: &Path,
-    series: impl Iterator<Item = (&'a AssetId, &'a SensorName, &'a BTreeMap<TimestampMs, Agg>)>,
+    series: impl Iterator<Item = (&'a AssetId, &'a SensorName, &'a [(TimestampMs, Agg)])>,
 ) -> Result<u64, StoreError> {
     let mut c = RollupColumns::default();
     for (asset, sensor, buckets) in series {
-        for (&t, a) in buckets {
+        for (t, a) in buckets.iter().map(|(t, a)| (*t, a)) {
             c.asset.push(asset.as_str());
             c.sensor.push(sensor.as_str());
             c.ts.push(t);
@@ -234,9 +233,10 @@ mod tests {
         let a = AssetId::new("a").unwrap();
         let b = AssetId::new("b").unwrap();
         let s = SensorName::new("x").unwrap();
-        let pa: BTreeMap<i64, f64> = (0..50_000).map(|i| (i, i as f64)).collect();
-        let pb: BTreeMap<i64, f64> = (0..10).map(|i| (i, -1.0)).collect();
-        let bytes = write_series(&path, [(&a, &s, &pa), (&b, &s, &pb)].into_iter()).unwrap();
+        let pa: Vec<(i64, f64)> = (0..50_000).map(|i| (i, i as f64)).collect();
+        let pb: Vec<(i64, f64)> = (0..10).map(|i| (i, -1.0)).collect();
+        let bytes =
+            write_series(&path, [(&a, &s, &pa[..]), (&b, &s, &pb[..])].into_iter()).unwrap();
         assert!(bytes > 0 && !dir.path().join("d/1.parquet.tmp").exists());
         assert_eq!(
             read_series(&path, "a", "x", 100, 103).unwrap(),

@@ -151,9 +151,15 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     emit("forewarn_vs_mosquitto_sub", 100.0 * rate / peer_rate, "%");
     let series = (args.assets * args.sensors) as f64;
     emit("peak_rss", rss_kib("VmHWM") as f64 / 1024.0, "MiB");
+    let growth = (rss_kib("VmRSS").saturating_sub(rss_before)) as f64 * 1024.0;
+    emit("rss_per_active_series", growth / series, "bytes");
+    // Points not yet flushed to Parquet are data, not per-series overhead: 16 bytes each
+    // (timestamp + value) in the buffer, bounded by `flush_points` for the whole store.
+    let buffered = handle.store.stats().await?.buffered_points as f64;
+    emit("buffered_points_per_series", buffered / series, "points");
     emit(
-        "rss_per_active_series",
-        (rss_kib("VmRSS").saturating_sub(rss_before)) as f64 * 1024.0 / series,
+        "rss_per_active_series_beyond_buffered_points",
+        (growth - buffered * 16.0) / series,
         "bytes",
     );
     drop(handle);

@@ -61,7 +61,7 @@ impl Store {
         let expired = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
             for (asset, sensor, points) in &frozen.series {
-                if let Some((&ts, &value)) = points.last_key_value() {
+                if let Some(&(ts, value)) = points.last() {
                     let key = Manifest::series_key(asset.as_str(), sensor.as_str());
                     let newer = manifest.series.get(&key).is_none_or(|l| l.ts <= ts);
                     if newer {
@@ -131,7 +131,7 @@ impl Store {
             let (rel, id) = next_file(manifest, DataClass::Raw, *day);
             let bytes = parquet::write_series(
                 &self.dir.join(&rel),
-                series.iter().map(|(a, s, p)| (*a, *s, p)),
+                series.iter().map(|(a, s, p)| (*a, *s, *p)),
             )?;
             manifest.files.push(part_file(
                 DataClass::Raw,
@@ -148,10 +148,17 @@ impl Store {
         // each resolution; buckets split across flushes merge exactly at query time.
         for class in [DataClass::Minute, DataClass::Hour] {
             let step = class.step_ms().unwrap_or(60_000);
+            let buckets: Vec<Vec<(TimestampMs, Agg)>> = buffered
+                .iter()
+                .map(|(_, _, points)| {
+                    rollup::aggregate(points.iter().copied(), step)
+                        .into_iter()
+                        .collect()
+                })
+                .collect();
             let mut days: DaySeries<'_, Agg> = BTreeMap::new();
-            for (asset, sensor, points) in buffered {
-                let buckets = rollup::aggregate(points.iter().map(|(&t, &v)| (t, v)), step);
-                for (day, part) in split_by_day(&buckets) {
+            for ((asset, sensor, _), b) in buffered.iter().zip(&buckets) {
+                for (day, part) in split_by_day(b) {
                     days.entry(day).or_default().push((asset, sensor, part));
                 }
             }
@@ -159,7 +166,7 @@ impl Store {
                 let (rel, id) = next_file(manifest, class, *day);
                 let bytes = parquet::write_rollups(
                     &self.dir.join(&rel),
-                    series.iter().map(|(a, s, p)| (*a, *s, p)),
+                    series.iter().map(|(a, s, p)| (*a, *s, *p)),
                 )?;
                 manifest.files.push(part_file(
                     class,
@@ -198,18 +205,17 @@ impl Store {
 }
 
 /// Series split by UTC day, ready to be written one file per day.
-type DaySeries<'a, V> = BTreeMap<i64, Vec<(&'a AssetId, &'a SensorName, BTreeMap<TimestampMs, V>)>>;
+type DaySeries<'a, V> = BTreeMap<i64, Vec<(&'a AssetId, &'a SensorName, &'a [(TimestampMs, V)])>>;
 
-/// Splits a time-keyed map into one map per UTC day.
-fn split_by_day<V: Clone>(
-    points: &BTreeMap<TimestampMs, V>,
-) -> Vec<(i64, BTreeMap<TimestampMs, V>)> {
+/// Splits time-sorted points into one slice per UTC day (no copy).
+fn split_by_day<V>(mut points: &[(TimestampMs, V)]) -> Vec<(i64, &[(TimestampMs, V)])> {
     let mut out = Vec::new();
-    let mut rest = points.clone();
-    while let Some((&first, _)) = rest.first_key_value() {
-        let day = first.div_euclid(DAY_MS);
-        let later = rest.split_off(&((day + 1) * DAY_MS));
-        out.push((day, std::mem::replace(&mut rest, later)));
+    while let Some(first) = points.first() {
+        let day = first.0.div_euclid(DAY_MS);
+        let end = points.partition_point(|p| p.0 < (day + 1) * DAY_MS);
+        let (this, rest) = points.split_at(end);
+        out.push((day, this));
+        points = rest;
     }
     out
 }
@@ -229,19 +235,17 @@ fn part_file<'a, V: 'a>(
     path: String,
     day: i64,
     bytes: u64,
-    series: impl Iterator<Item = &'a BTreeMap<TimestampMs, V>> + Clone,
+    series: impl Iterator<Item = &'a &'a [(TimestampMs, V)]> + Clone,
 ) -> PartFile {
     let rows = series.clone().map(|p| p.len() as u64).sum();
     let min_ts = series
         .clone()
-        .filter_map(|p| p.keys().next())
+        .filter_map(|p| p.first().map(|x| x.0))
         .min()
-        .copied()
         .unwrap_or(0);
     let max_ts = series
-        .filter_map(|p| p.keys().next_back())
+        .filter_map(|p| p.last().map(|x| x.0))
         .max()
-        .copied()
         .unwrap_or(0);
     PartFile {
         class,
