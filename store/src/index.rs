@@ -21,6 +21,9 @@ pub struct SeriesPoint {
     pub value: f64,
 }
 
+/// One series' buffered points, time-sorted.
+pub(crate) type BufferedSeries = (AssetId, SensorName, Vec<(TimestampMs, f64)>);
+
 /// The buffered points of one asset's sensors, time-sorted.
 type Sensors = HashMap<SensorName, Vec<(TimestampMs, f64)>, Fast>;
 
@@ -64,7 +67,7 @@ impl Index {
     }
 
     /// Removes and returns every buffered series, sorted by (asset, sensor), leaving the index empty.
-    pub fn take(&mut self) -> Vec<(AssetId, SensorName, Vec<(TimestampMs, f64)>)> {
+    pub fn take(&mut self) -> Vec<BufferedSeries> {
         let mut out: Vec<_> = std::mem::take(&mut self.assets)
             .into_iter()
             .flat_map(|(a, sensors)| {
@@ -163,12 +166,12 @@ fn insert_point(series: &mut Vec<(TimestampMs, f64)>, ts: TimestampMs, value: f6
 /// visible to queries and dedup until the flush commits.
 #[derive(Debug, Default)]
 pub(crate) struct Frozen {
-    pub series: Vec<(AssetId, SensorName, Vec<(TimestampMs, f64)>)>,
+    pub series: Vec<BufferedSeries>,
     pub points: u64,
 }
 
 impl Frozen {
-    pub fn new(series: Vec<(AssetId, SensorName, Vec<(TimestampMs, f64)>)>) -> Self {
+    pub fn new(series: Vec<BufferedSeries>) -> Self {
         let points = series.iter().map(|(_, _, p)| p.len() as u64).sum();
         Self { series, points }
     }
