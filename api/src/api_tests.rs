@@ -174,6 +174,47 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
         assert!(body.contains("\"error\""), "{uri}: {body}");
     }
 
+    // Many assets at once: one series per asset asked, in order.
+    let (s, body) = call(
+        &app,
+        "/api/v1/telemetry?assets=pump-0001,pump-0001&sensor=flow",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["series"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(v["series"][1]["points"][0][1], 150.0, "{body}");
+    let (s, body) = call(
+        &app,
+        "/api/v1/telemetry?assets=pump-0001&sensor=flow&from=2026-05-28T00:00:00Z&to=1790000000000&step=1h",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("\"count\":1"), "{body}");
+    for (uri, want) in [
+        ("/api/v1/telemetry?sensor=flow", StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/telemetry?assets=,&sensor=flow",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/telemetry?assets=pump-0001,ghost&sensor=flow",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/telemetry?assets=pump-0001&sensor=flow&step=1ms",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/telemetry?assets=a%2Fb&sensor=flow",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, body) = call(&app, uri).await;
+        assert_eq!(s, want, "{uri}: {body}");
+        assert!(body.contains("\"error\""), "{uri}: {body}");
+    }
+
     let (s, body) = call(&app, "/metrics").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("forewarn_assets 1"), "{body}");

@@ -1,13 +1,15 @@
 //! The HTTP API (axum) and the dashboard routes.
 //!
 //! One module per resource: [`health`] (liveness and Prometheus metrics), [`assets`], [`telemetry`]
-//! (raw or downsampled history of one sensor), [`tickets`],
+//! (raw or downsampled history of one sensor), [`fleet_telemetry`] (one sensor across many
+//! assets), [`tickets`],
 //! and [`pages`] (the server-rendered dashboard). Every error is JSON (`{"error": ..., "status": ...}`)
 //! with a 4xx status when the request was at fault — unknown ids are 404, malformed ids and query
 //! parameters 400 — so a bad request is never a 500.
 
 mod assets;
 mod error;
+mod fleet_telemetry;
 mod health;
 mod pages;
 mod telemetry;
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assets", get(assets::list))
         .route("/api/v1/assets/{id}", get(assets::get))
         .route("/api/v1/assets/{id}/telemetry", get(telemetry::get))
+        .route("/api/v1/telemetry", get(fleet_telemetry::get))
         .route("/api/v1/tickets", get(tickets::list))
         .route("/api/v1/tickets/{id}", get(tickets::get))
         .fallback(error::not_found)

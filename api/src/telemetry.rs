@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ApiError, AppState};
 
 /// Most raw points one response carries; ask for a `step` beyond that.
-const MAX_POINTS: usize = 200_000;
+pub(crate) const MAX_POINTS: usize = 200_000;
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
@@ -85,21 +85,8 @@ pub async fn get(
             "parquet export carries raw points: leave out step",
         ));
     }
-    let asset_id = AssetId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let asset = s
-        .store
-        .asset(&asset_id)
-        .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
     let sensor = SensorName::new(&q.sensor).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let known = s
-        .catalog
-        .asset_type(&asset.asset_type)
-        .is_some_and(|t| t.sensors.contains_key(&sensor));
-    if !known {
-        return Err(ApiError::not_found(format!(
-            "asset {id} has no sensor {sensor}"
-        )));
-    }
+    let asset_id = checked_asset(&s, &id, &sensor)?;
     let newest = s
         .store
         .latest(&asset_id)
@@ -118,23 +105,7 @@ pub async fn get(
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
     }
-    let step_ms = match &q.step {
-        None => None,
-        Some(step) => {
-            let d = humantime::parse_duration(step)
-                .map_err(|e| ApiError::bad_request(format!("step {step:?}: {e}")))?;
-            let ms = d.as_millis() as i64;
-            if ms < 1000 {
-                return Err(ApiError::bad_request("step must be at least 1s"));
-            }
-            if (to - from) / ms > MAX_POINTS as i64 {
-                return Err(ApiError::bad_request(format!(
-                    "more than {MAX_POINTS} buckets: widen the step"
-                )));
-            }
-            Some(ms)
-        }
-    };
+    let step_ms = parse_step(q.step.as_deref(), from, to)?;
     let (store, a, sn) = (&s.store, &asset_id, &sensor);
     if format == "parquet" {
         let bytes = store.export_parquet(a, sn, from, to).await?;
@@ -151,35 +122,12 @@ pub async fn get(
         )
             .into_response());
     }
-    let (points, buckets) = match step_ms {
-        // Rollups are aligned to the epoch, so the range starts on a bucket boundary.
-        Some(ms) => (
-            None,
-            Some(
-                store
-                    .downsample(a, sn, from.div_euclid(ms) * ms, to, ms)
-                    .await?,
-            ),
-        ),
-        None => (Some(store.range(a, sn, from, to).await?), None),
-    };
+    let (points, buckets) = fetch(store.as_ref(), a, sn, from, to, step_ms).await?;
     if points.as_ref().is_some_and(|p| p.len() > MAX_POINTS) {
         return Err(ApiError::bad_request(format!(
             "more than {MAX_POINTS} points in range: narrow it or give a step"
         )));
     }
-    let buckets = buckets.map(|b| {
-        b.into_iter()
-            .map(|(ts, a)| Bucket {
-                ts,
-                min: a.min,
-                max: a.max,
-                mean: a.mean(),
-                count: a.count,
-                last: a.last,
-            })
-            .collect()
-    });
     let t = Telemetry {
         asset: id,
         sensor: q.sensor,
@@ -235,7 +183,80 @@ fn to_csv(t: &Telemetry) -> String {
     out
 }
 
-fn parse_time(name: &str, s: &str) -> Result<TimestampMs, ApiError> {
+/// A registered asset that has `sensor`: 400 for a malformed id, 404 for an unknown one.
+pub(crate) fn checked_asset(
+    s: &AppState,
+    id: &str,
+    sensor: &SensorName,
+) -> Result<AssetId, ApiError> {
+    let asset_id = AssetId::new(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let asset = s
+        .store
+        .asset(&asset_id)
+        .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
+    let known = s
+        .catalog
+        .asset_type(&asset.asset_type)
+        .is_some_and(|t| t.sensors.contains_key(sensor));
+    if !known {
+        return Err(ApiError::not_found(format!(
+            "asset {id} has no sensor {sensor}"
+        )));
+    }
+    Ok(asset_id)
+}
+
+/// `step` as ms (at least 1 s, at most [`MAX_POINTS`] buckets over the range), or raw (`None`).
+pub(crate) fn parse_step(
+    step: Option<&str>,
+    from: TimestampMs,
+    to: TimestampMs,
+) -> Result<Option<i64>, ApiError> {
+    let Some(step) = step else { return Ok(None) };
+    let d = humantime::parse_duration(step)
+        .map_err(|e| ApiError::bad_request(format!("step {step:?}: {e}")))?;
+    let ms = d.as_millis() as i64;
+    if ms < 1000 {
+        return Err(ApiError::bad_request("step must be at least 1s"));
+    }
+    if (to - from) / ms > MAX_POINTS as i64 {
+        return Err(ApiError::bad_request(format!(
+            "more than {MAX_POINTS} buckets: widen the step"
+        )));
+    }
+    Ok(Some(ms))
+}
+
+/// Raw points, or buckets when `step_ms` is given.
+pub(crate) async fn fetch(
+    store: &dyn forewarn_store::Telemetry,
+    asset: &AssetId,
+    sensor: &SensorName,
+    from: TimestampMs,
+    to: TimestampMs,
+    step_ms: Option<i64>,
+) -> Result<(Option<Vec<(TimestampMs, f64)>>, Option<Vec<Bucket>>), ApiError> {
+    let Some(ms) = step_ms else {
+        return Ok((Some(store.range(asset, sensor, from, to).await?), None));
+    };
+    // Rollups are aligned to the epoch, so the range starts on a bucket boundary.
+    let buckets = store
+        .downsample(asset, sensor, from.div_euclid(ms) * ms, to, ms)
+        .await?
+        .into_iter()
+        .map(|(ts, a)| Bucket {
+            ts,
+            min: a.min,
+            max: a.max,
+            mean: a.mean(),
+            count: a.count,
+            last: a.last,
+        })
+        .collect();
+    Ok((None, Some(buckets)))
+}
+
+pub(crate) fn parse_time(name: &str, s: &str) -> Result<TimestampMs, ApiError> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
