@@ -229,6 +229,49 @@ fn downsampling_from_rollups_matches_raw_aggregation() {
     }
 }
 
+/// Retention also runs without a flush: a store that stopped receiving data forgets old raw days.
+#[test]
+fn retention_applies_to_an_idle_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    {
+        let store = small(dir.path());
+        let old = (0..600).map(|i| reading("p-1", now - 20 * DAY_MS + i * 60_000, 1.0));
+        let recent = (0..600).map(|i| reading("p-1", now - DAY_MS + i * 60_000, 2.0));
+        store
+            .append(&[batch(1, old.chain(recent).collect())])
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.stats().points, 1200);
+    }
+    let options = StoreOptions {
+        raw_retention_ms: Some(7 * DAY_MS),
+        ..KEEP_ALL
+    };
+    let (store, _) = Store::open_with(dir.path(), OpenMode::ReadWrite, options).unwrap();
+    assert!(
+        store.apply_retention().unwrap() >= 1,
+        "the old raw day(s) expired"
+    );
+    assert_eq!(store.apply_retention().unwrap(), 0);
+    assert_eq!(store.stats().points, 600);
+    drop(store);
+    let (store, _) = Store::open_with(dir.path(), OpenMode::ReadWrite, options).unwrap();
+    assert_eq!(store.stats().points, 600, "the retention was committed");
+    let a = AssetId::new("p-1").unwrap();
+    let s = SensorName::new("vib").unwrap();
+    assert!(
+        store
+            .range(&a, &s, 0, now)
+            .unwrap()
+            .iter()
+            .all(|p| p.1 == 2.0)
+    );
+}
+
 #[test]
 fn retention_drops_whole_raw_days_and_keeps_rollups() {
     let dir = tempfile::tempdir().unwrap();

@@ -91,6 +91,10 @@ impl Telemetry for Mirrored {
         self.primary.close().await
     }
 
+    async fn maintain(&self) -> Result<(), StoreError> {
+        self.primary.maintain().await
+    }
+
     fn assets(&self) -> Vec<Asset> {
         self.primary.assets()
     }

@@ -9,6 +9,8 @@ use crate::{StoreError, Telemetry};
 
 /// Most batches committed with one fsync; bounds the latency of the first batch in a group.
 const MAX_GROUP: usize = 64;
+/// How often the backend's upkeep (retention of an idle store) runs.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Commits batches as they arrive — everything already waiting goes into one fsync — and forwards
 /// each batch downstream only once it is durable. Ends when the input closes and all is forwarded.
@@ -18,7 +20,20 @@ pub async fn run(
     mut input: mpsc::Receiver<Batch>,
     output: mpsc::Sender<Batch>,
 ) -> Result<(), StoreError> {
-    while let Some(first) = input.recv().await {
+    let mut upkeep = tokio::time::interval(UPKEEP);
+    // The first tick is immediate: retention is applied at start too.
+    upkeep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let first = tokio::select! {
+            b = input.recv() => match b {
+                Some(b) => b,
+                None => break,
+            },
+            _ = upkeep.tick() => {
+                store.maintain().await?;
+                continue;
+            }
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match input.try_recv() {

@@ -31,6 +31,11 @@ pub trait Telemetry: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Periodic upkeep (retention of an idle store); the store stage calls it hourly.
+    async fn maintain(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Registered assets, by id.
     fn assets(&self) -> Vec<Asset>;
 
@@ -120,6 +125,11 @@ impl Telemetry for Embedded {
     async fn close(&self) -> Result<(), StoreError> {
         let store = self.0.clone();
         blocking(move || store.close()).await
+    }
+
+    async fn maintain(&self) -> Result<(), StoreError> {
+        let store = self.0.clone();
+        blocking(move || store.apply_retention().map(|_| ())).await
     }
 
     fn assets(&self) -> Vec<Asset> {

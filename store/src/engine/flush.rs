@@ -94,15 +94,7 @@ impl Store {
             self.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
         }
         crashpoint::hit("flush-trimmed");
-        // Expired files go only after the manifest no longer names them.
-        for f in &expired {
-            let path = self.dir.join(&f.path);
-            fs::remove_file(&path).map_err(StoreError::io(&path))?;
-            // The day's directory goes with its last file (remove_dir refuses a non-empty one).
-            if let Some(day_dir) = path.parent() {
-                let _ = fs::remove_dir(day_dir);
-            }
-        }
+        self.delete_files(&expired)?;
         tracing::debug!(
             files = written,
             points = frozen.points,
@@ -181,6 +173,47 @@ impl Store {
         }
         crashpoint::hit("flush-rollups-written");
         Ok(written)
+    }
+
+    /// Applies retention now, without a flush (a quiet store still forgets old data on time):
+    /// commits a manifest without the expired files, then deletes them. Returns how many went.
+    pub fn apply_retention(&self) -> Result<usize, StoreError> {
+        let _one = self.flush_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.wal.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return Ok(0);
+        }
+        let expired = {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            let mut manifest = state.manifest.clone();
+            let before = manifest.points;
+            let expired = self.expire(&mut manifest, now_ms());
+            if expired.is_empty() {
+                return Ok(0);
+            }
+            manifest.save(&self.dir)?;
+            state.points -= before - manifest.points;
+            state.manifest = manifest;
+            expired
+        };
+        self.delete_files(&expired)?;
+        tracing::info!(
+            files = expired.len(),
+            "retention dropped expired partitions"
+        );
+        Ok(expired.len())
+    }
+
+    /// Deletes partition files the committed manifest no longer names.
+    fn delete_files(&self, files: &[PartFile]) -> Result<(), StoreError> {
+        for f in files {
+            let path = self.dir.join(&f.path);
+            fs::remove_file(&path).map_err(StoreError::io(&path))?;
+            // The day's directory goes with its last file (remove_dir refuses a non-empty one).
+            if let Some(day_dir) = path.parent() {
+                let _ = fs::remove_dir(day_dir);
+            }
+        }
+        Ok(())
     }
 
     /// Drops from `manifest` the partition files whose whole day is past its class's retention;
