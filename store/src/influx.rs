@@ -61,6 +61,21 @@ impl InfluxStore {
     }
 }
 
+impl InfluxStore {
+    /// The series of a `GROUP BY sensor` query, with their sensor.
+    async fn by_sensor(&self, q: &str) -> Result<Vec<(SensorName, SeriesResult)>, StoreError> {
+        let results = self.influx.select(q).await?;
+        Ok(results
+            .into_iter()
+            .flat_map(|r| r.series)
+            .filter_map(|s| {
+                let sensor = SensorName::new(s.tags.get("sensor")?).ok()?;
+                Some((sensor, s))
+            })
+            .collect())
+    }
+}
+
 /// The newest registration of every asset.
 pub(crate) async fn load_assets(influx: &Influx) -> Result<BTreeMap<AssetId, Asset>, StoreError> {
     let q = format!("SELECT last(birth) FROM {ASSETS} GROUP BY asset");
@@ -145,16 +160,7 @@ impl Telemetry for InfluxStore {
             quote(asset.as_str())
         );
         let mut out = Vec::new();
-        for s in self
-            .influx
-            .select(&q)
-            .await?
-            .into_iter()
-            .flat_map(|r| r.series)
-        {
-            let Some(sensor) = s.tags.get("sensor").and_then(|t| SensorName::new(t).ok()) else {
-                continue;
-            };
+        for (sensor, s) in self.by_sensor(&q).await? {
             if let Some((ts_ms, value)) = points(&s).last() {
                 out.push(SeriesPoint {
                     sensor,
@@ -284,16 +290,7 @@ impl Telemetry for InfluxStore {
             quote(asset.as_str())
         );
         let mut out = Vec::new();
-        for s in self
-            .influx
-            .select(&q)
-            .await?
-            .into_iter()
-            .flat_map(|r| r.series)
-        {
-            let Some(sensor) = s.tags.get("sensor").and_then(|t| SensorName::new(t).ok()) else {
-                continue;
-            };
+        for (sensor, s) in self.by_sensor(&q).await? {
             out.extend(points(&s).map(|(ts_ms, value)| Reading {
                 asset: asset.clone(),
                 sensor: sensor.clone(),
