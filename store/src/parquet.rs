@@ -107,7 +107,12 @@ fn write_durably(path: &Path, df: &mut DataFrame) -> Result<u64, StoreError> {
     let file = File::create(&tmp).map_err(StoreError::io(&tmp))?;
     ParquetWriter::new(&file)
         .with_compression(ParquetCompression::Zstd(None))
-        .with_statistics(StatisticsOptions::full())
+        // Min, max and null counts let scans skip row groups; distinct counts (a HyperLogLog per
+        // column chunk) cost a fifth of the flush time and no reader uses them.
+        .with_statistics(StatisticsOptions {
+            distinct_count: false,
+            ..StatisticsOptions::full()
+        })
         .with_row_group_size(Some(ROW_GROUP))
         .finish(df)
         .map_err(pl_err(&tmp))?;

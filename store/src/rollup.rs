@@ -121,6 +121,19 @@ pub fn aggregate(
     out
 }
 
+/// Aggregates time-sorted points in one pass (what a flush does for every series).
+pub fn aggregate_sorted(points: &[(TimestampMs, f64)], step: i64) -> Vec<(TimestampMs, Agg)> {
+    let mut out: Vec<(TimestampMs, Agg)> = Vec::new();
+    for &(ts, v) in points {
+        let b = bucket(ts, step);
+        match out.last_mut() {
+            Some((last, agg)) if *last == b => agg.merge(&Agg::point(ts, v)),
+            _ => out.push((b, Agg::point(ts, v))),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +147,8 @@ mod tests {
             split.entry(k).and_modify(|x| x.merge(&a)).or_insert(a);
         }
         assert_eq!(whole, split);
+        let sorted: BTreeMap<_, _> = aggregate_sorted(&pts, 60_000).into_iter().collect();
+        assert_eq!(sorted, whole);
         assert_eq!(whole.len(), 3);
         let first = whole[&0];
         assert_eq!(

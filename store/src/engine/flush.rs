@@ -142,11 +142,7 @@ impl Store {
             let step = class.step_ms().unwrap_or(60_000);
             let buckets: Vec<Vec<(TimestampMs, Agg)>> = buffered
                 .iter()
-                .map(|(_, _, points)| {
-                    rollup::aggregate(points.iter().copied(), step)
-                        .into_iter()
-                        .collect()
-                })
+                .map(|(_, _, points)| rollup::aggregate_sorted(points, step))
                 .collect();
             let mut days: DaySeries<'_, Agg> = BTreeMap::new();
             for ((asset, sensor, _), b) in buffered.iter().zip(&buckets) {
