@@ -3,9 +3,6 @@
 /// What can stop ingest. Bad messages are never errors: they are rejections.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    /// The MQTT client could not queue a request (the event loop is gone).
-    #[error("mqtt client: {0}")]
-    Client(#[from] rumqttc::ClientError),
     /// The broker refused the connection (bad credentials, bad client id).
     #[error("broker refused the connection: {0:?}")]
     Refused(rumqttc::ConnectReturnCode),

@@ -34,6 +34,10 @@ pub struct IngestBenchArgs {
     /// Ingest batch delay in ms (`[ingest] batch_max_delay_ms`), to compare batching policies.
     #[arg(long)]
     pub batch_delay_ms: Option<u64>,
+    /// Store in a local InfluxDB (Debian's `influxd`, started on a free port) instead of the
+    /// embedded engine: acks then wait for InfluxDB.
+    #[arg(long)]
+    pub influxdb: bool,
 }
 
 /// Runs the ingest benchmark.
@@ -62,6 +66,21 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     if let Some(ms) = args.batch_delay_ms {
         config.ingest.batch_max_delay_ms = ms;
     }
+    // Kept alive for the whole run; stopped on drop.
+    let _influxd = if args.influxdb {
+        let server = crate::influxd::Influxd::start()?;
+        config.store.engine = crate::config::Engine::Influxdb;
+        config.store.influxdb = Some(crate::config::InfluxSection {
+            url: server.url(),
+            database: "forewarn_bench".into(),
+            username: None,
+            mirror: false,
+            mirror_backlog_mb: 1024,
+        });
+        Some(server)
+    } else {
+        None
+    };
     for a in 0..args.assets {
         config.assets.push(forewarn_domain::Asset {
             id: forewarn_domain::AssetId::new(&format!("m{a:05}"))?,

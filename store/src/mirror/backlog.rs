@@ -176,7 +176,10 @@ mod tests {
             .sum();
         assert!(bytes <= 2 * SEGMENT_BYTES, "{bytes} bytes kept");
         let dropped = metrics.mirror_dropped_readings.get();
-        assert!(dropped > 0 && dropped.is_multiple_of(50_000), "dropped {dropped}");
+        assert!(
+            dropped > 0 && dropped.is_multiple_of(50_000),
+            "dropped {dropped}"
+        );
         let kept_readings: u64 = kept.iter().map(|(_, p)| count_readings(p)).sum();
         assert_eq!(kept_readings + dropped, batches * 50_000);
         assert_eq!(metrics.mirror_backlog_bytes.get() as u64, bytes);
