@@ -20,51 +20,64 @@ pub struct Mosquitto {
     /// Its port on 127.0.0.1.
     pub port: u16,
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Mosquitto {
     /// Starts a broker on a free port and waits until it listens.
     pub fn start() -> anyhow::Result<Mosquitto> {
-        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .context("mosquitto is not installed: run scripts/test.sh once, or apt-get install mosquitto")?;
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\n\
-                 max_queued_messages 0\nmax_queued_bytes 0\nlog_dest stderr\nlog_type error\n"
-            ),
-        )?;
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting mosquitto")?;
-        let mut m = Mosquitto {
-            port,
-            child,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], port)),
-            Duration::from_millis(100),
-        )
-        .is_err()
-        {
-            if Instant::now() > deadline || m.child.try_wait()?.is_some() {
-                anyhow::bail!("mosquitto did not listen on port {port}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(m)
+        let child = spawn(dir.path(), port)?;
+        Ok(Mosquitto { port, child, dir })
     }
+
+    /// Kills the broker (its sessions and queued messages go with it: persistence is off) and
+    /// starts a fresh one on the same port.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path(), self.port)?;
+        Ok(())
+    }
+}
+
+/// Writes the configuration, starts Mosquitto and waits until it listens.
+fn spawn(dir: &Path, port: u16) -> anyhow::Result<Child> {
+    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .context(
+            "mosquitto is not installed: run scripts/test.sh once, or apt-get install mosquitto",
+        )?;
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\n\
+             max_queued_messages 0\nmax_queued_bytes 0\nlog_dest stderr\nlog_type error\n"
+        ),
+    )?;
+    let mut child = Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting mosquitto")?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(100),
+    )
+    .is_err()
+    {
+        if Instant::now() > deadline || child.try_wait()?.is_some() {
+            let _ = child.kill();
+            anyhow::bail!("mosquitto did not listen on port {port}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(child)
 }
 
 impl Drop for Mosquitto {

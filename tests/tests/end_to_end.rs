@@ -250,3 +250,65 @@ async fn bad_input_is_counted_dead_lettered_and_acked() {
     );
     svc.stop().await.unwrap();
 }
+
+/// Issue 3: the broker restarts and forgets every session; ingest notices, reconnects, subscribes
+/// again and stores what is published afterwards, and nothing acknowledged before is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_reconnects_and_resubscribes_after_a_broker_restart() {
+    let mut broker = Mosquitto::start().expect("mosquitto");
+    let dir = tempfile::tempdir().unwrap();
+    let svc = InProcess::start(config(broker.port, "forewarn-reconnect"), dir.path()).await;
+    let publish_fleet = |seed: u64, end_ms: i64, port: u16| async move {
+        let mut cfg = FleetConfig::ending_at(seed, 5, end_ms, DAY_MS);
+        cfg.faults = 0;
+        cfg.interval_ms = 5 * 60_000;
+        let mut pc = PublishConfig::new("127.0.0.1", port);
+        pc.client_id = format!("reconnect-fleet-{seed}");
+        let report = publish(Fleet::new(cfg).unwrap(), pc, None, CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(report.readings_acked, report.readings_published);
+        report.readings_acked
+    };
+    let now = forewarn::now_ms();
+    let before = publish_fleet(41, now - 3 * DAY_MS, broker.port).await;
+    let h = svc.handle.clone();
+    assert!(
+        eventually(Duration::from_secs(30), async || h
+            .store
+            .stats()
+            .await
+            .unwrap()
+            .points
+            == before)
+        .await
+    );
+
+    let broker = tokio::task::spawn_blocking(move || {
+        broker.restart().expect("mosquitto restart");
+        broker
+    })
+    .await
+    .unwrap();
+    // The new broker has no session for us: the service must subscribe again before anything
+    // published is kept for it (reconnects back off from 100 ms).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.metrics.mqtt_subscribed.get(), 1, "resubscribed");
+    let after = publish_fleet(42, now, broker.port).await;
+    assert!(
+        eventually(Duration::from_secs(30), async || h
+            .store
+            .stats()
+            .await
+            .unwrap()
+            .points
+            == before + after)
+        .await,
+        "stored {} of {} readings",
+        h.store.stats().await.unwrap().points,
+        before + after
+    );
+    drop(h);
+    svc.stop().await.unwrap();
+    drop(broker);
+}
