@@ -14,7 +14,6 @@
 mod backlog;
 mod shipper;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -55,11 +54,6 @@ impl Mirrored {
             wake,
         };
         Ok((mirrored, shipper))
-    }
-
-    /// The backlog directory of a data directory.
-    pub fn backlog_dir(data_dir: &Path) -> std::path::PathBuf {
-        data_dir.join("mirror")
     }
 }
 

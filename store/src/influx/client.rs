@@ -77,11 +77,6 @@ impl Influx {
         }
     }
 
-    /// The server's URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     fn error(&self, e: impl std::fmt::Display) -> StoreError {
         StoreError::Influx {
             url: self.url.clone(),
