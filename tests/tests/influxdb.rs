@@ -57,6 +57,19 @@ async fn run_fleet(
     report
 }
 
+/// Kills InfluxDB (if running), keeps it down for `down`, and brings it back on the same port
+/// and data.
+async fn outage(mut influx: Influxd, down: Duration) -> Influxd {
+    tokio::task::spawn_blocking(move || {
+        influx.stop();
+        std::thread::sleep(down);
+        influx.restart().expect("influxd restart");
+        influx
+    })
+    .await
+    .unwrap()
+}
+
 /// Distinct points in InfluxDB, asked directly (not through Forewarn).
 async fn influx_points(url: &str, db: &str) -> u64 {
     let influx = Influx::new(
@@ -104,7 +117,7 @@ fn grafana_queries() -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn influxdb_engine_loses_nothing_through_an_influxdb_restart() {
     let broker = Mosquitto::start().expect("mosquitto");
-    let mut influx = Influxd::start().expect("influxd");
+    let influx = Influxd::start().expect("influxd");
     let url = influx.url();
     let dir = tempfile::tempdir().unwrap();
     let cfg = influx_config(broker.port, "forewarn-influx", &url, "fw_engine", false);
@@ -119,14 +132,7 @@ async fn influxdb_engine_loses_nothing_through_an_influxdb_restart() {
         .await
     );
     // Outage: SIGKILL InfluxDB, keep it down for two seconds, bring it back on the same port.
-    let influx = tokio::task::spawn_blocking(move || {
-        influx.stop();
-        std::thread::sleep(Duration::from_secs(2));
-        influx.restart().expect("influxd restart");
-        influx
-    })
-    .await
-    .unwrap();
+    let influx = outage(influx, Duration::from_secs(2)).await;
     let report = fleet.await.unwrap();
     assert!(m.influx_retries.get() > 0, "the outage was not noticed");
 
@@ -246,12 +252,7 @@ async fn mirror_backlog_survives_an_outage_and_a_service_restart() {
     drop(h);
     svc.stop().await.unwrap();
 
-    let mut influx = tokio::task::spawn_blocking(move || {
-        influx.restart().expect("influxd restart");
-        influx
-    })
-    .await
-    .unwrap();
+    let mut influx = outage(influx, Duration::ZERO).await;
     let svc = InProcess::start(cfg.clone(), dir.path()).await;
     assert!(
         eventually(Duration::from_secs(60), async || influx_points(
@@ -277,14 +278,7 @@ async fn mirror_backlog_survives_an_outage_and_a_service_restart() {
     // Live mirroring while both run, then a kill of InfluxDB mid-stream: still all of it.
     let fleet = tokio::spawn(run_fleet(broker.port, 33, 5, 4, None));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    influx = tokio::task::spawn_blocking(move || {
-        influx.stop();
-        std::thread::sleep(Duration::from_secs(2));
-        influx.restart().expect("influxd restart");
-        influx
-    })
-    .await
-    .unwrap();
+    influx = outage(influx, Duration::from_secs(2)).await;
     let more = fleet.await.unwrap().readings_acked;
     let total = acked + more;
     assert!(
