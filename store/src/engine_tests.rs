@@ -229,6 +229,82 @@ fn downsampling_from_rollups_matches_raw_aggregation() {
     }
 }
 
+/// Minute-sampled data writes no 1-minute rollups at flush (they would repeat raw rows): 1-minute
+/// queries aggregate raw instead, and when raw expires its 1-minute rollups are written, so they
+/// still outlive it. Denser data gets its 1-minute rollups at flush as before.
+#[test]
+fn sparse_flushes_take_minute_rollups_from_raw_until_raw_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let day0 = (now - 20 * DAY_MS).div_euclid(DAY_MS) * DAY_MS;
+    let a = AssetId::new("p-1").unwrap();
+    let s = SensorName::new("vib").unwrap();
+    let minute_files = |d: &Path| {
+        fs::read_dir(d.join("rollup_1m"))
+            .map(|days| {
+                days.flatten()
+                    .flat_map(|e| fs::read_dir(e.path()).unwrap())
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let want = |store: &Store| {
+        let raw = store.range(&a, &s, day0, day0 + DAY_MS).unwrap();
+        crate::rollup::aggregate(raw, 300_000)
+    };
+    {
+        let store = small(dir.path());
+        let sparse = (0..600).map(|i| reading("p-1", day0 + i * 60_000, (i % 7) as f64));
+        store.append(&[batch(1, sparse.collect())]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(
+            minute_files(dir.path()),
+            0,
+            "no 1-minute rollups for sparse data"
+        );
+        let got: BTreeMap<_, _> = store
+            .downsample(&a, &s, day0, day0 + DAY_MS, 300_000)
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(got, want(&store));
+        assert_eq!(got.values().map(|g| g.count).sum::<u64>(), 600);
+        // Two points in a minute: this flush writes 1-minute rollups.
+        let dense = (0..20).map(|i| reading("p-1", day0 + DAY_MS + i * 30_000, 1.0));
+        store.append(&[batch(2, dense.collect())]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(minute_files(dir.path()), 1);
+    }
+    let options = StoreOptions {
+        raw_retention_ms: Some(7 * DAY_MS),
+        ..KEEP_ALL
+    };
+    let (store, _) = Store::open_with(dir.path(), OpenMode::ReadWrite, options).unwrap();
+    assert!(store.apply_retention().unwrap() >= 1);
+    assert!(
+        store.range(&a, &s, day0, day0 + DAY_MS).unwrap().is_empty(),
+        "raw expired"
+    );
+    assert_eq!(
+        minute_files(dir.path()),
+        2,
+        "its 1-minute rollups were written first"
+    );
+    let got = store
+        .downsample(&a, &s, day0, day0 + DAY_MS, 300_000)
+        .unwrap();
+    assert_eq!(got.iter().map(|(_, g)| g.count).sum::<u64>(), 600);
+    drop(store);
+    let (store, _) = Store::open_with(dir.path(), OpenMode::ReadWrite, options).unwrap();
+    let again = store
+        .downsample(&a, &s, day0, day0 + DAY_MS, 300_000)
+        .unwrap();
+    assert_eq!(again, got, "committed");
+}
+
 /// Retention also runs without a flush: a store that stopped receiving data forgets old raw days.
 #[test]
 fn retention_applies_to_an_idle_store() {

@@ -37,6 +37,11 @@ pub struct PartFile {
     pub max_ts: TimestampMs,
     /// File size.
     pub bytes: u64,
+    /// A raw file whose flush wrote no 1-minute rollups because no minute held two points of a
+    /// series (they would repeat the raw rows): 1-minute queries aggregate this file instead, and
+    /// its rollups are written when it expires, if the 1-minute class outlives it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub minute_from_raw: bool,
 }
 
 /// The newest flushed point of a series.

@@ -150,6 +150,52 @@ fn scan_one(
     .map_err(pl_err(path))
 }
 
+/// Every row of a raw partition, one entry per series in file order (asset, sensor, time).
+pub(crate) fn read_all_raw(path: &Path) -> Result<Vec<crate::index::BufferedSeries>, StoreError> {
+    let df = LazyFrame::scan_parquet(
+        PlRefPath::new(path.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+    .map_err(pl_err(path))?
+    .collect()
+    .map_err(pl_err(path))?;
+    let s = |name: &str| df.column(name).and_then(|c| c.str()).map_err(pl_err(path));
+    let (assets, sensors) = (s("asset")?, s("sensor")?);
+    let ts = df
+        .column("ts")
+        .and_then(|c| c.i64())
+        .map_err(pl_err(path))?;
+    let values = df
+        .column("value")
+        .and_then(|c| c.f64())
+        .map_err(pl_err(path))?;
+    let bad = |what: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        offset: 0,
+        reason: what,
+    };
+    let mut out: Vec<crate::index::BufferedSeries> = Vec::new();
+    for i in 0..df.height() {
+        let (a, s) = (
+            assets.get(i).unwrap_or_default(),
+            sensors.get(i).unwrap_or_default(),
+        );
+        let point = (
+            ts.get(i).unwrap_or_default(),
+            values.get(i).unwrap_or_default(),
+        );
+        match out.last_mut() {
+            Some((la, ls, points)) if la.as_str() == a && ls.as_str() == s => points.push(point),
+            _ => out.push((
+                AssetId::new(a).map_err(|e| bad(e.to_string()))?,
+                SensorName::new(s).map_err(|e| bad(e.to_string()))?,
+                vec![point],
+            )),
+        }
+    }
+    Ok(out)
+}
+
 /// Rollup buckets of one series with `from <= ts < to` in one file.
 pub(crate) fn read_rollups(
     path: &Path,

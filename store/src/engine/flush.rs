@@ -56,8 +56,10 @@ impl Store {
             (next, frozen, state.manifest.clone())
         };
         crashpoint::hit("flush-rotated");
-        // Only flushes change the manifest, and they run one at a time: this copy stays current.
+        // Only flushes and retention change the manifest, one at a time: this copy stays current.
         let written = self.write_partitions(&frozen, &mut manifest)?;
+        let now = now_ms();
+        self.materialize_minutes(&mut manifest, now)?;
         let expired = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
             for (asset, sensor, points) in &frozen.series {
@@ -79,7 +81,7 @@ impl Store {
             manifest.points = state.points - state.active_new;
             manifest.wal_start = next;
             manifest.assets = self.assets();
-            let expired = self.expire(&mut manifest, now_ms());
+            let expired = self.expire(&mut manifest, now);
             manifest.save(&self.dir)?;
             crashpoint::hit("flush-committed");
             state.points = manifest.points + state.active_new;
@@ -113,6 +115,18 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let buffered = &frozen.series;
         let mut written = 0;
+        let minute: Vec<Vec<(TimestampMs, Agg)>> = buffered
+            .iter()
+            .map(|(_, _, points)| rollup::aggregate_sorted(points, 60_000))
+            .collect();
+        // Data sampled once a minute or less often (the usual fleet) has 1-minute buckets equal to
+        // its raw rows: writing them would more than double the flush for nothing. Such a flush
+        // marks its raw files instead; 1-minute queries aggregate them, and the rollups are
+        // written when they expire.
+        let minute_from_raw = buffered
+            .iter()
+            .zip(&minute)
+            .all(|((_, _, points), b)| points.len() == b.len());
         let mut raw_days: DaySeries<'_, f64> = BTreeMap::new();
         for (asset, sensor, points) in buffered {
             for (day, part) in split_by_day(points) {
@@ -125,50 +139,95 @@ impl Store {
                 &self.dir.join(&rel),
                 series.iter().map(|(a, s, p)| (*a, *s, *p)),
             )?;
-            manifest.files.push(part_file(
+            let mut f = part_file(
                 DataClass::Raw,
                 id,
                 rel,
                 *day,
                 bytes,
                 series.iter().map(|(_, _, p)| p),
-            ));
+            );
+            f.minute_from_raw = minute_from_raw;
+            manifest.files.push(f);
             written += 1;
         }
         crashpoint::hit("flush-raw-written");
         // Rollups are computed from the same buffer, so each point lands in exactly one bucket of
         // each resolution; buckets split across flushes merge exactly at query time.
-        for class in [DataClass::Minute, DataClass::Hour] {
-            let step = class.step_ms().unwrap_or(60_000);
-            let buckets: Vec<Vec<(TimestampMs, Agg)>> = buffered
-                .iter()
-                .map(|(_, _, points)| rollup::aggregate_sorted(points, step))
-                .collect();
-            let mut days: DaySeries<'_, Agg> = BTreeMap::new();
-            for ((asset, sensor, _), b) in buffered.iter().zip(&buckets) {
-                for (day, part) in split_by_day(b) {
-                    days.entry(day).or_default().push((asset, sensor, part));
-                }
-            }
-            for (day, series) in &days {
-                let (rel, id) = next_file(manifest, class, *day);
-                let bytes = parquet::write_rollups(
-                    &self.dir.join(&rel),
-                    series.iter().map(|(a, s, p)| (*a, *s, *p)),
-                )?;
-                manifest.files.push(part_file(
-                    class,
-                    id,
-                    rel,
-                    *day,
-                    bytes,
-                    series.iter().map(|(_, _, p)| p),
-                ));
-                written += 1;
-            }
+        if !minute_from_raw {
+            written += self.write_rollups(DataClass::Minute, buffered, &minute, manifest)?;
         }
+        let hour: Vec<Vec<(TimestampMs, Agg)>> = buffered
+            .iter()
+            .map(|(_, _, points)| rollup::aggregate_sorted(points, 3_600_000))
+            .collect();
+        written += self.write_rollups(DataClass::Hour, buffered, &hour, manifest)?;
         crashpoint::hit("flush-rollups-written");
         Ok(written)
+    }
+
+    /// Writes one rollup class of some series (`buckets[i]` belongs to `series[i]`), one file per
+    /// UTC day, and adds the files to `manifest`; returns how many were written.
+    fn write_rollups(
+        &self,
+        class: DataClass,
+        series: &[crate::index::BufferedSeries],
+        buckets: &[Vec<(TimestampMs, Agg)>],
+        manifest: &mut Manifest,
+    ) -> Result<usize, StoreError> {
+        let mut days: DaySeries<'_, Agg> = BTreeMap::new();
+        for ((asset, sensor, _), b) in series.iter().zip(buckets) {
+            for (day, part) in split_by_day(b) {
+                days.entry(day).or_default().push((asset, sensor, part));
+            }
+        }
+        for (day, parts) in &days {
+            let (rel, id) = next_file(manifest, class, *day);
+            let bytes = parquet::write_rollups(
+                &self.dir.join(&rel),
+                parts.iter().map(|(a, s, p)| (*a, *s, *p)),
+            )?;
+            manifest.files.push(part_file(
+                class,
+                id,
+                rel,
+                *day,
+                bytes,
+                parts.iter().map(|(_, _, p)| p),
+            ));
+        }
+        Ok(days.len())
+    }
+
+    /// Writes the 1-minute rollups of raw files that are about to expire and have none (see
+    /// `minute_from_raw`), when the 1-minute class keeps them longer: rollups outlive raw data.
+    fn materialize_minutes(
+        &self,
+        manifest: &mut Manifest,
+        now: TimestampMs,
+    ) -> Result<(), StoreError> {
+        let Some(raw_keep) = self.options.retention(DataClass::Raw) else {
+            return Ok(());
+        };
+        let minute_keep = self.options.retention(DataClass::Minute);
+        let due: Vec<PartFile> = manifest
+            .files
+            .iter()
+            .filter(|f| f.class == DataClass::Raw && f.minute_from_raw)
+            .filter(|f| f.max_ts < now - raw_keep)
+            .filter(|f| minute_keep.is_none_or(|keep| f.max_ts >= now - keep))
+            .cloned()
+            .collect();
+        for f in due {
+            let series = parquet::read_all_raw(&self.dir.join(&f.path))?;
+            let minute: Vec<Vec<(TimestampMs, Agg)>> = series
+                .iter()
+                .map(|(_, _, points)| rollup::aggregate_sorted(points, 60_000))
+                .collect();
+            self.write_rollups(DataClass::Minute, &series, &minute, manifest)?;
+            tracing::debug!(file = %f.path, "wrote the 1-minute rollups of an expiring raw file");
+        }
+        Ok(())
     }
 
     /// Applies retention now, without a flush (a quiet store still forgets old data on time):
@@ -178,12 +237,21 @@ impl Store {
         if self.wal.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
             return Ok(0);
         }
+        let now = now_ms();
+        let mut manifest = self
+            .state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .manifest
+            .clone();
+        let files_before = manifest.files.len();
+        self.materialize_minutes(&mut manifest, now)?;
+        let materialized = manifest.files.len() > files_before;
         let expired = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            let mut manifest = state.manifest.clone();
             let before = manifest.points;
-            let expired = self.expire(&mut manifest, now_ms());
-            if expired.is_empty() {
+            let expired = self.expire(&mut manifest, now);
+            if expired.is_empty() && !materialized {
                 return Ok(0);
             }
             manifest.save(&self.dir)?;
@@ -285,6 +353,7 @@ fn part_file<'a, V: 'a>(
         min_ts,
         max_ts,
         bytes,
+        minute_from_raw: false,
     }
 }
 

@@ -70,6 +70,22 @@ impl Store {
                 }
             }
         }
+        // Flushes of sparse data wrote no 1-minute rollups: their raw files stand in.
+        if flushed && class == DataClass::Minute {
+            for f in state.manifest.files.iter().filter(|f| {
+                f.class == DataClass::Raw && f.minute_from_raw && f.max_ts >= from && f.min_ts < to
+            }) {
+                for (ts, v) in parquet::read_series(
+                    &self.dir.join(&f.path),
+                    asset.as_str(),
+                    sensor.as_str(),
+                    from,
+                    to,
+                )? {
+                    add(ts, Agg::point(ts, v));
+                }
+            }
+        }
         let frozen = state
             .frozen
             .iter()
