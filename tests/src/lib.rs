@@ -84,6 +84,17 @@ pub async fn eventually(timeout: Duration, mut f: impl AsyncFnMut() -> bool) -> 
     }
 }
 
+/// Waits up to `timeout` until the service's store holds exactly `want` distinct points, and
+/// fails the test with the count it reached otherwise.
+pub async fn assert_stored(h: &Handle, want: u64, timeout: Duration) {
+    let reached = eventually(timeout, async || {
+        h.store.stats().await.is_ok_and(|s| s.points == want)
+    })
+    .await;
+    let points = h.store.stats().await.map(|s| s.points);
+    assert!(reached, "stored {points:?} of {want} readings");
+}
+
 /// The `forewarn` binary built beside this test binary (`cargo build --bin forewarn` first, as the
 /// test command does), or `FOREWARN_BIN`.
 pub fn forewarn_bin() -> PathBuf {

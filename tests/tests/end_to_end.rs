@@ -38,19 +38,7 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
     assert!(report.ground_truth.len() >= 2);
 
     let h = svc.handle.clone();
-    assert!(
-        eventually(Duration::from_secs(60), async || h
-            .store
-            .stats()
-            .await
-            .unwrap()
-            .points
-            == report.readings_acked)
-        .await,
-        "stored {} of {} acked readings",
-        h.store.stats().await.unwrap().points,
-        report.readings_acked
-    );
+    assert_stored(&h, report.readings_acked, Duration::from_secs(60)).await;
     let want = report.ground_truth.len();
     eventually(Duration::from_secs(30), async || {
         h.db.count().await.unwrap() as usize >= want
@@ -273,16 +261,7 @@ async fn ingest_reconnects_and_resubscribes_after_a_broker_restart() {
     let now = forewarn::now_ms();
     let before = publish_fleet(41, now - 3 * DAY_MS, broker.port).await;
     let h = svc.handle.clone();
-    assert!(
-        eventually(Duration::from_secs(30), async || h
-            .store
-            .stats()
-            .await
-            .unwrap()
-            .points
-            == before)
-        .await
-    );
+    assert_stored(&h, before, Duration::from_secs(30)).await;
 
     let broker = tokio::task::spawn_blocking(move || {
         broker.restart().expect("mosquitto restart");
@@ -295,19 +274,7 @@ async fn ingest_reconnects_and_resubscribes_after_a_broker_restart() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.metrics.mqtt_subscribed.get(), 1, "resubscribed");
     let after = publish_fleet(42, now, broker.port).await;
-    assert!(
-        eventually(Duration::from_secs(30), async || h
-            .store
-            .stats()
-            .await
-            .unwrap()
-            .points
-            == before + after)
-        .await,
-        "stored {} of {} readings",
-        h.store.stats().await.unwrap().points,
-        before + after
-    );
+    assert_stored(&h, before + after, Duration::from_secs(30)).await;
     drop(h);
     svc.stop().await.unwrap();
     drop(broker);

@@ -237,16 +237,7 @@ async fn mirror_backlog_survives_an_outage_and_a_service_restart() {
     let report = run_fleet(broker.port, 32, 5, 6, None).await;
     let h = svc.handle.clone();
     let acked = report.readings_acked;
-    assert!(
-        eventually(Duration::from_secs(60), async || h
-            .store
-            .stats()
-            .await
-            .unwrap()
-            .points
-            == acked)
-        .await
-    );
+    assert_stored(&h, acked, Duration::from_secs(60)).await;
     assert_eq!(h.metrics.mirror_readings.get(), 0);
     assert!(h.metrics.mirror_backlog_bytes.get() > 0);
     drop(h);
