@@ -383,7 +383,7 @@ impl Store {
         let frozen = state
             .frozen
             .iter()
-            .flat_map(|f| f.series.iter().map(|(a, s, _)| (a, s)));
+            .flat_map(|f| f.lasts().map(|(a, s, _)| (a, s)));
         let unflushed_series = state
             .index
             .series_keys()
@@ -408,6 +408,12 @@ impl Store {
                 .sum(),
             buffered_points: state.index.points() + state.frozen.as_ref().map_or(0, |f| f.points),
         }
+    }
+
+    /// Whether a flush holds a frozen buffer (from the freeze until the commit).
+    pub fn flushing(&self) -> bool {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        state.frozen.is_some()
     }
 
     /// The data directory.

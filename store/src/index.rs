@@ -1,7 +1,11 @@
 //! The in-memory buffer of every series: deduplicated on (asset, sensor, timestamp), last write wins.
 //!
-//! Each series is a time-sorted `Vec<(ts, value)>`: 16 bytes a point, and an append (the normal
-//! case: time moves forward) is a push. Out-of-order points and rewrites take a binary search.
+//! Each series is a [`SeriesBuffer`]: compressed chunks at a byte or two a point for timestamps
+//! and decimal values (16 bytes uncompressed), so memory per active series stays small. A flush
+//! takes the buffer out decoded ([`Frozen`]), which queries and dedup read until it commits.
+
+mod chunk;
+mod series;
 
 use std::collections::HashMap;
 
@@ -9,6 +13,7 @@ use foldhash::fast::RandomState as Fast;
 
 use forewarn_domain::{AssetId, Reading, SensorName, TimestampMs};
 use serde::Serialize;
+use series::SeriesBuffer;
 
 /// One point of a named series, as queries return it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,7 +30,7 @@ pub struct SeriesPoint {
 pub(crate) type BufferedSeries = (AssetId, SensorName, Vec<(TimestampMs, f64)>);
 
 /// The buffered points of one asset's sensors, time-sorted.
-type Sensors = HashMap<SensorName, Vec<(TimestampMs, f64)>, Fast>;
+type Sensors = HashMap<SensorName, SeriesBuffer, Fast>;
 
 #[derive(Debug, Default)]
 pub(crate) struct Index {
@@ -55,30 +60,34 @@ impl Index {
             None => assets.entry(first.asset.clone()).or_default(),
         };
         for r in run {
-            let series = match sensors.get_mut(&r.sensor) {
-                Some(s) => s,
-                None => sensors.entry(r.sensor.clone()).or_default(),
+            let new = match sensors.get_mut(&r.sensor) {
+                Some(series) => series.insert(r.ts_ms, r.value),
+                None => {
+                    let series = SeriesBuffer::new(r.ts_ms, r.value);
+                    sensors.insert(r.sensor.clone(), series);
+                    true
+                }
             };
-            if insert_point(series, r.ts_ms, r.value) {
+            if new {
                 *points += 1;
                 on_new(r);
             }
         }
     }
 
-    /// Removes and returns every buffered series, sorted by (asset, sensor), leaving the index empty.
-    pub fn take(&mut self) -> Vec<BufferedSeries> {
-        let mut out: Vec<_> = std::mem::take(&mut self.assets)
+    /// Moves every buffered series out as a [`Frozen`] buffer, leaving the index empty.
+    pub fn take(&mut self) -> Frozen {
+        let mut series: Vec<_> = std::mem::take(&mut self.assets)
             .into_iter()
             .flat_map(|(a, sensors)| {
                 sensors
                     .into_iter()
-                    .map(move |(s, points)| (a.clone(), s, points))
+                    .map(move |(s, buffer)| (a.clone(), s, buffer))
             })
             .collect();
-        out.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
-        self.points = 0;
-        out
+        series.sort_unstable_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+        let points = std::mem::take(&mut self.points);
+        Frozen { series, points }
     }
 
     /// The sensors with buffered points for an asset.
@@ -108,7 +117,7 @@ impl Index {
             .into_iter()
             .flatten()
             .filter_map(|(sensor, s)| {
-                s.last().map(|&(ts_ms, value)| SeriesPoint {
+                s.last().map(|(ts_ms, value)| SeriesPoint {
                     sensor: sensor.clone(),
                     ts_ms,
                     value,
@@ -133,88 +142,73 @@ impl Index {
         self.assets
             .get(asset)
             .and_then(|s| s.get(sensor))
-            .map(|s| {
-                let lo = s.partition_point(|p| p.0 < from);
-                let hi = s.partition_point(|p| p.0 < to);
-                s[lo..hi].to_vec()
-            })
+            .map(|s| s.range(from, to))
             .unwrap_or_default()
     }
 }
 
-/// Puts a point into a time-sorted series; returns whether it was new (last write wins).
-fn insert_point(series: &mut Vec<(TimestampMs, f64)>, ts: TimestampMs, value: f64) -> bool {
-    match series.last() {
-        Some(&(last, _)) if ts <= last => match series.binary_search_by_key(&ts, |p| p.0) {
-            Ok(i) => {
-                series[i].1 = value;
-                false
-            }
-            Err(i) => {
-                series.insert(i, (ts, value));
-                true
-            }
-        },
-        _ => {
-            series.push((ts, value));
-            true
-        }
-    }
-}
-
-/// A buffer taken out of the index for a flush: sorted by (asset, sensor), read-only, and still
-/// visible to queries and dedup until the flush commits.
+/// A buffer taken out of the index for a flush: sorted by (asset, sensor), still compressed,
+/// read-only, and still visible to queries and dedup until the flush commits. Taking it is a
+/// move, so the freeze holds the locks only briefly; the flush decodes it without a lock.
 #[derive(Debug, Default)]
 pub(crate) struct Frozen {
-    pub series: Vec<BufferedSeries>,
+    series: Vec<(AssetId, SensorName, SeriesBuffer)>,
     pub points: u64,
 }
 
 impl Frozen {
-    pub fn new(series: Vec<BufferedSeries>) -> Self {
-        let points = series.iter().map(|(_, _, p)| p.len() as u64).sum();
-        Self { series, points }
-    }
-
-    pub fn get(&self, asset: &AssetId, sensor: &SensorName) -> Option<&[(TimestampMs, f64)]> {
+    fn get(&self, asset: &AssetId, sensor: &SensorName) -> Option<&SeriesBuffer> {
         self.series
             .binary_search_by(|(a, s, _)| (a, s).cmp(&(asset, sensor)))
             .ok()
-            .map(|i| &self.series[i].2[..])
+            .map(|i| &self.series[i].2)
     }
 
+    /// Whether the point of a reading is in this buffer (new points are past its end: checked
+    /// without decoding).
     pub fn contains(&self, r: &Reading) -> bool {
         self.get(&r.asset, &r.sensor)
-            .is_some_and(|p| p.binary_search_by_key(&r.ts_ms, |x| x.0).is_ok())
+            .is_some_and(|s| s.contains(r.ts_ms))
     }
 
-    /// The series of one asset.
+    /// Every series, decoded, sorted by (asset, sensor): what the flush writes.
+    pub fn decode(&self) -> Vec<BufferedSeries> {
+        self.series
+            .iter()
+            .map(|(a, s, b)| (a.clone(), s.clone(), b.points()))
+            .collect()
+    }
+
+    /// The newest point of every series.
+    pub fn lasts(&self) -> impl Iterator<Item = (&AssetId, &SensorName, (TimestampMs, f64))> {
+        self.series
+            .iter()
+            .filter_map(|(a, s, b)| Some((a, s, b.last()?)))
+    }
+
+    /// The sensors of one asset with their newest point.
     pub fn of(
         &self,
         asset: &AssetId,
-    ) -> impl Iterator<Item = (&SensorName, &[(TimestampMs, f64)])> {
+    ) -> impl Iterator<Item = (&SensorName, Option<(TimestampMs, f64)>)> {
         let lo = self.series.partition_point(|(a, _, _)| a < asset);
         self.series[lo..]
             .iter()
             .take_while(move |(a, _, _)| a == asset)
-            .map(|(_, s, p)| (s, &p[..]))
+            .map(|(_, s, b)| (s, b.last()))
     }
 
+    /// Points of one series with `from <= ts < to`.
     pub fn range(
         &self,
         asset: &AssetId,
         sensor: &SensorName,
         from: TimestampMs,
         to: TimestampMs,
-    ) -> impl Iterator<Item = (TimestampMs, f64)> + '_ {
+    ) -> Vec<(TimestampMs, f64)> {
         self.get(asset, sensor)
-            .filter(|_| from < to)
-            .into_iter()
-            .flat_map(move |p| {
-                let lo = p.partition_point(|x| x.0 < from);
-                let hi = p.partition_point(|x| x.0 < to);
-                p[lo..hi].iter().copied()
-            })
+            .map(|b| b.range(from, to))
+            .unwrap_or_default()
     }
 }
 
@@ -255,7 +249,11 @@ mod tests {
             vec![(0, 9.0), (1, 5.0), (2, 4.0)]
         );
         let taken = ix.take();
-        assert_eq!(taken.len(), 2);
+        assert_eq!(taken.decode().len(), 2);
+        assert_eq!(taken.points, 4);
+        assert!(taken.contains(&r("a", "x", 0, 1.0)));
+        assert!(!taken.contains(&r("a", "x", 3, 1.0)));
+        assert_eq!(taken.range(&a, &x, 1, 3), vec![(1, 5.0), (2, 4.0)]);
         assert_eq!(ix.points(), 0);
     }
 }

@@ -129,4 +129,8 @@ impl Telemetry for Mirrored {
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         self.primary.stats().await
     }
+
+    fn flushing(&self) -> bool {
+        self.primary.flushing()
+    }
 }

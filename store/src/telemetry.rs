@@ -80,6 +80,12 @@ pub trait Telemetry: Send + Sync + 'static {
     /// What is stored.
     async fn stats(&self) -> Result<StoreStats, StoreError>;
 
+    /// Whether a flush of buffered points to long-term files is under way (memory then also holds
+    /// the frozen buffer and the files being built). Engines without a buffer answer `false`.
+    fn flushing(&self) -> bool {
+        false
+    }
+
     /// One series over `from <= ts < to` as a Parquet file (columns `ts`, `value`), for export.
     async fn export_parquet(
         &self,
@@ -175,5 +181,9 @@ impl Telemetry for Embedded {
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         Ok(self.0.stats())
+    }
+
+    fn flushing(&self) -> bool {
+        self.0.flushing()
     }
 }

@@ -157,11 +157,29 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     let svc = tokio::spawn(service::run(spec, shutdown.clone(), Some(tx)));
     let handle = rx.await.context("the service did not start")?;
     let deadline = Instant::now() + Duration::from_secs(600);
-    while handle.metrics.readings_stored.get() < total_readings {
+    // Memory with a full buffer between flushes: the last sample taken while no flush ran. A
+    // flush's transient memory (the frozen buffer, the files being built) is bounded by
+    // `flush_points` whatever the number of series, so it is in `peak_rss`, not per series.
+    let mut quiet_rss = rss_before;
+    // The same when the first half of the assets is stored, the second not yet started.
+    let first_half = (args.assets / 2 * args.messages * args.sensors) as u64;
+    let mut half_rss = None;
+    loop {
+        let flushing = handle.store.flushing();
+        let rss = rss_kib("VmRSS");
+        let stored = handle.metrics.readings_stored.get();
+        if !flushing && !handle.store.flushing() {
+            quiet_rss = rss;
+            if stored >= first_half && half_rss.is_none() {
+                half_rss = Some(rss);
+            }
+        }
+        if stored >= total_readings {
+            break;
+        }
         anyhow::ensure!(
             Instant::now() < deadline,
-            "stored {} of {total_readings}",
-            handle.metrics.readings_stored.get()
+            "stored {stored} of {total_readings}"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -170,17 +188,24 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     emit("forewarn_vs_mosquitto_sub", 100.0 * rate / peer_rate, "%");
     let series = (args.assets * args.sensors) as f64;
     emit("peak_rss", rss_kib("VmHWM") as f64 / 1024.0, "MiB");
-    let growth = (rss_kib("VmRSS").saturating_sub(rss_before)) as f64 * 1024.0;
-    emit("rss_per_active_series", growth / series, "bytes");
-    // Points not yet flushed to Parquet are data, not per-series overhead: 16 bytes each
-    // (timestamp + value) in the buffer, bounded by `flush_points` for the whole store.
-    let buffered = handle.store.stats().await?.buffered_points as f64;
-    emit("buffered_points_per_series", buffered / series, "points");
+    // What one more active series costs: the growth while the second half of the series
+    // arrived (the pipeline's buffers and threads already exist, so they cancel out).
+    let second_half = (args.assets - args.assets / 2) as f64 * args.sensors as f64;
+    let half_rss = half_rss.unwrap_or(rss_before);
     emit(
-        "rss_per_active_series_beyond_buffered_points",
-        (growth - buffered * 16.0) / series,
+        "rss_per_active_series",
+        quiet_rss.saturating_sub(half_rss) as f64 * 1024.0 / second_half,
         "bytes",
     );
+    // Everything the process grew by over the whole load, fixed costs included.
+    let growth = quiet_rss.saturating_sub(rss_before) as f64 * 1024.0;
+    emit(
+        "rss_growth_per_series_all_included",
+        growth / series,
+        "bytes",
+    );
+    let buffered = handle.store.stats().await?.buffered_points as f64;
+    emit("buffered_points_per_series", buffered / series, "points");
     drop(handle);
     shutdown.cancel();
     svc.await??;
@@ -221,8 +246,14 @@ async fn publish_load(port: u16, args: &IngestBenchArgs, sensors: &[String]) -> 
         anyhow::Ok(())
     });
     let t0 = crate::now_ms() - (args.messages as i64) * 1000;
-    for m in 0..args.messages {
-        for a in 0..args.assets {
+    // The first half of the assets sends its whole load before the second half starts, so the
+    // memory an added series costs can be read off the difference between the halves.
+    let half = args.assets / 2;
+    let order = (0..args.messages)
+        .flat_map(|m| (0..half).map(move |a| (m, a)))
+        .chain((0..args.messages).flat_map(|m| (half..args.assets).map(move |a| (m, a))));
+    for (m, a) in order {
+        {
             let mut payload = format!("{{\"ts\":{},\"metrics\":{{", t0 + m as i64 * 1000);
             for (i, s) in sensors.iter().enumerate() {
                 let sep = if i == 0 { "" } else { "," };

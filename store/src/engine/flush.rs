@@ -50,7 +50,7 @@ impl Store {
             }
             // Everything buffered lies in segments below `next`: those go once the manifest commits.
             let next = wal.rotate()?;
-            let frozen = Arc::new(Frozen::new(state.index.take()));
+            let frozen = Arc::new(state.index.take());
             state.frozen = Some(frozen.clone());
             state.active_new = 0;
             (next, frozen, state.manifest.clone())
@@ -62,18 +62,16 @@ impl Store {
         self.materialize_minutes(&mut manifest, now)?;
         let expired = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            for (asset, sensor, points) in &frozen.series {
-                if let Some(&(ts, value)) = points.last() {
-                    let key = Manifest::series_key(asset.as_str(), sensor.as_str());
-                    let newer = manifest.series.get(&key).is_none_or(|l| l.ts <= ts);
-                    if newer {
-                        manifest.series.insert(key, LastPoint { ts, value });
-                        state
-                            .flushed
-                            .entry(asset.clone())
-                            .or_default()
-                            .insert(sensor.clone(), ts);
-                    }
+            for (asset, sensor, (ts, value)) in frozen.lasts() {
+                let key = Manifest::series_key(asset.as_str(), sensor.as_str());
+                let newer = manifest.series.get(&key).is_none_or(|l| l.ts <= ts);
+                if newer {
+                    manifest.series.insert(key, LastPoint { ts, value });
+                    state
+                        .flushed
+                        .entry(asset.clone())
+                        .or_default()
+                        .insert(sensor.clone(), ts);
                 }
             }
             // Points appended during the flush are in WAL segments from `next` on, and are
@@ -113,7 +111,7 @@ impl Store {
         frozen: &Frozen,
         manifest: &mut Manifest,
     ) -> Result<usize, StoreError> {
-        let buffered = &frozen.series;
+        let buffered = &frozen.decode();
         let mut written = 0;
         let minute: Vec<Vec<(TimestampMs, Agg)>> = buffered
             .iter()

@@ -108,8 +108,8 @@ impl Store {
             };
             out.insert(sensor, point);
         }
-        for (sensor, points) in state.frozen.iter().flat_map(|f| f.of(asset)) {
-            if let Some(&(ts_ms, value)) = points.last()
+        for (sensor, last) in state.frozen.iter().flat_map(|f| f.of(asset)) {
+            if let Some((ts_ms, value)) = last
                 && out.get(sensor).is_none_or(|old| old.ts_ms <= ts_ms)
             {
                 let p = SeriesPoint {
