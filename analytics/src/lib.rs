@@ -8,10 +8,16 @@
 //! sensor whenever that set grows. Everything is deterministic, time comes from the readings, and
 //! nothing is tuned per asset: constants are in units of robust standard deviations and hours.
 //!
+//! The multivariate side ([`joint`]) models an asset's healthy joint behaviour over a baseline
+//! window (mean and shrunk correlation, Mahalanobis distance with each sensor's share of it);
+//! [`backtest`] runs it over a history table, as `forewarn backtest` does.
+//!
 //! [`Finding`]: forewarn_domain::Finding
 
+pub mod backtest;
 pub mod baseline;
 mod detector;
+pub mod joint;
 mod stage;
 
 pub use baseline::{BaselineConfig, SensorBaseline};

@@ -30,6 +30,9 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Print what a data directory holds, as JSON (works while the service runs or is stopped).
     Stats(StatsArgs),
+    /// Run the joint detector over a history file; writes every row with `anomaly_score` and
+    /// `is_anomaly` and prints the events.
+    Backtest(crate::backtest::BacktestArgs),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -168,6 +171,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::simulate::run(args).await
             }
             Command::Stats(args) => crate::stats::run(&args.data_dir).await,
+            Command::Backtest(args) => crate::backtest::run(&args),
             Command::Bench(BenchCommand::Ingest(args)) => {
                 init_tracing("warn");
                 crate::bench::ingest(args).await

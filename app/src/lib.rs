@@ -1,6 +1,7 @@
 //! The `forewarn` binary: CLI, configuration, wiring and shutdown — the only crate that sees every
 //! other one. Library form so the end-to-end tests can run the service in-process.
 
+pub mod backtest;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,217 @@
+//! Backtests: the joint detector run over a history table, row by row, as it would have run live.
+//!
+//! The first `baseline_rows` rows are the healthy baseline ([`JointModel`]); every row then gets
+//! its squared Mahalanobis distance, smoothed over time by an exponentially weighted mean, and
+//! compared with a threshold calibrated on the same smoothed score over the baseline itself (a
+//! row's distance is capped at a few thresholds first, so alarms end soon after faults do): no
+//! constant depends on a unit, a sensor or a data set. One value column is the univariate case of
+//! the same method (a robust-free z-score).
+
+use ndarray::{Array2, ArrayView2, Axis, Slice};
+
+use crate::joint::{FitError, JointModel};
+
+/// Settings of the joint scorer, in rows (a backtest has no clock) and relative terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreConfig {
+    /// Weight of a new row in the smoothed score (1/20: a time constant of about 20 rows).
+    pub smoothing: f64,
+    /// Quantile of the baseline's smoothed score that is still normal.
+    pub quantile: f64,
+    /// Head-room over that quantile before a row is anomalous.
+    pub margin: f64,
+    /// Each row's distance is capped at this many thresholds before smoothing, so an alarm clears
+    /// within about `ln(cap) / smoothing` rows of the deviation ending, however large it was.
+    pub cap: f64,
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        Self {
+            smoothing: 0.05,
+            quantile: 0.99,
+            margin: 1.5,
+            cap: 4.0,
+        }
+    }
+}
+
+/// Scores of every row of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Per row, in [0, 1): 0.5 at the threshold.
+    pub score: Vec<f64>,
+    /// Per row: beyond the threshold.
+    pub anomalous: Vec<bool>,
+    /// The smoothed score at which a row became anomalous.
+    pub threshold: f64,
+    /// Per row, each column's share of the raw distance (for event summaries).
+    pub contributions: Vec<Vec<f64>>,
+}
+
+/// Scores every row of `values` (rows × sensors, finite) against a model of its first
+/// `baseline_rows` rows.
+pub fn score_table(
+    values: ArrayView2<f64>,
+    baseline_rows: usize,
+    cfg: &ScoreConfig,
+) -> Result<Scored, FitError> {
+    // `slice_axis`, not `s![]`: the macro expands to an `allow(unsafe_code)` this crate forbids.
+    let baseline = values.slice_axis(Axis(0), Slice::from(..baseline_rows.min(values.nrows())));
+    let model = JointModel::fit(baseline)?;
+    let raw: Vec<f64> = values
+        .rows()
+        .into_iter()
+        .map(|r| model.distance2(r))
+        .collect();
+    let mut calib = ewma(&raw[..baseline.nrows()], cfg.smoothing);
+    let threshold = cfg.margin * quantile(&mut calib, cfg.quantile).max(f64::EPSILON);
+    let capped: Vec<f64> = raw.iter().map(|d| d.min(cfg.cap * threshold)).collect();
+    let smoothed = ewma(&capped, cfg.smoothing);
+    let score = smoothed
+        .iter()
+        .map(|s| 1.0 - (-std::f64::consts::LN_2 * s / threshold).exp())
+        .collect();
+    let anomalous = smoothed.iter().map(|&s| s > threshold).collect();
+    let contributions = values
+        .rows()
+        .into_iter()
+        .map(|r| model.contributions(r))
+        .collect();
+    Ok(Scored {
+        score,
+        anomalous,
+        threshold,
+        contributions,
+    })
+}
+
+/// One run of anomalous rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// First anomalous row.
+    pub start: usize,
+    /// Last anomalous row.
+    pub end: usize,
+    /// Highest score within.
+    pub peak: f64,
+    /// Column indices by their summed positive share of the distance, largest first (top 3).
+    pub top_columns: Vec<usize>,
+}
+
+/// The runs of anomalous rows, with the sensors that drove each.
+pub fn events(scored: &Scored) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = scored.anomalous.len();
+    while i < n {
+        if !scored.anomalous[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && scored.anomalous[i] {
+            i += 1;
+        }
+        let rows = start..i;
+        let peak = scored.score[rows.clone()]
+            .iter()
+            .fold(0.0f64, |a, &b| a.max(b));
+        let p = scored.contributions.first().map_or(0, Vec::len);
+        let mut share = vec![0.0; p];
+        for r in rows {
+            for (s, c) in share.iter_mut().zip(&scored.contributions[r]) {
+                *s += c.max(0.0);
+            }
+        }
+        let mut top: Vec<usize> = (0..p).collect();
+        top.sort_by(|&a, &b| share[b].total_cmp(&share[a]));
+        top.truncate(3);
+        out.push(Event {
+            start,
+            end: i - 1,
+            peak,
+            top_columns: top,
+        });
+    }
+    out
+}
+
+/// Missing or non-numeric cells carry the column's last value forward (the first rows take the
+/// first value seen), so one gap in a CSV does not become an anomaly.
+pub fn fill_gaps(values: &mut Array2<f64>) {
+    for mut col in values.columns_mut() {
+        let first = col.iter().copied().find(|v| v.is_finite()).unwrap_or(0.0);
+        let mut last = first;
+        for v in col.iter_mut() {
+            if v.is_finite() {
+                last = *v;
+            } else {
+                *v = last;
+            }
+        }
+    }
+}
+
+fn ewma(xs: &[f64], alpha: f64) -> Vec<f64> {
+    let mut m = xs.first().copied().unwrap_or(0.0);
+    xs.iter()
+        .map(|&x| {
+            m += alpha * (x - m);
+            m
+        })
+        .collect()
+}
+
+fn quantile(xs: &mut [f64], q: f64) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    xs.sort_by(f64::total_cmp);
+    let i = ((xs.len() - 1) as f64 * q).round() as usize;
+    xs[i.min(xs.len() - 1)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three sensors; from row 600 to 800 one of them shifts by 4 standard deviations.
+    fn table() -> Array2<f64> {
+        Array2::from_shape_fn((1000, 3), |(i, j)| {
+            let t = i as f64;
+            let noise = ((t * 12.9898 + j as f64 * 78.233).sin() * 43_758.545).fract() - 0.5;
+            let shift = if (600..800).contains(&i) && j == 1 {
+                4.0 * 0.29
+            } else {
+                0.0
+            };
+            [20.0, 3.0, 250.0][j] + noise + shift
+        })
+    }
+
+    #[test]
+    fn finds_the_shift_and_names_the_sensor() {
+        let t = table();
+        let s = score_table(t.view(), 300, &ScoreConfig::default()).unwrap();
+        let ev = events(&s);
+        let flagged = |r: std::ops::Range<usize>| {
+            s.anomalous[r.clone()].iter().filter(|&&a| a).count() as f64 / r.len() as f64
+        };
+        assert!(flagged(620..800) > 0.9, "{ev:?}");
+        assert!(
+            flagged(300..600) < 0.02 && flagged(850..1000) < 0.02,
+            "{ev:?}"
+        );
+        let main = ev.iter().max_by_key(|e| e.end - e.start).unwrap();
+        assert_eq!(main.top_columns[0], 1);
+        assert!(s.score.iter().all(|&x| (0.0..1.0).contains(&x)));
+    }
+
+    #[test]
+    fn gaps_carry_the_last_value() {
+        let mut t = ndarray::array![[f64::NAN, 1.0], [2.0, f64::NAN], [f64::NAN, 3.0]];
+        fill_gaps(&mut t);
+        assert_eq!(t, ndarray::array![[2.0, 1.0], [2.0, 1.0], [2.0, 3.0]]);
+    }
+}

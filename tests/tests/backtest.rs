@@ -1,0 +1,123 @@
+//! `forewarn backtest` as a user runs it: a generated history file in, scored rows and a summary out.
+
+use std::path::Path;
+use std::process::Command;
+
+use forewarn_tests::forewarn_bin;
+
+/// A pump-like history: 3 correlated sensors, 1 Hz, with a fault from row 1200 to 1500 where the
+/// flow drops while the pressure does not follow. Labels in `anomaly`.
+fn write_history(path: &Path, sep: char) {
+    let mut out = format!("datetime{sep}pressure{sep}flow{sep}current{sep}anomaly\n");
+    for i in 0..2000u32 {
+        let t = f64::from(i);
+        // Deterministic noise in [-0.5, 0.5).
+        let noise = |k: f64| ((t * 12.9898 + k * 78.233).sin() * 43_758.545).rem_euclid(1.0) - 0.5;
+        let load = (t / 90.0).sin();
+        let fault = (1200..1500).contains(&i);
+        let pressure = 2.0 + 0.5 * load + 0.05 * noise(1.0);
+        let flow = 30.0 + 8.0 * load + 0.4 * noise(2.0) - if fault { 3.0 } else { 0.0 };
+        let current = 1.3 + 0.2 * load + 0.02 * noise(3.0);
+        // A gap, as real exports have.
+        let flow = if i == 50 {
+            String::new()
+        } else {
+            format!("{flow:.3}")
+        };
+        out.push_str(&format!(
+            "2024-01-01 00:{:02}:{:02}{sep}{pressure:.4}{sep}{flow}{sep}{current:.4}{sep}{}\n",
+            i / 60,
+            i % 60,
+            u8::from(fault)
+        ));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn scores_every_row_passes_labels_through_and_finds_the_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    for sep in [';', ','] {
+        let input = dir.path().join("history.csv");
+        let scored = dir.path().join("scored.csv");
+        write_history(&input, sep);
+        let run = Command::new(forewarn_bin())
+            .args(["backtest", "--baseline-rows", "800", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&scored)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(
+            stdout.contains("2000 rows, 3 sensors"),
+            "labels are not inputs: {stdout}"
+        );
+        assert!(stdout.contains("driven by flow"), "{stdout}");
+
+        let text = std::fs::read_to_string(&scored).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(sep).collect();
+        assert_eq!(
+            header,
+            [
+                "datetime",
+                "pressure",
+                "flow",
+                "current",
+                "anomaly",
+                "anomaly_score",
+                "is_anomaly"
+            ]
+        );
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(sep).collect()).collect();
+        assert_eq!(rows.len(), 2000);
+        let (mut hit, mut false_alarms) = (0, Vec::new());
+        for (i, r) in rows.iter().enumerate().skip(800) {
+            let score: f64 = r[5].parse().unwrap();
+            assert!((0.0..1.0).contains(&score), "{score}");
+            match (r[4] == "1", r[6] == "1") {
+                (true, true) => hit += 1,
+                (false, true) => false_alarms.push(i),
+                _ => {}
+            }
+        }
+        assert!(hit > 250, "{hit} of 300 fault rows flagged");
+        // Healthy rows are quiet, and the alarm clears within a minute of the fault ending.
+        assert!(
+            false_alarms.iter().all(|i| (1500..1560).contains(i)),
+            "{false_alarms:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, body: &str, extra: &[&str]| {
+        let input = dir.path().join(name);
+        std::fs::write(&input, body).unwrap();
+        let out = Command::new(forewarn_bin())
+            .arg("backtest")
+            .arg("--input")
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.path().join("out.csv"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(run("empty.csv", "", &[]).contains("is empty"));
+    let text = "when,v\nmon,1\ntue,2\n";
+    assert!(run("names.csv", text, &[]).contains("\"when\" holds no numbers"));
+    assert!(run("col.csv", text, &["--timestamp-col", "nope"]).contains("no column \"nope\""));
+    let short = "t,v\n1,1\n2,2\n";
+    assert!(run("short.csv", short, &["--timestamp-col", "t"]).contains("at least 10 rows"));
+}
