@@ -12,12 +12,17 @@
 //! window (mean and shrunk correlation, Mahalanobis distance with each sensor's share of it);
 //! [`backtest`] runs it over a history table, as `forewarn backtest` does.
 //!
+//! [`rul`] learns remaining useful life from run-to-failure histories: trailing-window features
+//! per sensor, gradient-boosted trees, a cross-validation grouped by unit whose residuals give
+//! each prediction its interval.
+//!
 //! [`Finding`]: forewarn_domain::Finding
 
 pub mod backtest;
 pub mod baseline;
 mod detector;
 pub mod joint;
+pub mod rul;
 mod stage;
 
 pub use baseline::{BaselineConfig, SensorBaseline};

@@ -6,12 +6,14 @@
 //! `--timestamp-col`, or one named like a time (`datetime`, `timestamp`, `time`, `date`, `ts`).
 //! Every other column is a sensor; cells that are not numbers carry the last value forward.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use forewarn_analytics::backtest::{self, ScoreConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
+
+use crate::table::{Separator, Table};
 
 /// Settings of `forewarn backtest`.
 #[derive(Debug, clap::Args)]
@@ -35,63 +37,53 @@ const TIME_NAMES: [&str; 5] = ["datetime", "timestamp", "time", "date", "ts"];
 
 /// Runs a backtest.
 pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
-    let sep = detect_separator(&args.input)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(sep)
-        .from_path(&args.input)
-        .with_context(|| format!("opening {}", args.input.display()))?;
-    let header: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
+    let table = Table::read(&args.input, None)?;
+    let Table { header, rows, sep } = &table;
     let time_col = match &args.timestamp_col {
-        Some(c) => Some(
-            header
-                .iter()
-                .position(|h| h == c)
-                .with_context(|| format!("no column {c:?} in {header:?}"))?,
-        ),
+        Some(c) => Some(table.column(c)?),
         None => header
             .iter()
-            .position(|h| TIME_NAMES.contains(&h.trim().to_lowercase().as_str())),
+            .position(|h| TIME_NAMES.contains(&h.to_lowercase().as_str())),
     };
     let inputs: Vec<usize> = (0..header.len())
         .filter(|&i| Some(i) != time_col)
-        .filter(|&i| !LABELS.contains(&header[i].trim().to_lowercase().as_str()))
+        .filter(|&i| !LABELS.contains(&header[i].to_lowercase().as_str()))
         .collect();
     anyhow::ensure!(!inputs.is_empty(), "no sensor columns in {header:?}");
-    let records: Vec<csv::StringRecord> = reader
-        .records()
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("reading {}", args.input.display()))?;
-    let mut values = Array2::from_shape_fn((records.len(), inputs.len()), |(r, c)| {
-        records[r]
-            .get(inputs[c])
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    });
+    let mut values = Array2::from_elem((rows.len(), inputs.len()), f64::NAN);
     for (c, &i) in inputs.iter().enumerate() {
+        let col = table.numbers(i);
         anyhow::ensure!(
-            values.column(c).iter().any(|v| v.is_finite()),
+            col.iter().any(|v| v.is_finite()),
             "column {:?} holds no numbers: name it with --timestamp-col if it is the time",
             header[i]
         );
+        values
+            .column_mut(c)
+            .assign(&ndarray::ArrayView1::from(&col));
     }
     backtest::fill_gaps(&mut values);
-    let baseline = args.baseline_rows.unwrap_or(records.len() / 4);
+    let baseline = args.baseline_rows.unwrap_or(rows.len() / 4);
     let scored = backtest::score_table(values.view(), baseline, &ScoreConfig::default())
         .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
 
+    let delimiter = match sep {
+        Separator::Byte(b) => *b,
+        Separator::Whitespace => b' ',
+    };
     let mut writer = csv::WriterBuilder::new()
-        .delimiter(sep)
+        .delimiter(delimiter)
         .from_path(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut out_header = header.clone();
     out_header.extend(["anomaly_score".into(), "is_anomaly".into()]);
     writer.write_record(&out_header)?;
-    let bar = ProgressBar::new(records.len() as u64).with_style(ProgressStyle::with_template(
+    let bar = ProgressBar::new(rows.len() as u64).with_style(ProgressStyle::with_template(
         "{msg} {wide_bar} {pos}/{len} rows",
     )?);
     bar.set_message("writing");
-    for (i, rec) in records.iter().enumerate() {
-        let mut row: Vec<String> = rec.iter().map(str::to_owned).collect();
+    for (i, rec) in rows.iter().enumerate() {
+        let mut row = rec.clone();
         row.push(format!("{:.6}", scored.score[i]));
         row.push(u8::from(scored.anomalous[i]).to_string());
         writer.write_record(&row)?;
@@ -106,14 +98,14 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let flagged = scored.anomalous.iter().filter(|&&a| a).count();
     println!(
         "{} rows, {} sensors, baseline {} rows; {} anomalous rows in {} events",
-        records.len(),
+        rows.len(),
         inputs.len(),
         baseline,
         flagged,
         events.len()
     );
     let at = |row: usize| match time_col {
-        Some(t) => records[row].get(t).unwrap_or_default().to_owned(),
+        Some(t) => rows[row][t].clone(),
         None => format!("row {row}"),
     };
     for e in events.iter().take(20) {
@@ -136,19 +128,4 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     }
     println!("wrote {}", args.out.display());
     Ok(())
-}
-
-/// The separator of the header line: the most frequent of `;`, `,` and tab.
-fn detect_separator(path: &Path) -> anyhow::Result<u8> {
-    use std::io::BufRead;
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut first = String::new();
-    std::io::BufReader::new(file).read_line(&mut first)?;
-    anyhow::ensure!(!first.trim().is_empty(), "{} is empty", path.display());
-    let count = |c: char| first.matches(c).count();
-    // On a tie (a one-column file) the last wins: a comma.
-    Ok([b'\t', b';', b',']
-        .into_iter()
-        .max_by_key(|&c| count(c as char))
-        .unwrap_or(b','))
 }

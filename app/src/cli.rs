@@ -33,6 +33,9 @@ pub enum Command {
     /// Run the joint detector over a history file; writes every row with `anomaly_score` and
     /// `is_anomaly` and prints the events.
     Backtest(crate::backtest::BacktestArgs),
+    /// Remaining useful life: learn from run-to-failure histories, predict for running units.
+    #[command(subcommand)]
+    Rul(crate::rul::RulCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -172,6 +175,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Stats(args) => crate::stats::run(&args.data_dir).await,
             Command::Backtest(args) => crate::backtest::run(&args),
+            Command::Rul(crate::rul::RulCommand::Train(args)) => crate::rul::train(&args),
+            Command::Rul(crate::rul::RulCommand::Predict(args)) => crate::rul::predict(&args),
             Command::Bench(BenchCommand::Ingest(args)) => {
                 init_tracing("warn");
                 crate::bench::ingest(args).await

@@ -8,9 +8,11 @@ pub mod config;
 pub mod demo;
 pub mod influxd;
 pub mod mosquitto;
+pub mod rul;
 pub mod service;
 pub mod simulate;
 pub mod stats;
+pub mod table;
 
 /// Parses a duration such as `30d`, `12h`, `90s` or `500ms`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -1,0 +1,254 @@
+//! Remaining useful life learned from run-to-failure histories.
+//!
+//! Every training unit ends at failure, so each of its rows is labelled with the time left
+//! (`last age − age`, optionally capped: early in life nothing distinguishes 300 cycles left from
+//! 200). Rows become [`features`] from their own past only, and a [`boost::Booster`] learns the
+//! label. Training first runs a cross-validation grouped by unit (no unit is ever split across
+//! training and validation) — its error is the honest figure reported with the model, and its
+//! out-of-fold residuals give the prediction interval — then fits the final model on every unit.
+
+pub mod boost;
+pub mod features;
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+pub use boost::{BoostParams, Booster};
+
+/// Version of the persisted model format.
+pub const FORMAT: u32 = 1;
+
+/// One unit's history, oldest row first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitHistory {
+    /// The unit's name in the input.
+    pub id: String,
+    /// Age (time column) per row, increasing.
+    pub ages: Vec<f64>,
+    /// Sensor columns, each as long as `ages`, in the order of the sensor names.
+    pub columns: Vec<Vec<f64>>,
+}
+
+/// How training goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// Labels above this are this (the usual C-MAPSS convention is 125 cycles).
+    pub cap: Option<f64>,
+    /// Cross-validation folds, grouped by unit.
+    pub folds: usize,
+    /// The booster.
+    pub boost: BoostParams,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            cap: None,
+            folds: 5,
+            boost: BoostParams::default(),
+        }
+    }
+}
+
+/// Cross-validated quality of a model, over every row of every held-out unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvReport {
+    /// Folds.
+    pub folds: usize,
+    /// Units and rows evaluated.
+    pub units: usize,
+    /// Rows evaluated.
+    pub rows: usize,
+    /// Root mean squared error, in time-column units.
+    pub rmse: f64,
+    /// Mean absolute error.
+    pub mae: f64,
+}
+
+/// Residual quantiles (truth − prediction) for predictions up to `upto`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Band {
+    upto: f64,
+    low: f64,
+    high: f64,
+}
+
+/// A trained model, as persisted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RulModel {
+    /// [`FORMAT`] when written.
+    pub format: u32,
+    /// Sensor columns, in the order predictions must supply them.
+    pub sensors: Vec<String>,
+    /// The label cap used in training.
+    pub cap: Option<f64>,
+    /// Cross-validated error.
+    pub cv: CvReport,
+    booster: Booster,
+    /// 10 % – 90 % residual band per range of predictions, from the cross-validation.
+    bands: Vec<Band>,
+}
+
+/// A predicted remaining life with its 80 % interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    /// Point estimate.
+    pub rul: f64,
+    /// 10th percentile.
+    pub low: f64,
+    /// 90th percentile.
+    pub high: f64,
+}
+
+/// Why a model cannot be trained or used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RulError {
+    /// Cross-validation needs at least one unit per fold, and training two.
+    #[error("{units} units: at least {needed} run-to-failure units are needed")]
+    TooFewUnits {
+        /// Units given.
+        units: usize,
+        /// Units needed.
+        needed: usize,
+    },
+    /// A unit has a different number of columns than the sensor list.
+    #[error("unit {0}: expected {1} sensor columns")]
+    Shape(String, usize),
+    /// The model was written by another version.
+    #[error("model format {0} is not {FORMAT}; retrain it")]
+    Format(u32),
+}
+
+/// Trains on run-to-failure `units` with sensors `sensors`; `on_round` ticks once per tree
+/// (`(folds + 1) × rounds` in all).
+pub fn train(
+    units: &[UnitHistory],
+    sensors: Vec<String>,
+    cfg: &TrainConfig,
+    mut on_round: impl FnMut(),
+) -> Result<RulModel, RulError> {
+    let folds = cfg.folds.max(2);
+    if units.len() < folds {
+        return Err(RulError::TooFewUnits {
+            units: units.len(),
+            needed: folds,
+        });
+    }
+    for u in units {
+        if u.columns.len() != sensors.len() || u.columns.iter().any(|c| c.len() != u.ages.len()) {
+            return Err(RulError::Shape(u.id.clone(), sensors.len()));
+        }
+    }
+    let rows: Vec<(usize, Vec<f64>, f64)> = units
+        .iter()
+        .enumerate()
+        .flat_map(|(k, u)| {
+            let last = u.ages.last().copied().unwrap_or(0.0);
+            let labels = u.ages.iter().map(move |a| cap(last - a, cfg.cap));
+            features::unit_features(&u.ages, &u.columns)
+                .into_iter()
+                .zip(labels)
+                .map(move |(f, y)| (k, f, y))
+        })
+        .collect();
+    let width = 1 + features::PER_SENSOR * sensors.len();
+    let fit = |keep: &dyn Fn(usize) -> bool, on_round: &mut dyn FnMut()| {
+        let picked: Vec<&(usize, Vec<f64>, f64)> = rows.iter().filter(|r| keep(r.0)).collect();
+        let x = Array2::from_shape_fn((picked.len(), width), |(i, j)| picked[i].1[j]);
+        let y: Vec<f64> = picked.iter().map(|r| r.2).collect();
+        Booster::fit(x.view(), &y, &cfg.boost, on_round)
+    };
+    // Units go to folds round-robin in input order: deterministic, and every fold gets units of
+    // every part of the file.
+    let mut oof: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
+    for fold in 0..folds {
+        let model = fit(&|k| k % folds != fold, &mut on_round);
+        for (_, f, y) in rows.iter().filter(|r| r.0 % folds == fold) {
+            oof.push((clamp(model.predict(f), cfg.cap), *y));
+        }
+    }
+    let n = oof.len().max(1) as f64;
+    let cv = CvReport {
+        folds,
+        units: units.len(),
+        rows: oof.len(),
+        rmse: (oof.iter().map(|(p, y)| (p - y).powi(2)).sum::<f64>() / n).sqrt(),
+        mae: oof.iter().map(|(p, y)| (p - y).abs()).sum::<f64>() / n,
+    };
+    let booster = fit(&|_| true, &mut on_round);
+    Ok(RulModel {
+        format: FORMAT,
+        sensors,
+        cap: cfg.cap,
+        cv,
+        booster,
+        bands: bands(oof),
+    })
+}
+
+impl RulModel {
+    /// Checks a model read from disk.
+    pub fn validate(&self) -> Result<(), RulError> {
+        if self.format == FORMAT {
+            Ok(())
+        } else {
+            Err(RulError::Format(self.format))
+        }
+    }
+
+    /// Remaining life after the last row of `unit`, whose columns follow [`RulModel::sensors`].
+    pub fn predict(&self, unit: &UnitHistory) -> Result<Option<Prediction>, RulError> {
+        if unit.columns.len() != self.sensors.len() {
+            return Err(RulError::Shape(unit.id.clone(), self.sensors.len()));
+        }
+        let Some(last) = features::unit_features(&unit.ages, &unit.columns).pop() else {
+            return Ok(None);
+        };
+        let rul = clamp(self.booster.predict(&last), self.cap);
+        let band = self
+            .bands
+            .iter()
+            .find(|b| rul <= b.upto)
+            .or(self.bands.last());
+        let (low, high) = band.map_or((rul, rul), |b| {
+            (
+                clamp(rul + b.low, self.cap).min(rul),
+                clamp(rul + b.high, self.cap).max(rul),
+            )
+        });
+        Ok(Some(Prediction { rul, low, high }))
+    }
+}
+
+fn cap(v: f64, cap: Option<f64>) -> f64 {
+    cap.map_or(v, |c| v.min(c))
+}
+
+/// Predictions are never negative nor beyond the cap.
+fn clamp(v: f64, c: Option<f64>) -> f64 {
+    cap(v.max(0.0), c)
+}
+
+/// Five bands of equally many out-of-fold predictions, with the 10th and 90th percentile of
+/// their residuals: errors grow with the distance to failure, so one band for all would be
+/// too wide near the end and too narrow far from it.
+fn bands(mut oof: Vec<(f64, f64)>) -> Vec<Band> {
+    const BANDS: usize = 5;
+    oof.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let per = oof.len().div_ceil(BANDS).max(1);
+    oof.chunks(per)
+        .map(|chunk| {
+            let mut res: Vec<f64> = chunk.iter().map(|(p, y)| y - p).collect();
+            res.sort_by(f64::total_cmp);
+            let q = |p: f64| res[((res.len() - 1) as f64 * p).round() as usize];
+            Band {
+                upto: chunk.last().map_or(f64::INFINITY, |c| c.0),
+                low: q(0.1),
+                high: q(0.9),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
