@@ -1,13 +1,22 @@
 //! Failure-mode classification by catalog signature.
 
-use forewarn_domain::{Catalog, FailureMode, Finding};
+use forewarn_domain::{Catalog, FailureMode, Finding, ModeKind};
 
 /// The failure mode whose signature the finding shows in full. When several match, the one with
 /// the largest signature wins (the most specific explanation), then the strongest total score.
+/// A finding about instruments (sensor faults) goes to the type's instrumentation mode, and a
+/// machine finding never does: a broken sensor must not send a fitter to open a bearing.
 pub fn classify<'c>(catalog: &'c Catalog, finding: &Finding) -> Option<&'c FailureMode> {
     let ty = catalog.asset_type(&finding.asset_type)?;
+    if finding.is_instrumentation() {
+        return ty
+            .failure_modes
+            .iter()
+            .find(|m| m.kind == ModeKind::Instrumentation);
+    }
     ty.failure_modes
         .iter()
+        .filter(|mode| mode.kind == ModeKind::Machine)
         .filter_map(|mode| {
             let mut total = 0.0;
             for (sensor, direction) in &mode.signature {
@@ -67,6 +76,7 @@ mod tests {
             score: 5.0,
             severity: Severity::Medium,
             detector: "t".into(),
+            sensor_faults: vec![],
         }
     }
 

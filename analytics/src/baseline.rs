@@ -156,6 +156,11 @@ impl SensorBaseline {
         self.ready.then_some(self.center)
     }
 
+    /// The learned (center, scale) once ready: median and robust standard deviation.
+    pub fn normal(&self) -> Option<(f64, f64)> {
+        self.ready.then_some((self.center, self.scale))
+    }
+
     /// The last value seen.
     pub fn last_value(&self) -> f64 {
         self.last_value

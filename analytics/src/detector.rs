@@ -1,26 +1,64 @@
 //! Per-asset detection: combine sensor baselines into findings.
+//!
+//! Every reading passes its sensor's [`SensorCheck`] first: readings of a misreading sensor never
+//! reach the machine baseline, and the faulty sensors of an asset become an instrumentation
+//! finding of their own. Machine findings only ever name healthy sensors.
 
 use std::collections::{BTreeMap, HashMap};
 
 use forewarn_domain::{
-    AssetId, AssetTypeId, Direction, Finding, Reading, SensorDeviation, SensorName, Severity,
-    TimestampMs,
+    AssetId, AssetTypeId, Catalog, Direction, Finding, InstrumentFault, Reading, SensorDeviation,
+    SensorFault, SensorName, Severity, TimestampMs,
 };
 
 use crate::baseline::{BaselineConfig, SensorBaseline};
+use crate::instrument::{Admit, SensorCheck};
+
+/// A sensor silent for this many of its usual intervals, while its asset reports, has dropped
+/// out.
+const DROPOUT_INTERVALS: f64 = 10.0;
 
 /// Name and version recorded on every finding.
-pub const DETECTOR_NAME: &str = "robust-baseline/1";
+pub const DETECTOR_NAME: &str = "robust-baseline/2";
 /// While a deviation lasts, the finding is repeated this often so later stages see it is ongoing.
 const REPEAT_MS: i64 = 12 * 3_600_000;
 
+/// One sensor of an asset.
+#[derive(Debug, Default)]
+struct SensorState {
+    baseline: SensorBaseline,
+    check: SensorCheck,
+    /// Physical range from the catalog.
+    range: Option<(f64, f64)>,
+    last_seen_ms: Option<TimestampMs>,
+    /// Smoothed time between readings.
+    interval_ms: f64,
+    dropout_since: Option<TimestampMs>,
+}
+
+impl SensorState {
+    fn fault(&self) -> Option<(InstrumentFault, TimestampMs)> {
+        match self.dropout_since {
+            Some(t) => Some((InstrumentFault::Dropout, t)),
+            None => self.check.fault(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct AssetState {
-    sensors: BTreeMap<SensorName, SensorBaseline>,
+    sensors: BTreeMap<SensorName, SensorState>,
     /// The sensors deviating now, with their direction; a finding is emitted when it grows or a
     /// direction changes.
     reported: BTreeMap<SensorName, Direction>,
     last_emit_ms: Option<TimestampMs>,
+    /// A machine finding is owed (it coincided with an instrumentation finding).
+    machine_due: bool,
+    /// The faulty sensors reported last, and when.
+    faulty: BTreeMap<SensorName, InstrumentFault>,
+    last_fault_emit_ms: Option<TimestampMs>,
+    /// Newest reading time of any sensor (dropout is judged when it advances).
+    newest_ms: Option<TimestampMs>,
 }
 
 /// Streaming detector for a whole fleet. Pure: feed readings in time order per asset, get findings.
@@ -29,6 +67,8 @@ pub struct Detector {
     cfg: BaselineConfig,
     // Looked up once per reading: foldhash, not SipHash.
     assets: HashMap<AssetId, AssetState, foldhash::fast::RandomState>,
+    /// Physical ranges per asset type and sensor (from the catalog).
+    ranges: HashMap<AssetTypeId, HashMap<SensorName, (f64, f64)>>,
 }
 
 impl Detector {
@@ -37,26 +77,93 @@ impl Detector {
         Self {
             cfg,
             assets: HashMap::default(),
+            ranges: HashMap::new(),
         }
+    }
+
+    /// Judges readings against the physical ranges the catalog gives its sensors.
+    pub fn with_ranges(mut self, catalog: &Catalog) -> Self {
+        self.ranges = catalog
+            .asset_types
+            .iter()
+            .map(|(id, ty)| {
+                let r = ty
+                    .sensors
+                    .iter()
+                    .map(|(s, spec)| (s.clone(), (spec.min, spec.max)))
+                    .collect();
+                (id.clone(), r)
+            })
+            .collect();
+        self
     }
 
     /// Feeds one reading of an asset of type `asset_type`; returns a finding when the set of
     /// sustained deviations of that asset grew or changed direction (or is still there after
-    /// [`REPEAT_MS`]).
+    /// [`REPEAT_MS`]), or when the set of its misreading sensors grew (an instrumentation
+    /// finding; a machine finding due at the same reading follows at the asset's next one).
     pub fn observe(&mut self, r: &Reading, asset_type: &AssetTypeId) -> Option<Finding> {
         // Look up before `entry`, which would clone (atomically count) the ids on every reading.
         let state = match self.assets.get_mut(&r.asset) {
             Some(s) => s,
             None => self.assets.entry(r.asset.clone()).or_default(),
         };
-        let baseline = match state.sensors.get_mut(&r.sensor) {
+        let sensor = match state.sensors.get_mut(&r.sensor) {
             Some(b) => b,
-            None => state.sensors.entry(r.sensor.clone()).or_default(),
+            None => {
+                let range = self
+                    .ranges
+                    .get(asset_type)
+                    .and_then(|m| m.get(&r.sensor))
+                    .copied();
+                state
+                    .sensors
+                    .entry(r.sensor.clone())
+                    .or_insert(SensorState {
+                        range,
+                        ..SensorState::default()
+                    })
+            }
         };
-        baseline.observe(&self.cfg, r.ts_ms, r.value);
+        if sensor.last_seen_ms.is_some_and(|t| r.ts_ms <= t) {
+            return None; // a redelivery or replay: already judged
+        }
+        if let Some(t) = sensor.last_seen_ms {
+            let dt = (r.ts_ms - t) as f64;
+            sensor.interval_ms = if sensor.interval_ms == 0.0 {
+                dt
+            } else {
+                sensor.interval_ms + 0.05 * (dt - sensor.interval_ms)
+            };
+        }
+        sensor.last_seen_ms = Some(r.ts_ms);
+        sensor.dropout_since = None;
+        let normal = sensor.baseline.normal();
+        match sensor.check.observe(r.ts_ms, r.value, sensor.range, normal) {
+            Admit::Feed => sensor.baseline.observe(&self.cfg, r.ts_ms, r.value),
+            Admit::HeldThenThis(t, v) => {
+                sensor.baseline.observe(&self.cfg, t, v);
+                sensor.baseline.observe(&self.cfg, r.ts_ms, r.value);
+            }
+            Admit::Skip => {}
+        }
+        let healthy = sensor.fault().is_none();
+        let deviation = sensor
+            .baseline
+            .deviation(&self.cfg)
+            .filter(|_| healthy)
+            .map(|d| d.direction);
+        if state.newest_ms.is_none_or(|t| r.ts_ms > t) {
+            state.newest_ms = Some(r.ts_ms);
+            mark_dropouts(state, r.ts_ms);
+        }
+        if let Some(f) = self.instrumentation(&r.asset, asset_type, r.ts_ms) {
+            return Some(f);
+        }
+        let state = self.assets.get_mut(&r.asset)?;
         // A sensor's deviation changes only when that sensor reports, so the asset's deviating set
         // is kept up to date incrementally from the one sensor just observed.
-        let grew = match baseline.deviation(&self.cfg).map(|d| d.direction) {
+        let grew = match deviation {
             Some(d) if state.reported.get(&r.sensor) == Some(&d) => false,
             Some(d) => {
                 state.reported.insert(r.sensor.clone(), d);
@@ -67,6 +174,7 @@ impl Detector {
                 false
             }
         };
+        let grew = grew || std::mem::take(&mut state.machine_due);
         if state.reported.is_empty() {
             return None;
         }
@@ -78,12 +186,67 @@ impl Detector {
         Some(self.finding(&r.asset, asset_type, r.ts_ms))
     }
 
+    /// An instrumentation finding when the asset's set of faulty sensors grew or changed (or is
+    /// still there after [`REPEAT_MS`]).
+    fn instrumentation(
+        &mut self,
+        asset: &AssetId,
+        asset_type: &AssetTypeId,
+        now: TimestampMs,
+    ) -> Option<Finding> {
+        let state = self.assets.get_mut(asset)?;
+        let mut changed = false;
+        let mut faults = Vec::new();
+        for (name, s) in &state.sensors {
+            let Some((fault, since)) = s.fault() else {
+                continue;
+            };
+            changed |= state.faulty.get(name) != Some(&fault);
+            faults.push(SensorFault {
+                sensor: name.clone(),
+                fault,
+                since_ms: since,
+                value: s.check.last().unwrap_or(f64::NAN),
+            });
+        }
+        state
+            .faulty
+            .retain(|n, _| faults.iter().any(|f| &f.sensor == n));
+        if faults.is_empty() {
+            return None;
+        }
+        let repeat = state
+            .last_fault_emit_ms
+            .is_some_and(|t| now - t >= REPEAT_MS);
+        if !changed && !repeat {
+            return None;
+        }
+        for f in &faults {
+            state.faulty.insert(f.sensor.clone(), f.fault);
+        }
+        state.last_fault_emit_ms = Some(now);
+        state.machine_due = true;
+        Some(Finding {
+            asset: asset.clone(),
+            asset_type: asset_type.clone(),
+            detected_at_ms: now,
+            deviations: Vec::new(),
+            score: 0.0,
+            // A blind sensor hides the wear it should show: plan a repair.
+            severity: Severity::Medium,
+            detector: DETECTOR_NAME.to_string(),
+            sensor_faults: faults,
+        })
+    }
+
     fn finding(&self, asset: &AssetId, asset_type: &AssetTypeId, now: TimestampMs) -> Finding {
         let state = &self.assets[asset];
         let mut deviations: Vec<SensorDeviation> = state
             .sensors
             .iter()
-            .filter_map(|(name, b)| {
+            .filter(|(_, s)| s.fault().is_none())
+            .filter_map(|(name, s)| {
+                let b = &s.baseline;
                 let d = b.deviation(&self.cfg)?;
                 Some(SensorDeviation {
                     sensor: name.clone(),
@@ -105,6 +268,22 @@ impl Detector {
             score,
             severity: severity(score),
             detector: DETECTOR_NAME.to_string(),
+            sensor_faults: Vec::new(),
+        }
+    }
+}
+
+/// Marks the asset's sensors that have been silent for [`DROPOUT_INTERVALS`] of their usual
+/// interval while the asset reports at `now`.
+fn mark_dropouts(state: &mut AssetState, now: TimestampMs) {
+    for s in state.sensors.values_mut() {
+        if s.dropout_since.is_some() || s.interval_ms <= 0.0 {
+            continue;
+        }
+        if let Some(last) = s.last_seen_ms
+            && (now - last) as f64 > DROPOUT_INTERVALS * s.interval_ms
+        {
+            s.dropout_since = Some(last);
         }
     }
 }

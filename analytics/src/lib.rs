@@ -21,6 +21,7 @@
 pub mod backtest;
 pub mod baseline;
 mod detector;
+pub mod instrument;
 pub mod joint;
 pub mod rul;
 mod stage;

@@ -43,6 +43,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         score: 5.0,
         severity: Severity::Medium,
         detector: "t".into(),
+        sensor_faults: vec![],
     };
     db.open_ticket(&Alert {
         asset: asset.id.clone(),

@@ -45,6 +45,18 @@ pub struct PartRequirement {
     pub quantity: u32,
 }
 
+/// Whether a failure mode is the machine's or its instruments'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeKind {
+    /// The equipment itself degrades (a bearing, an impeller, a winding).
+    #[default]
+    Machine,
+    /// A sensor or transmitter misreads (stuck, spiking, silent, out of range): a job for
+    /// instrumentation, never a reason to open the machine.
+    Instrumentation,
+}
+
 /// A way an asset type fails, how it shows in the sensors, and what fixing it takes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,7 +65,12 @@ pub struct FailureMode {
     pub id: FailureModeId,
     /// Human-readable name.
     pub name: String,
+    /// Machine or instrumentation (default machine).
+    #[serde(default)]
+    pub kind: ModeKind,
     /// The deviations that identify this mode: every listed sensor must deviate in its direction.
+    /// Empty for an instrumentation mode, which sensor faults identify instead.
+    #[serde(default)]
     pub signature: BTreeMap<SensorName, Direction>,
     /// Spare parts a repair needs.
     #[serde(default)]
@@ -171,7 +188,7 @@ impl Catalog {
                         mode: mode.id.clone(),
                     });
                 }
-                if mode.signature.is_empty() {
+                if mode.signature.is_empty() && mode.kind == ModeKind::Machine {
                     return Err(CatalogError::EmptySignature {
                         asset_type: type_id.clone(),
                         mode: mode.id.clone(),

@@ -58,6 +58,45 @@ pub struct SensorDeviation {
     pub since_ms: TimestampMs,
 }
 
+/// How a sensor misreads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentFault {
+    /// The value has not changed for far longer than it ever stays still.
+    Stuck,
+    /// Isolated one-reading jumps that return at once, repeatedly.
+    Spikes,
+    /// The sensor fell silent while its asset kept reporting.
+    Dropout,
+    /// Readings outside the sensor's physical range (catalog `min`..`max`).
+    OutOfRange,
+}
+
+impl InstrumentFault {
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stuck => "stuck",
+            Self::Spikes => "spikes",
+            Self::Dropout => "dropout",
+            Self::OutOfRange => "out_of_range",
+        }
+    }
+}
+
+/// One sensor's instrumentation fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SensorFault {
+    /// The sensor.
+    pub sensor: SensorName,
+    /// What is wrong with it.
+    pub fault: InstrumentFault,
+    /// Since when.
+    pub since_ms: TimestampMs,
+    /// The last value it reported.
+    pub value: f64,
+}
+
 /// A sustained deviation of an asset from its normal behaviour, with the sensors that explain it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -75,4 +114,15 @@ pub struct Finding {
     pub severity: Severity,
     /// Which detector produced it (name and version), recorded for audit.
     pub detector: String,
+    /// Sensors that misread. A finding has either deviations (the machine) or sensor faults (its
+    /// instruments), never both: a faulty sensor's readings are kept out of the machine's scores.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensor_faults: Vec<SensorFault>,
+}
+
+impl Finding {
+    /// Whether this is about instruments rather than the machine.
+    pub fn is_instrumentation(&self) -> bool {
+        self.deviations.is_empty() && !self.sensor_faults.is_empty()
+    }
 }

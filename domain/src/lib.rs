@@ -20,9 +20,9 @@ pub use alert::Alert;
 pub use asset::Asset;
 pub use batch::Batch;
 pub use catalog::{
-    AssetType, Catalog, CatalogError, Direction, FailureMode, PartRequirement, SensorSpec,
+    AssetType, Catalog, CatalogError, Direction, FailureMode, ModeKind, PartRequirement, SensorSpec,
 };
-pub use finding::{Finding, SensorDeviation, Severity};
+pub use finding::{Finding, InstrumentFault, SensorDeviation, SensorFault, Severity};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;
 pub use reading::Reading;

@@ -18,6 +18,7 @@ fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
             score: 5.0,
             severity,
             detector: "test".into(),
+            sensor_faults: vec![],
         },
         parts: vec![
             PartRequirement {

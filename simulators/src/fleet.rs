@@ -25,6 +25,8 @@ pub struct FleetConfig {
     pub sites: usize,
     /// Number of assets that develop a fault.
     pub faults: usize,
+    /// Number of other (healthy) assets one of whose sensors starts to misread.
+    pub sensor_faults: usize,
     /// Simulated start time (ms since epoch).
     pub start_ms: i64,
     /// Simulated span (ms).
@@ -41,6 +43,7 @@ impl FleetConfig {
             assets,
             sites: assets.div_ceil(10).clamp(1, 5),
             faults: (assets / 10).max(2).min(assets),
+            sensor_faults: 0,
             start_ms: end_ms - duration_ms,
             duration_ms,
             interval_ms: 60_000,
@@ -61,6 +64,45 @@ pub struct GroundTruth {
     pub onset_ms: i64,
     /// When the asset fails and stops reporting (ms since epoch).
     pub failure_ms: i64,
+}
+
+/// How a simulated sensor misreads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorFaultKind {
+    /// Repeats the value it had at onset.
+    Stuck,
+    /// About one reading in 40 jumps to 1.8–2.8 times the true value.
+    Spikes,
+    /// Missing from the payloads.
+    Dropout,
+    /// Reads -9999 (a broken loop, as many PLCs report it).
+    OutOfRange,
+}
+
+impl SensorFaultKind {
+    const ALL: [Self; 4] = [Self::Stuck, Self::Spikes, Self::Dropout, Self::OutOfRange];
+}
+
+/// An injected sensor fault, as the tests know it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SensorFaultTruth {
+    /// The asset.
+    pub asset: String,
+    /// The sensor.
+    pub sensor: String,
+    /// How it misreads.
+    pub kind: SensorFaultKind,
+    /// From when (ms since epoch); it lasts to the end of the span.
+    pub onset_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+struct SensorFaultPlan {
+    sensor: usize,
+    kind: SensorFaultKind,
+    onset_ms: i64,
+    frozen: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +130,7 @@ pub struct SimAsset {
     ambient_offset: f64,
     load_dev: f64,
     fault: Option<Fault>,
+    sensor_fault: Option<SensorFaultPlan>,
     rng: ChaCha8Rng,
     last_ms: Option<i64>,
 }
@@ -113,10 +156,10 @@ impl Fleet {
                 "assets, sites, interval and duration must be positive".into(),
             ));
         }
-        if config.faults > config.assets {
+        if config.faults + config.sensor_faults > config.assets {
             return Err(SimError::Config(format!(
-                "{} faults for {} assets",
-                config.faults, config.assets
+                "{} faults and {} sensor faults for {} assets",
+                config.faults, config.sensor_faults, config.assets
             )));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -143,6 +186,7 @@ impl Fleet {
                     ambient_offset: rng.random::<f64>() * 6.0 - 3.0,
                     load_dev: 0.0,
                     fault: None,
+                    sensor_fault: None,
                     rng: ChaCha8Rng::seed_from_u64(
                         config.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                     ),
@@ -168,7 +212,38 @@ impl Fleet {
                 failure_ms: onset_ms + life_ms,
             });
         }
+        // Sensor faults go to assets without a machine fault, so a test can tell them apart.
+        for (n, &i) in order
+            .iter()
+            .skip(config.faults)
+            .take(config.sensor_faults)
+            .enumerate()
+        {
+            let onset_ms = first_onset + (rng.random::<f64>() * spread as f64) as i64;
+            assets[i].sensor_fault = Some(SensorFaultPlan {
+                sensor: rng.random_range(0..assets[i].kind.sensors().len()),
+                kind: SensorFaultKind::ALL[n % SensorFaultKind::ALL.len()],
+                onset_ms,
+                frozen: None,
+            });
+        }
         Ok(Self { config, assets })
+    }
+
+    /// The injected sensor faults.
+    pub fn sensor_fault_truth(&self) -> Vec<SensorFaultTruth> {
+        self.assets
+            .iter()
+            .filter_map(|a| {
+                let f = a.sensor_fault.as_ref()?;
+                Some(SensorFaultTruth {
+                    asset: a.id.clone(),
+                    sensor: a.kind.sensors()[f.sensor].into(),
+                    kind: f.kind,
+                    onset_ms: f.onset_ms,
+                })
+            })
+            .collect()
     }
 
     /// The injected faults.
@@ -200,8 +275,31 @@ impl Fleet {
 
 impl SimAsset {
     /// The sensors' values at `t_ms`, or `None` once the asset has failed (it stops reporting).
-    /// Call with increasing times: load and noise evolve as a process over time.
+    /// A sensor that has dropped out is NaN (left out of the payload). Call with increasing
+    /// times: load and noise evolve as a process over time.
     pub fn sample(&mut self, t_ms: i64) -> Option<[f64; 6]> {
+        let mut values = self.true_sample(t_ms)?;
+        if let Some(f) = &mut self.sensor_fault
+            && t_ms >= f.onset_ms
+        {
+            let v = &mut values[f.sensor];
+            match f.kind {
+                SensorFaultKind::Stuck => *v = *f.frozen.get_or_insert(*v),
+                SensorFaultKind::Spikes => {
+                    let (p, k) = (self.rng.random::<f64>(), self.rng.random::<f64>());
+                    if p < 1.0 / 40.0 {
+                        let scale = 10f64.powi(self.kind.decimals()[f.sensor]);
+                        *v = (*v * (1.8 + k) * scale).round() / scale;
+                    }
+                }
+                SensorFaultKind::Dropout => *v = f64::NAN,
+                SensorFaultKind::OutOfRange => *v = -9999.0,
+            }
+        }
+        Some(values)
+    }
+
+    fn true_sample(&mut self, t_ms: i64) -> Option<[f64; 6]> {
         let wear = match &self.fault {
             Some(f) if t_ms >= f.failure_ms => return None,
             Some(f) if t_ms >= f.onset_ms => {

@@ -3,7 +3,8 @@
 //! - [`physics`]: how a centrifugal pump and an electric motor respond to load, ambient
 //!   temperature and wear, with realistic noise.
 //! - [`fleet`]: a seeded, deterministic fleet — which assets exist, which develop which fault, when
-//!   it starts and when the asset fails — and its [`GroundTruth`].
+//!   it starts and when the asset fails — and its [`GroundTruth`]; and sensor faults (stuck,
+//!   spiking, dropped-out or out-of-range sensors on healthy machines) with theirs.
 //! - [`publisher`]: publishes the fleet over MQTT (QoS 1, retained births first) on a simulated
 //!   clock with a speed factor, counting exactly which readings the broker acknowledged.
 
@@ -11,7 +12,7 @@ pub mod fleet;
 pub mod physics;
 pub mod publisher;
 
-pub use fleet::{Fleet, FleetConfig, GroundTruth};
+pub use fleet::{Fleet, FleetConfig, GroundTruth, SensorFaultKind, SensorFaultTruth};
 pub use physics::{AssetKind, FaultMode};
 pub use publisher::{Downstream, PublishConfig, SimProgress, SimReport, publish};
 

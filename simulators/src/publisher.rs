@@ -203,15 +203,20 @@ pub async fn publish(
         for a in &mut fleet.assets {
             let Some(values) = a.sample(t) else { continue };
             let mut payload = format!("{{\"ts\":{t},\"metrics\":{{");
-            for (i, (name, v)) in a.kind.sensors().iter().zip(values).enumerate() {
-                let sep = if i == 0 { "" } else { "," };
-                payload.push_str(&format!("{sep}\"{name}\":{v}"));
+            let mut count = 0u64;
+            // A dropped-out sensor (NaN) is left out of the payload, as a gateway would.
+            for (name, v) in a.kind.sensors().iter().zip(values) {
+                if v.is_finite() {
+                    let sep = if count == 0 { "" } else { "," };
+                    payload.push_str(&format!("{sep}\"{name}\":{v}"));
+                    count += 1;
+                }
             }
             payload.push_str("}}");
             let topic = format!("{prefix}/{}/{}/telemetry", a.site, a.id);
-            send(topic, payload, false, values.len() as u64).await?;
+            send(topic, payload, false, count).await?;
             messages += 1;
-            readings += values.len() as u64;
+            readings += count;
         }
         sim_ms = t;
         if let Some(p) = &progress {
