@@ -120,6 +120,9 @@ pub struct SimulateArgs {
     /// Number of assets that develop a fault (default: one in ten, at least two).
     #[arg(long)]
     pub faults: Option<usize>,
+    /// Number of other assets with a misreading sensor (default: one in 25).
+    #[arg(long)]
+    pub sensor_faults: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

@@ -73,11 +73,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ))?;
     let truth = fleet.ground_truth();
     println!(
-        "simulating {} assets over {:.0} days at {}x ({} faults injected); Ctrl-C to stop",
+        "simulating {} assets over {:.0} days at {}x ({} faults and {} sensor faults injected); Ctrl-C to stop",
         args.assets,
         duration_ms as f64 / 24.0 / HOUR_MS,
         args.speed,
-        truth.len()
+        truth.len(),
+        fleet.sensor_fault_truth().len()
     );
     let start_ms = fleet.config.start_ms;
     let mut pub_cfg = PublishConfig::new("127.0.0.1", args.mqtt_port);
@@ -190,9 +191,32 @@ async fn summarise(
             None => println!("fault {} on {}: no ticket yet", g.failure_mode, g.asset),
         }
     }
+    for g in &report.sensor_faults {
+        let t = tickets
+            .iter()
+            .find(|t| t.asset_id == g.asset && t.failure_mode == "sensor_fault");
+        match t {
+            Some(t) => println!(
+                "sensor fault ({:?}) on {} {}: instrumentation ticket #{} {:.1} h after onset",
+                g.kind,
+                g.asset,
+                g.sensor,
+                t.id,
+                (t.detected_at_ms - g.onset_ms) as f64 / HOUR_MS
+            ),
+            None => println!(
+                "sensor fault ({:?}) on {} {}: no ticket yet",
+                g.kind, g.asset, g.sensor
+            ),
+        }
+    }
     let false_tickets = tickets
         .iter()
         .filter(|t| !report.ground_truth.iter().any(|g| g.asset == t.asset_id))
+        .filter(|t| {
+            t.failure_mode != "sensor_fault"
+                || !report.sensor_faults.iter().any(|g| g.asset == t.asset_id)
+        })
         .count();
     println!(
         "tickets: {} in all, {false_tickets} on assets without an injected fault",

@@ -17,6 +17,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if let Some(f) = args.faults {
         fleet_cfg.faults = f;
     }
+    if let Some(f) = args.sensor_faults {
+        fleet_cfg.sensor_faults = f;
+    }
     let fleet = Fleet::new(fleet_cfg)?;
     let mut cfg = PublishConfig::new(args.broker.0, args.broker.1);
     cfg.client_id = args.client_id;

@@ -36,14 +36,15 @@ pub struct FleetConfig {
 }
 
 impl FleetConfig {
-    /// A fleet of `assets` over `duration_ms` ending at `end_ms`, with about one faulty asset in ten.
+    /// A fleet of `assets` over `duration_ms` ending at `end_ms`, with about one faulty asset in ten
+    /// and one misreading sensor in 25 assets.
     pub fn ending_at(seed: u64, assets: usize, end_ms: i64, duration_ms: i64) -> Self {
         Self {
             seed,
             assets,
             sites: assets.div_ceil(10).clamp(1, 5),
             faults: (assets / 10).max(2).min(assets),
-            sensor_faults: 0,
+            sensor_faults: assets / 25,
             start_ms: end_ms - duration_ms,
             duration_ms,
             interval_ms: 60_000,
@@ -388,6 +389,50 @@ mod tests {
         }
         for mode in ["bearing_wear", "impeller_wear", "winding_overheating"] {
             assert!(gt.iter().any(|g| g.failure_mode == mode), "{mode} missing");
+        }
+    }
+
+    #[test]
+    fn sensor_faults_misread_as_planned_on_healthy_assets() {
+        let mut f = Fleet::new(FleetConfig {
+            faults: 4,
+            sensor_faults: 8,
+            ..FleetConfig::ending_at(5, 20, 1_780_000_000_000, 14 * DAY_MS)
+        })
+        .unwrap();
+        let truth = f.sensor_fault_truth();
+        assert_eq!(truth.len(), 8);
+        for kind in SensorFaultKind::ALL {
+            assert_eq!(truth.iter().filter(|g| g.kind == kind).count(), 2);
+        }
+        for g in &truth {
+            let a = f.assets.iter_mut().find(|a| a.id == g.asset).unwrap();
+            assert!(!a.is_faulty(), "sensor faults go to healthy machines");
+            let i = a
+                .kind
+                .sensors()
+                .iter()
+                .position(|s| *s == g.sensor)
+                .unwrap();
+            let before = a.sample(g.onset_ms - 60_000).unwrap()[i];
+            assert!(before.is_finite() && before > 0.0);
+            let after: Vec<f64> = (0..200)
+                .map(|k| a.sample(g.onset_ms + k * 60_000).unwrap()[i])
+                .collect();
+            match g.kind {
+                SensorFaultKind::Stuck => assert!(after.iter().all(|v| *v == after[0])),
+                SensorFaultKind::Dropout => assert!(after.iter().all(|v| v.is_nan())),
+                SensorFaultKind::OutOfRange => assert!(after.iter().all(|v| *v == -9999.0)),
+                SensorFaultKind::Spikes => {
+                    let median = {
+                        let mut s = after.clone();
+                        s.sort_by(f64::total_cmp);
+                        s[100]
+                    };
+                    let spikes = after.iter().filter(|v| **v > 1.7 * median).count();
+                    assert!((1..=15).contains(&spikes), "{spikes} spikes in 200");
+                }
+            }
         }
     }
 

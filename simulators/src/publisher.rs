@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Fleet, GroundTruth, SimError};
+use crate::{Fleet, GroundTruth, SensorFaultTruth, SimError};
 
 /// How to publish.
 #[derive(Debug, Clone)]
@@ -101,6 +101,8 @@ pub struct SimReport {
     pub wall_seconds: f64,
     /// The injected faults.
     pub ground_truth: Vec<GroundTruth>,
+    /// The injected sensor faults.
+    pub sensor_faults: Vec<SensorFaultTruth>,
 }
 
 #[derive(Default)]
@@ -261,5 +263,6 @@ pub async fn publish(
         sim_end_ms: sim_ms,
         wall_seconds: started.elapsed().as_secs_f64(),
         ground_truth: fleet.ground_truth(),
+        sensor_faults: fleet.sensor_fault_truth(),
     })
 }

@@ -13,12 +13,16 @@ const DAY_MS: i64 = 86_400_000;
 fn fleet(seed: u64, assets: usize, faults: usize, days: i64, interval_ms: i64) -> Fleet {
     let mut cfg = FleetConfig::ending_at(seed, assets, forewarn::now_ms(), days * DAY_MS);
     cfg.faults = faults;
+    // Misreading sensors on two healthy assets where the fleet is big enough.
+    cfg.sensor_faults = 2.min(assets.saturating_sub(faults));
     cfg.interval_ms = interval_ms;
     Fleet::new(cfg).unwrap()
 }
 
 /// Issue 2: every injected fault gives exactly one ticket of the right mode, with its parts, before
 /// the failure; healthy assets get none; the store holds exactly the readings the broker acked.
+/// Issue 4: a misreading sensor on a healthy asset gives one instrumentation ticket, never a
+/// machine ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
     let broker = Mosquitto::start().expect("mosquitto");
@@ -39,7 +43,8 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
 
     let h = svc.handle.clone();
     assert_stored(&h, report.readings_acked, Duration::from_secs(60)).await;
-    let want = report.ground_truth.len();
+    assert_eq!(report.sensor_faults.len(), 2);
+    let want = report.ground_truth.len() + report.sensor_faults.len();
     eventually(Duration::from_secs(30), async || {
         h.db.count().await.unwrap() as usize >= want
     })
@@ -77,9 +82,20 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
         assert_eq!(got_parts, want_sorted);
         assert!(!t.evidence["deviations"].as_array().unwrap().is_empty());
     }
+    for g in &report.sensor_faults {
+        let mine: Vec<_> = tickets.iter().filter(|t| t.asset_id == g.asset).collect();
+        assert_eq!(mine.len(), 1, "sensor fault {g:?}: tickets {mine:#?}");
+        assert_eq!(mine[0].failure_mode, "sensor_fault", "{g:?}");
+        let faults = mine[0].evidence["sensor_faults"].as_array().unwrap();
+        assert!(
+            faults.iter().any(|f| f["sensor"] == g.sensor.as_str()),
+            "{g:?}: {faults:?}"
+        );
+    }
     let healthy: Vec<_> = tickets
         .iter()
         .filter(|t| !report.ground_truth.iter().any(|g| g.asset == t.asset_id))
+        .filter(|t| !report.sensor_faults.iter().any(|g| g.asset == t.asset_id))
         .collect();
     assert!(
         healthy.is_empty(),
