@@ -1,4 +1,4 @@
-//! `forewarn bench store` and `forewarn bench ingest`: one JSON object per figure and line.
+//! `forewarn bench store`, `bench ingest` and `bench detect`: one JSON object per figure and line.
 //!
 //! Every figure is `{"name": ..., "value": ..., "unit": ...}`. Data comes from the seeded fleet
 //! simulator, so the numbers are reproducible and the compression figure is for realistic signals.
@@ -13,8 +13,10 @@ use forewarn_store::{OpenMode, Store, StoreOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+mod detect;
 mod ingest;
 
+pub use detect::{DetectBenchArgs, detect};
 pub use ingest::{IngestBenchArgs, ingest};
 
 const DAY_MS: i64 = 86_400_000;

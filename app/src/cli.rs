@@ -51,6 +51,8 @@ pub enum BenchCommand {
     Store(crate::bench::StoreBenchArgs),
     /// The whole ingest path against a real Mosquitto, beside mosquitto_sub draining the same stream.
     Ingest(crate::bench::IngestBenchArgs),
+    /// The streaming detector alone: readings scored per second on one core, memory per series.
+    Detect(crate::bench::DetectBenchArgs),
 }
 
 /// `forewarn config ...`.
@@ -183,6 +185,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Bench(BenchCommand::Ingest(args)) => {
                 init_tracing("warn");
                 crate::bench::ingest(args).await
+            }
+            Command::Bench(BenchCommand::Detect(args)) => {
+                tokio::task::spawn_blocking(move || crate::bench::detect(args)).await?
             }
             Command::Bench(BenchCommand::Store(args)) => {
                 tokio::task::spawn_blocking(move || crate::bench::store(args)).await?

@@ -287,7 +287,7 @@ async fn publish_load(port: u16, args: &IngestBenchArgs, sensors: &[String]) -> 
 }
 
 /// A memory figure of this process from /proc (KiB), 0 where unavailable.
-fn rss_kib(field: &str) -> u64 {
+pub(super) fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
