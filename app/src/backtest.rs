@@ -13,12 +13,12 @@ use forewarn_analytics::backtest::{self, ScoreConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 
-use crate::table::{Separator, Table};
+use crate::table::{Separator, Table, is_parquet};
 
 /// Settings of `forewarn backtest`.
 #[derive(Debug, clap::Args)]
 pub struct BacktestArgs {
-    /// History as CSV (header row; `,`, `;` or tab separated).
+    /// History as CSV (header row; `,`, `;` or tab separated) or Parquet (`.parquet`).
     #[arg(long)]
     pub input: PathBuf,
     /// The timestamp column (default: one named like a time, if any).
@@ -27,12 +27,19 @@ pub struct BacktestArgs {
     /// Rows at the start that are healthy and train the model (default: a quarter of the file).
     #[arg(long)]
     pub baseline_rows: Option<usize>,
-    /// Where to write the scored rows (CSV, same separator).
+    /// Where to write the scored rows: CSV (same separator as the input) or Parquet (`.parquet`).
     #[arg(long)]
     pub out: PathBuf,
 }
 
-const LABELS: [&str; 3] = ["anomaly", "changepoint", "label"];
+/// Never inputs: labels, and the columns an earlier backtest added.
+const LABELS: [&str; 5] = [
+    "anomaly",
+    "changepoint",
+    "label",
+    "anomaly_score",
+    "is_anomaly",
+];
 const TIME_NAMES: [&str; 5] = ["datetime", "timestamp", "time", "date", "ts"];
 
 /// Runs a backtest.
@@ -67,31 +74,43 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let scored = backtest::score_table(values.view(), baseline, &ScoreConfig::default())
         .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
 
-    let delimiter = match sep {
-        Separator::Byte(b) => *b,
-        Separator::Whitespace => b' ',
-    };
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_path(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let mut out_header = header.clone();
+    // A scored file scored again replaces its old scores rather than repeating them.
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !["anomaly_score", "is_anomaly"].contains(&header[i].to_lowercase().as_str()))
+        .collect();
+    let mut out_header: Vec<String> = keep.iter().map(|&i| header[i].clone()).collect();
     out_header.extend(["anomaly_score".into(), "is_anomaly".into()]);
-    writer.write_record(&out_header)?;
     let bar = ProgressBar::new(rows.len() as u64).with_style(ProgressStyle::with_template(
         "{msg} {wide_bar} {pos}/{len} rows",
     )?);
     bar.set_message("writing");
-    for (i, rec) in rows.iter().enumerate() {
-        let mut row = rec.clone();
-        row.push(format!("{:.6}", scored.score[i]));
-        row.push(u8::from(scored.anomalous[i]).to_string());
-        writer.write_record(&row)?;
+    let out_rows = rows.iter().enumerate().map(|(i, rec)| {
         if i % 4096 == 0 {
             bar.set_position(i as u64);
         }
+        let mut row: Vec<String> = keep.iter().map(|&c| rec[c].clone()).collect();
+        row.push(format!("{:.6}", scored.score[i]));
+        row.push(u8::from(scored.anomalous[i]).to_string());
+        row
+    });
+    if is_parquet(&args.out) {
+        let all: Vec<Vec<String>> = out_rows.collect();
+        forewarn_store::table_file::write_table(&args.out, &out_header, &all)?;
+    } else {
+        let delimiter = match sep {
+            Separator::Byte(b) => *b,
+            Separator::Whitespace => b' ',
+        };
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_path(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+        writer.write_record(&out_header)?;
+        for row in out_rows {
+            writer.write_record(&row)?;
+        }
+        writer.flush()?;
     }
-    writer.flush()?;
     bar.finish_and_clear();
 
     let events = backtest::events(&scored);

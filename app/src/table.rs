@@ -2,7 +2,8 @@
 //! `--columns` — plain rows without one (whitespace separated, as NASA's C-MAPSS files are).
 //!
 //! The separator is detected from the first line: the most frequent of tab, `;` and `,`; a file
-//! named by `--columns` with none of them is split on runs of whitespace.
+//! named by `--columns` with none of them is split on runs of whitespace. A path ending in
+//! `.parquet` is read with polars (every column as text; `--columns` renames them).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -32,6 +33,24 @@ pub struct Table {
 impl Table {
     /// Reads `path`; `columns` names the columns of a file without a header row.
     pub fn read(path: &Path, columns: Option<Vec<String>>) -> anyhow::Result<Table> {
+        if is_parquet(path) {
+            let (mut header, rows) = forewarn_store::table_file::read_table(path)?;
+            if let Some(c) = columns {
+                anyhow::ensure!(
+                    c.len() == header.len(),
+                    "{} has {} columns, --columns names {}",
+                    path.display(),
+                    header.len(),
+                    c.len()
+                );
+                header = c;
+            }
+            return Ok(Table {
+                header,
+                rows,
+                sep: Separator::Byte(b','),
+            });
+        }
         let file =
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let mut first = String::new();
@@ -111,6 +130,12 @@ impl Table {
             .map(|r| r[c].trim().parse::<f64>().unwrap_or(f64::NAN))
             .collect()
     }
+}
+
+/// Whether `path` names a Parquet file (by its extension).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// Column names from a `--columns` list: comma separated, where `s1..s21` stands for

@@ -22,6 +22,7 @@ mod mirror;
 mod parquet;
 pub mod rollup;
 mod stage;
+pub mod table_file;
 mod telemetry;
 pub mod wal;
 

@@ -97,6 +97,45 @@ fn scores_every_row_passes_labels_through_and_finds_the_fault() {
 }
 
 #[test]
+fn parquet_in_and_out_gives_the_same_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    write_history(&p("history.csv"), ',');
+    let backtest = |input: &Path, out: &Path| {
+        let run = Command::new(forewarn_bin())
+            .args(["backtest", "--baseline-rows", "800", "--input"])
+            .arg(input)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(
+            run.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        // The last line names the output file; the summary before it must agree.
+        stdout
+            .lines()
+            .filter(|l| !l.starts_with("wrote"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let from_csv = backtest(&p("history.csv"), &p("scored.parquet"));
+    // A scored Parquet file scored again: its old scores are neither inputs nor repeated.
+    let from_parquet = backtest(&p("scored.parquet"), &p("rescored.csv"));
+    assert_eq!(from_csv, from_parquet);
+    let text = std::fs::read_to_string(p("rescored.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "datetime,pressure,flow,current,anomaly,anomaly_score,is_anomaly"
+    );
+    assert_eq!(lines.count(), 2000);
+}
+
+#[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, body: &str, extra: &[&str]| {
