@@ -7,7 +7,7 @@
 //! constant depends on a unit, a sensor or a data set. One value column is the univariate case of
 //! the same method (a robust-free z-score).
 
-use ndarray::{Array2, ArrayView2, Axis, Slice};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Slice};
 
 use crate::joint::{FitError, JointModel};
 
@@ -49,6 +49,72 @@ pub struct Scored {
     pub contributions: Vec<Vec<f64>>,
 }
 
+/// The joint model of one asset scored row after row: what the live detector runs per asset and
+/// [`score_table`] runs over a file, so a backtest reproduces the service.
+#[derive(Debug, Clone)]
+pub struct JointScorer {
+    model: JointModel,
+    cfg: ScoreConfig,
+    threshold: f64,
+    smoothed: Option<f64>,
+}
+
+/// One row's joint score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JointScore {
+    /// In [0, 1): 0.5 at the threshold.
+    pub score: f64,
+    /// Beyond the threshold.
+    pub anomalous: bool,
+}
+
+impl JointScorer {
+    /// Fits the model on healthy `baseline` rows and calibrates the threshold on them.
+    pub fn fit(baseline: ArrayView2<f64>, cfg: &ScoreConfig) -> Result<Self, FitError> {
+        let model = JointModel::fit(baseline)?;
+        let raw: Vec<f64> = baseline
+            .rows()
+            .into_iter()
+            .map(|r| model.distance2(r))
+            .collect();
+        let mut calib = ewma(&raw, cfg.smoothing);
+        let threshold = cfg.margin * quantile(&mut calib, cfg.quantile).max(f64::EPSILON);
+        Ok(Self {
+            model,
+            cfg: cfg.clone(),
+            threshold,
+            smoothed: None,
+        })
+    }
+
+    /// Scores the next row (finite values, the baseline's columns).
+    pub fn score(&mut self, row: ArrayView1<f64>) -> JointScore {
+        let d = self
+            .model
+            .distance2(row)
+            .min(self.cfg.cap * self.threshold);
+        let s = match self.smoothed {
+            Some(m) => m + self.cfg.smoothing * (d - m),
+            None => d,
+        };
+        self.smoothed = Some(s);
+        JointScore {
+            score: 1.0 - (-std::f64::consts::LN_2 * s / self.threshold).exp(),
+            anomalous: s > self.threshold,
+        }
+    }
+
+    /// Each column's share of the row's squared distance (they sum to it).
+    pub fn contributions(&self, row: ArrayView1<f64>) -> Vec<f64> {
+        self.model.contributions(row)
+    }
+
+    /// The smoothed distance at which rows become anomalous.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+}
+
 /// Scores every row of `values` (rows × sensors, finite) against a model of its first
 /// `baseline_rows` rows.
 pub fn score_table(
@@ -58,30 +124,18 @@ pub fn score_table(
 ) -> Result<Scored, FitError> {
     // `slice_axis`, not `s![]`: the macro expands to an `allow(unsafe_code)` this crate forbids.
     let baseline = values.slice_axis(Axis(0), Slice::from(..baseline_rows.min(values.nrows())));
-    let model = JointModel::fit(baseline)?;
-    let raw: Vec<f64> = values
-        .rows()
-        .into_iter()
-        .map(|r| model.distance2(r))
-        .collect();
-    let mut calib = ewma(&raw[..baseline.nrows()], cfg.smoothing);
-    let threshold = cfg.margin * quantile(&mut calib, cfg.quantile).max(f64::EPSILON);
-    let capped: Vec<f64> = raw.iter().map(|d| d.min(cfg.cap * threshold)).collect();
-    let smoothed = ewma(&capped, cfg.smoothing);
-    let score = smoothed
-        .iter()
-        .map(|s| 1.0 - (-std::f64::consts::LN_2 * s / threshold).exp())
-        .collect();
-    let anomalous = smoothed.iter().map(|&s| s > threshold).collect();
-    let contributions = values
-        .rows()
-        .into_iter()
-        .map(|r| model.contributions(r))
-        .collect();
+    let mut scorer = JointScorer::fit(baseline, cfg)?;
+    let (mut score, mut anomalous, mut contributions) = (Vec::new(), Vec::new(), Vec::new());
+    for row in values.rows() {
+        let s = scorer.score(row);
+        score.push(s.score);
+        anomalous.push(s.anomalous);
+        contributions.push(scorer.contributions(row));
+    }
     Ok(Scored {
         score,
         anomalous,
-        threshold,
+        threshold: scorer.threshold(),
         contributions,
     })
 }
