@@ -77,6 +77,7 @@ mod tests {
             severity: Severity::Medium,
             detector: "t".into(),
             sensor_faults: vec![],
+            joint: None,
         }
     }
 

@@ -45,7 +45,7 @@ pub struct Scored {
     pub anomalous: Vec<bool>,
     /// The smoothed score at which a row became anomalous.
     pub threshold: f64,
-    /// Per row, each column's share of the raw distance (for event summaries).
+    /// Per row, each column's reconstruction-based contribution (for event summaries).
     pub contributions: Vec<Vec<f64>>,
 }
 
@@ -89,10 +89,7 @@ impl JointScorer {
 
     /// Scores the next row (finite values, the baseline's columns).
     pub fn score(&mut self, row: ArrayView1<f64>) -> JointScore {
-        let d = self
-            .model
-            .distance2(row)
-            .min(self.cfg.cap * self.threshold);
+        let d = self.model.distance2(row).min(self.cfg.cap * self.threshold);
         let s = match self.smoothed {
             Some(m) => m + self.cfg.smoothing * (d - m),
             None => d,
@@ -104,9 +101,10 @@ impl JointScorer {
         }
     }
 
-    /// Each column's share of the row's squared distance (they sum to it).
+    /// Each column's reconstruction-based contribution to the row's distance (see
+    /// [`JointModel::reconstruction`]).
     pub fn contributions(&self, row: ArrayView1<f64>) -> Vec<f64> {
-        self.model.contributions(row)
+        self.model.reconstruction(row)
     }
 
     /// The smoothed distance at which rows become anomalous.

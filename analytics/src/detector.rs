@@ -11,6 +11,7 @@ use forewarn_domain::{
     SensorFault, SensorName, Severity, TimestampMs,
 };
 
+use crate::asset_joint::AssetJoint;
 use crate::baseline::{BaselineConfig, SensorBaseline};
 use crate::instrument::{Admit, SensorCheck};
 
@@ -26,6 +27,8 @@ const REPEAT_MS: i64 = 12 * 3_600_000;
 /// One sensor of an asset.
 #[derive(Debug, Default)]
 struct SensorState {
+    /// Column in the asset's joint model (order of first appearance).
+    index: usize,
     baseline: SensorBaseline,
     check: SensorCheck,
     /// Physical range from the catalog.
@@ -59,6 +62,8 @@ struct AssetState {
     last_fault_emit_ms: Option<TimestampMs>,
     /// Newest reading time of any sensor (dropout is judged when it advances).
     newest_ms: Option<TimestampMs>,
+    /// The joint model of all its sensors.
+    joint: Option<AssetJoint>,
 }
 
 /// Streaming detector for a whole fleet. Pure: feed readings in time order per asset, get findings.
@@ -116,10 +121,14 @@ impl Detector {
                     .get(asset_type)
                     .and_then(|m| m.get(&r.sensor))
                     .copied();
+                let index = state.sensors.len();
+                // A new sensor changes the rows: the joint model learns again.
+                state.joint = Some(AssetJoint::new(index + 1));
                 state
                     .sensors
                     .entry(r.sensor.clone())
                     .or_insert(SensorState {
+                        index,
                         range,
                         ..SensorState::default()
                     })
@@ -139,20 +148,28 @@ impl Detector {
         sensor.last_seen_ms = Some(r.ts_ms);
         sensor.dropout_since = None;
         let normal = sensor.baseline.normal();
-        match sensor.check.observe(r.ts_ms, r.value, sensor.range, normal) {
-            Admit::Feed => sensor.baseline.observe(&self.cfg, r.ts_ms, r.value),
+        let admitted = match sensor.check.observe(r.ts_ms, r.value, sensor.range, normal) {
+            Admit::Feed => {
+                sensor.baseline.observe(&self.cfg, r.ts_ms, r.value);
+                true
+            }
             Admit::HeldThenThis(t, v) => {
                 sensor.baseline.observe(&self.cfg, t, v);
                 sensor.baseline.observe(&self.cfg, r.ts_ms, r.value);
+                true
             }
-            Admit::Skip => {}
-        }
+            Admit::Skip => false,
+        };
         let healthy = sensor.fault().is_none();
+        let index = sensor.index;
         let deviation = sensor
             .baseline
             .deviation(&self.cfg)
             .filter(|_| healthy)
             .map(|d| d.direction);
+        if admitted && healthy {
+            observe_joint(state, index, r.ts_ms, r.value);
+        }
         if state.newest_ms.is_none_or(|t| r.ts_ms > t) {
             state.newest_ms = Some(r.ts_ms);
             mark_dropouts(state, r.ts_ms);
@@ -236,6 +253,7 @@ impl Detector {
             severity: Severity::Medium,
             detector: DETECTOR_NAME.to_string(),
             sensor_faults: faults,
+            joint: None,
         })
     }
 
@@ -259,6 +277,12 @@ impl Detector {
             })
             .collect();
         deviations.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
+        let joint = state.joint.as_ref().and_then(|j| {
+            let mut names: Vec<(usize, &SensorName)> =
+                state.sensors.iter().map(|(n, s)| (s.index, n)).collect();
+            names.sort_by_key(|(i, _)| *i);
+            j.evidence(&names.into_iter().map(|(_, n)| n).collect::<Vec<_>>())
+        });
         let score = deviations.first().map_or(0.0, |d| d.score.abs());
         Finding {
             asset: asset.clone(),
@@ -269,7 +293,26 @@ impl Detector {
             severity: severity(score),
             detector: DETECTOR_NAME.to_string(),
             sensor_faults: Vec::new(),
+            joint,
         }
+    }
+}
+
+/// Feeds an admitted reading to the asset's joint model; fits it once a complete row arrives
+/// after every sensor's baseline has warmed up (the same warm-up, so the same healthy window).
+fn observe_joint(state: &mut AssetState, index: usize, ts: TimestampMs, value: f64) {
+    let Some(joint) = state.joint.as_mut() else {
+        return;
+    };
+    if joint.observe(index, ts, value)
+        && joint.learning()
+        && joint.width() == state.sensors.len()
+        && state
+            .sensors
+            .values()
+            .all(|s| s.baseline.normal().is_some())
+    {
+        joint.fit(ts);
     }
 }
 

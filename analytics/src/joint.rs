@@ -39,6 +39,8 @@ pub struct JointModel {
     scale: Array1<f64>,
     /// Lower-triangular `L` with `L Lᵀ` = the shrunk correlation matrix.
     chol: Array2<f64>,
+    /// Diagonal of the inverse correlation, for reconstruction-based contributions.
+    inv_diag: Array1<f64>,
 }
 
 impl JointModel {
@@ -70,7 +72,19 @@ impl JointModel {
             corr[[j, j]] += SHRINKAGE;
         }
         let chol = corr.cholesky().map_err(|_| FitError::Singular)?;
-        Ok(Self { mean, scale, chol })
+        let mut model = Self {
+            mean,
+            scale,
+            chol,
+            inv_diag: Array1::zeros(p),
+        };
+        // (C⁻¹)_jj = ‖L⁻¹ e_j‖².
+        for j in 0..p {
+            let mut e = vec![0.0; p];
+            e[j] = 1.0;
+            model.inv_diag[j] = model.forward(&e).iter().map(|v| v * v).sum();
+        }
+        Ok(model)
     }
 
     /// Number of sensors.
@@ -88,15 +102,33 @@ impl JointModel {
     /// A share can be negative (a sensor that moved the way its correlated partners predict).
     pub fn contributions(&self, row: ArrayView1<f64>) -> Vec<f64> {
         let z = self.standardise(row);
+        let u = self.precision_times(row);
+        z.iter().zip(&u).map(|(a, b)| a * b).collect()
+    }
+
+    /// Reconstruction-based contribution of each sensor (Alcala & Qin): how much the squared
+    /// distance falls when that sensor alone is replaced by the value its partners predict,
+    /// `(C⁻¹ z)_j² / (C⁻¹)_jj`. Never negative, and for a fault in one sensor that sensor has
+    /// the largest — unlike [`Self::contributions`], which strongly correlated partners of a
+    /// faulty sensor can outweigh.
+    pub fn reconstruction(&self, row: ArrayView1<f64>) -> Vec<f64> {
+        let u = self.precision_times(row);
+        u.iter()
+            .zip(&self.inv_diag)
+            .map(|(u, d)| u * u / d.max(f64::EPSILON))
+            .collect()
+    }
+
+    /// `C⁻¹ z = L⁻ᵀ (L⁻¹ z)`: back substitution on the whitened row.
+    fn precision_times(&self, row: ArrayView1<f64>) -> Vec<f64> {
         let w = self.whiten(row);
-        // C⁻¹ z = L⁻ᵀ (L⁻¹ z): back substitution on the whitened row.
         let p = self.dims();
         let mut u = vec![0.0; p];
         for i in (0..p).rev() {
             let s: f64 = ((i + 1)..p).map(|k| self.chol[[k, i]] * u[k]).sum();
             u[i] = (w[i] - s) / self.chol[[i, i]];
         }
-        z.iter().zip(&u).map(|(a, b)| a * b).collect()
+        u
     }
 
     fn standardise(&self, row: ArrayView1<f64>) -> Array1<f64> {
@@ -105,7 +137,10 @@ impl JointModel {
 
     /// `L⁻¹ z` by forward substitution.
     fn whiten(&self, row: ArrayView1<f64>) -> Vec<f64> {
-        let z = self.standardise(row);
+        self.forward(self.standardise(row).as_slice().unwrap_or_default())
+    }
+
+    fn forward(&self, z: &[f64]) -> Vec<f64> {
         let p = self.dims();
         let mut w = vec![0.0; p];
         for i in 0..p {

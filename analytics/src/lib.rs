@@ -18,6 +18,7 @@
 //!
 //! [`Finding`]: forewarn_domain::Finding
 
+pub mod asset_joint;
 pub mod backtest;
 pub mod baseline;
 mod detector;

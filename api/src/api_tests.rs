@@ -44,6 +44,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         severity: Severity::Medium,
         detector: "t".into(),
         sensor_faults: vec![],
+        joint: None,
     };
     db.open_ticket(&Alert {
         asset: asset.id.clone(),

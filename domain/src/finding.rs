@@ -97,6 +97,21 @@ pub struct SensorFault {
     pub value: f64,
 }
 
+/// The asset's joint model on the reading that completed a finding: how far the sensors together
+/// are from their healthy joint behaviour, and which sensors account for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JointEvidence {
+    /// Smoothed joint score in [0, 1): 0.5 at the model's threshold.
+    pub score: f64,
+    /// Beyond the threshold.
+    pub anomalous: bool,
+    /// The sensors with the largest share of the squared distance, largest first, with their
+    /// share (the shares of all sensors sum to 1).
+    pub drivers: Vec<(SensorName, f64)>,
+    /// Which model: method, version and when it was fitted on how many healthy rows.
+    pub model: String,
+}
+
 /// A sustained deviation of an asset from its normal behaviour, with the sensors that explain it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -118,6 +133,9 @@ pub struct Finding {
     /// instruments), never both: a faulty sensor's readings are kept out of the machine's scores.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensor_faults: Vec<SensorFault>,
+    /// The asset's joint model, once fitted (machine findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joint: Option<JointEvidence>,
 }
 
 impl Finding {

@@ -22,7 +22,9 @@ pub use batch::Batch;
 pub use catalog::{
     AssetType, Catalog, CatalogError, Direction, FailureMode, ModeKind, PartRequirement, SensorSpec,
 };
-pub use finding::{Finding, InstrumentFault, SensorDeviation, SensorFault, Severity};
+pub use finding::{
+    Finding, InstrumentFault, JointEvidence, SensorDeviation, SensorFault, Severity,
+};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;
 pub use reading::Reading;

@@ -19,6 +19,7 @@ fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
             severity,
             detector: "test".into(),
             sensor_faults: vec![],
+            joint: None,
         },
         parts: vec![
             PartRequirement {

@@ -81,6 +81,20 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
         want_sorted.sort();
         assert_eq!(got_parts, want_sorted);
         assert!(!t.evidence["deviations"].as_array().unwrap().is_empty());
+        // The asset's joint model explains it too, led by a sensor of the mode's signature.
+        let joint = &t.evidence["joint"];
+        assert!(
+            joint["model"]
+                .as_str()
+                .unwrap()
+                .starts_with("joint-mahalanobis/1"),
+            "{joint}"
+        );
+        let top = joint["drivers"][0][0].as_str().unwrap();
+        assert!(
+            mode.signature.keys().any(|s| s.as_str() == top),
+            "{g:?}: {joint}"
+        );
     }
     for g in &report.sensor_faults {
         let mine: Vec<_> = tickets.iter().filter(|t| t.asset_id == g.asset).collect();
