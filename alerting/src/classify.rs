@@ -71,6 +71,7 @@ mod tests {
                     value: 0.0,
                     baseline: 0.0,
                     since_ms: 0,
+                    time_to_failure_h: None,
                 })
                 .collect(),
             score: 5.0,

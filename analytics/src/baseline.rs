@@ -2,6 +2,8 @@
 
 use forewarn_domain::{Direction, TimestampMs};
 
+use crate::trend::{ScoreTrend, TimeTo};
+
 const HOUR_MS: i64 = 3_600_000;
 /// MAD × 1.4826 estimates the standard deviation of normally distributed data.
 const MAD_TO_SIGMA: f64 = 1.4826;
@@ -61,6 +63,8 @@ pub struct SensorBaseline {
     last_ts: Option<TimestampMs>,
     above_since: Option<TimestampMs>,
     last_value: f64,
+    /// Hourly samples of the smoothed score, for the time to failure.
+    trend: ScoreTrend,
 }
 
 /// A sustained deviation of one sensor.
@@ -93,6 +97,7 @@ impl SensorBaseline {
         let z = (value - self.center) / self.scale;
         let alpha = 1.0 - (-(dt as f64) / cfg.smoothing_ms.max(1) as f64).exp();
         self.smoothed += alpha * (z - self.smoothed);
+        self.trend.observe(ts_ms, self.smoothed);
         if self.smoothed.abs() >= cfg.threshold {
             self.above_since.get_or_insert(ts_ms);
         } else if self.smoothed.abs() < cfg.clear_threshold {
@@ -154,6 +159,11 @@ impl SensorBaseline {
     /// The learned normal level (median of the warm-up), once ready.
     pub fn center(&self) -> Option<f64> {
         self.ready.then_some(self.center)
+    }
+
+    /// Hours until the smoothed |score| reaches `level`, from its recent hourly trend.
+    pub fn time_to(&self, level: f64) -> Option<TimeTo> {
+        self.trend.time_to(level)
     }
 
     /// The learned (center, scale) once ready: median and robust standard deviation.

@@ -118,7 +118,7 @@ pub async fn run(
 
     // Analytics state is derived from the store: replay history before going live, so a restart
     // neither forgets a developing fault nor re-learns a baseline from already-degraded data.
-    let mut detector = Detector::new(spec.config.baseline()).with_ranges(&catalog);
+    let mut detector = Detector::new(spec.config.baseline()).with_catalog(&catalog);
     let mut replayed = Vec::new();
     for asset in store.assets() {
         let Some(ty) = asset_types.get(&asset.id).cloned() else {

@@ -75,6 +75,11 @@ pub struct FailureMode {
     /// Spare parts a repair needs.
     #[serde(default)]
     pub parts: Vec<PartRequirement>,
+    /// How far (smoothed robust σ) each signature sensor has deviated when this mode fails,
+    /// learnt from run-to-failure history: the level a deviation's trend is extrapolated to for
+    /// the remaining useful life. A sensor without one gets no time to failure.
+    #[serde(default)]
+    pub failure_scores: BTreeMap<SensorName, f64>,
 }
 
 /// A kind of equipment.
@@ -112,6 +117,18 @@ pub enum CatalogError {
         /// The failure mode.
         mode: FailureModeId,
         /// The sensor it names.
+        sensor: SensorName,
+    },
+    /// A failure score for a sensor outside the mode's signature, or not a positive number.
+    #[error(
+        "failure mode {mode} of {asset_type}: failure score of {sensor} must be a positive number for a signature sensor"
+    )]
+    BadFailureScore {
+        /// The asset type.
+        asset_type: AssetTypeId,
+        /// The failure mode.
+        mode: FailureModeId,
+        /// The sensor.
         sensor: SensorName,
     },
     /// A failure mode has an empty signature and could never be recognised.
@@ -201,6 +218,17 @@ impl Catalog {
                         sensor: sensor.clone(),
                     });
                 }
+                if let Some((sensor, _)) = mode
+                    .failure_scores
+                    .iter()
+                    .find(|(s, v)| !(mode.signature.contains_key(*s) && v.is_finite() && **v > 0.0))
+                {
+                    return Err(CatalogError::BadFailureScore {
+                        asset_type: type_id.clone(),
+                        mode: mode.id.clone(),
+                        sensor: sensor.clone(),
+                    });
+                }
                 if let Some(part) = mode.parts.iter().find(|p| p.quantity == 0) {
                     return Err(CatalogError::ZeroQuantity {
                         asset_type: type_id.clone(),
@@ -248,6 +276,25 @@ mod tests {
             Catalog::from_toml(&bad),
             Err(CatalogError::UnknownSignatureSensor { .. })
         ));
+    }
+
+    #[test]
+    fn failure_scores_belong_to_signature_sensors_and_are_positive() {
+        let sig = "signature = { vib = \"up\", temp = \"up\" }";
+        assert!(SMALL.contains(sig));
+        let with = |scores: &str| SMALL.replace(sig, &format!("{sig}\nfailure_scores = {scores}"));
+        let ok = Catalog::from_toml(&with("{ vib = 60.0 }")).unwrap();
+        let ty = ok.asset_types.values().next().unwrap();
+        assert_eq!(ty.failure_modes[0].failure_scores.len(), 1);
+        for bad in ["{ flow = 3.0 }", "{ vib = -1.0 }", "{ vib = 0.0 }"] {
+            assert!(
+                matches!(
+                    Catalog::from_toml(&with(bad)),
+                    Err(CatalogError::BadFailureScore { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -56,6 +56,21 @@ pub struct SensorDeviation {
     pub baseline: f64,
     /// Since when the deviation has been sustained.
     pub since_ms: TimestampMs,
+    /// Hours until this deviation reaches the failure level of the modes it belongs to, when its
+    /// trend and that level are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_failure_h: Option<TimeToFailure>,
+}
+
+/// Remaining useful life from a deviation's trend, in hours, with a 90 % interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimeToFailure {
+    /// Estimate.
+    pub hours: f64,
+    /// 5th percentile.
+    pub low: f64,
+    /// 95th percentile; `null` in JSON when the deviation may not be growing at all.
+    pub high: Option<f64>,
 }
 
 /// How a sensor misreads.

@@ -52,7 +52,7 @@ pub fn detect(args: DetectBenchArgs) -> anyhow::Result<()> {
     let ticks: Vec<i64> = fleet.ticks().collect();
 
     let rss_before = rss_kib("VmRSS");
-    let mut detector = Detector::default().with_ranges(&catalog);
+    let mut detector = Detector::default().with_catalog(&catalog);
     let mut tick_readings: Vec<(usize, Reading)> = Vec::with_capacity(series);
     let (mut scoring, mut readings, mut findings, mut instrumentation) =
         (Duration::ZERO, 0u64, 0u64, 0u64);
