@@ -10,6 +10,7 @@
 //! [`Alert`]: forewarn_domain::Alert
 
 mod classify;
+pub mod learned;
 mod stage;
 
 pub use classify::classify;

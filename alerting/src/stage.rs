@@ -6,21 +6,34 @@ use std::sync::Arc;
 use forewarn_domain::{Alert, AssetId, Catalog, FailureModeId, Finding, Metrics, Severity};
 use tokio::sync::mpsc;
 
+use crate::learned::LearnedModes;
 use crate::{AlertingError, classify};
 
-/// Classifies findings and forwards one alert per (asset, failure mode) and severity level.
+/// Classifies findings — by catalog signature, else by the learnt model when it is confident —
+/// and forwards one alert per (asset, failure mode) and severity level.
 pub async fn run(
     catalog: Arc<Catalog>,
+    learned: Arc<LearnedModes>,
     metrics: Arc<Metrics>,
     mut input: mpsc::Receiver<Finding>,
     output: mpsc::Sender<Alert>,
 ) -> Result<(), AlertingError> {
     let mut raised: HashMap<(AssetId, FailureModeId), Severity> = HashMap::new();
     while let Some(finding) = input.recv().await {
-        let Some(mode) = classify(&catalog, &finding) else {
-            metrics.unclassified_findings.inc();
-            tracing::debug!(asset = %finding.asset, "finding matches no failure mode");
-            continue;
+        let mode = match classify(&catalog, &finding) {
+            Some(mode) => mode,
+            None => match learned.predict(&catalog, &finding) {
+                Some((mode, p)) => {
+                    metrics.learned_classifications.inc();
+                    tracing::info!(asset = %finding.asset, mode = %mode.id, probability = p, "finding classified by the learnt model");
+                    mode
+                }
+                None => {
+                    metrics.unclassified_findings.inc();
+                    tracing::debug!(asset = %finding.asset, "finding matches no failure mode");
+                    continue;
+                }
+            },
         };
         let key = (finding.asset.clone(), mode.id.clone());
         if raised.get(&key).is_some_and(|s| *s >= finding.severity) {

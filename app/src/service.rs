@@ -111,9 +111,23 @@ pub async fn run(
         "maintenance",
         forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone()),
     ));
+    // Resolved tickets are labelled history: what the learnt mode classifier starts from.
+    let learned =
+        forewarn_alerting::learned::LearnedModes::train(&catalog, &db.resolved_examples().await?);
+    tracing::info!(
+        examples = learned.examples(),
+        asset_types = learned.types(),
+        "mode classifier learnt from resolved tickets"
+    );
     tasks.spawn(stage(
         "alerting",
-        forewarn_alerting::run(catalog.clone(), metrics.clone(), finding_rx, alert_tx),
+        forewarn_alerting::run(
+            catalog.clone(),
+            Arc::new(learned),
+            metrics.clone(),
+            finding_rx,
+            alert_tx,
+        ),
     ));
 
     // Analytics state is derived from the store: replay history before going live, so a restart

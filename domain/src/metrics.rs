@@ -33,6 +33,8 @@ pub struct Metrics {
     pub alerts: Counter,
     /// Findings that matched no failure mode of the asset type.
     pub unclassified_findings: Counter,
+    /// Findings no signature matched that the learnt classifier assigned a mode.
+    pub learned_classifications: Counter,
     /// Tickets opened.
     pub tickets_opened: Counter,
     /// Alerts that found their ticket already open (deduplicated).
@@ -70,6 +72,7 @@ impl Metrics {
             findings: Counter::default(),
             alerts: Counter::default(),
             unclassified_findings: Counter::default(),
+            learned_classifications: Counter::default(),
             tickets_opened: Counter::default(),
             alerts_deduplicated: Counter::default(),
             assets: Gauge::default(),
@@ -119,6 +122,11 @@ impl Metrics {
             "unclassified_findings",
             "Findings matching no failure mode",
             m.unclassified_findings.clone(),
+        );
+        r.register(
+            "learned_classifications",
+            "Findings no signature matched, classified by the learnt model",
+            m.learned_classifications.clone(),
         );
         r.register(
             "tickets_opened",

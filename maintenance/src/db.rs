@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
-use forewarn_domain::Alert;
+use forewarn_domain::{Alert, FailureModeId, Finding};
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -221,6 +221,27 @@ impl Maintenance {
                     quantity: r.get::<i64, _>(3) as u32,
                 };
                 (r.get(0), part)
+            })
+            .collect())
+    }
+
+    /// The findings of resolved and closed tickets with the mode they were resolved as: the
+    /// labelled history the mode classifier learns from. Evidence that no longer parses is
+    /// skipped (an older format), never an error.
+    pub async fn resolved_examples(
+        &self,
+    ) -> Result<Vec<(Finding, FailureModeId)>, MaintenanceError> {
+        let rows = sqlx::query(
+            "SELECT failure_mode, evidence FROM tickets WHERE status IN ('resolved', 'closed')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let mode: String = r.get(0);
+                let evidence: String = r.get(1);
+                Some((serde_json::from_str(&evidence).ok()?, mode.parse().ok()?))
             })
             .collect())
     }

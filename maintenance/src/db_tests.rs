@@ -121,3 +121,27 @@ async fn a_missing_database_reads_as_none() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn resolved_tickets_are_labelled_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Maintenance::open(dir.path()).await.unwrap();
+    db.open_ticket(&alert("p-1", "bearing_wear", Severity::High))
+        .await
+        .unwrap();
+    db.open_ticket(&alert("p-2", "impeller_wear", Severity::High))
+        .await
+        .unwrap();
+    assert!(
+        db.resolved_examples().await.unwrap().is_empty(),
+        "open tickets are not labels"
+    );
+    sqlx::query("UPDATE tickets SET status = 'resolved' WHERE asset_id = 'p-2'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let examples = db.resolved_examples().await.unwrap();
+    assert_eq!(examples.len(), 1);
+    assert_eq!(examples[0].0.asset.as_str(), "p-2");
+    assert_eq!(examples[0].1.as_str(), "impeller_wear");
+}

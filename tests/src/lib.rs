@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use forewarn::mosquitto::{Mosquitto, free_port};
 
+pub mod replay;
+
 /// A service configuration for a broker port and client id.
 pub fn config(port: u16, client_id: &str) -> Config {
     let mut c = Config::default();

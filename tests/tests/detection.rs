@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use forewarn_analytics::Detector;
 use forewarn_domain::{AssetId, AssetTypeId, Catalog, ModeKind, Reading, SensorName};
 use forewarn_simulators::{Fleet, FleetConfig};
+use forewarn_tests::replay::replay;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -26,58 +27,37 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
         let mut fleet = Fleet::new(cfg).unwrap();
         let truth = fleet.ground_truth();
         let sensor_truth = fleet.sensor_fault_truth();
-        let ticks: Vec<i64> = fleet.ticks().collect();
-        let mut detector = Detector::default().with_catalog(&catalog);
         let mut first_alert: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut instrument_alert: BTreeMap<String, (i64, Vec<String>)> = BTreeMap::new();
-        for t in ticks {
-            for a in &mut fleet.assets {
-                let Some(values) = a.sample(t) else { continue };
-                let asset = AssetId::new(&a.id).unwrap();
-                let ty = AssetTypeId::new(a.kind.type_id()).unwrap();
-                for (name, v) in a.kind.sensors().iter().zip(values) {
-                    if !v.is_finite() {
-                        continue; // dropped out of the payload
-                    }
-                    let r = Reading {
-                        asset: asset.clone(),
-                        sensor: SensorName::new(name).unwrap(),
-                        ts_ms: t,
-                        value: v,
-                    };
-                    let Some(f) = detector.observe(&r, &ty) else {
-                        continue;
-                    };
-                    let Some(mode) = forewarn_alerting::classify(&catalog, &f) else {
-                        continue;
-                    };
-                    if mode.kind == ModeKind::Instrumentation {
-                        let sensors = f.sensor_faults.iter().map(|s| s.sensor.to_string());
-                        instrument_alert
-                            .entry(a.id.clone())
-                            .or_insert((t, Vec::new()))
-                            .1
-                            .extend(sensors);
-                    } else {
-                        first_alert
-                            .entry((a.id.clone(), mode.id.to_string()))
-                            .or_insert(t);
-                        let failure = truth.iter().find(|g| g.asset == a.id);
-                        // The mode's earliest signature sensor to reach its failure level.
-                        let estimate = f
-                            .deviations
-                            .iter()
-                            .filter(|d| mode.signature.contains_key(&d.sensor))
-                            .filter_map(|d| d.time_to_failure_h)
-                            .min_by(|x, y| x.hours.total_cmp(&y.hours));
-                        if let (Some(g), Some(e)) = (failure, estimate) {
-                            let left = (g.failure_ms - t) as f64 / 3.6e6;
-                            rul.push((left, e.hours, e.low, e.high.unwrap_or(f64::INFINITY)));
-                        }
-                    }
-                }
+        replay(&mut fleet, &catalog, |asset, t, f| {
+            let Some(mode) = forewarn_alerting::classify(&catalog, &f) else {
+                return;
+            };
+            if mode.kind == ModeKind::Instrumentation {
+                let sensors = f.sensor_faults.iter().map(|s| s.sensor.to_string());
+                instrument_alert
+                    .entry(asset.to_string())
+                    .or_insert((t, Vec::new()))
+                    .1
+                    .extend(sensors);
+                return;
             }
-        }
+            first_alert
+                .entry((asset.to_string(), mode.id.to_string()))
+                .or_insert(t);
+            let failure = truth.iter().find(|g| g.asset == asset);
+            // The mode's earliest signature sensor to reach its failure level.
+            let estimate = f
+                .deviations
+                .iter()
+                .filter(|d| mode.signature.contains_key(&d.sensor))
+                .filter_map(|d| d.time_to_failure_h)
+                .min_by(|x, y| x.hours.total_cmp(&y.hours));
+            if let (Some(g), Some(e)) = (failure, estimate) {
+                let left = (g.failure_ms - t) as f64 / 3.6e6;
+                rul.push((left, e.hours, e.low, e.high.unwrap_or(f64::INFINITY)));
+            }
+        });
         for g in &sensor_truth {
             sensor_faults += 1;
             if let Some((t, sensors)) = instrument_alert.get(&g.asset)
