@@ -176,6 +176,7 @@ impl Detector {
             };
         }
         sensor.last_seen_ms = Some(r.ts_ms);
+        let fault_before = sensor.fault().map(|f| f.0);
         sensor.dropout_since = None;
         let normal = sensor.baseline.normal();
         let admitted = match sensor.check.observe(r.ts_ms, r.value, sensor.range, normal) {
@@ -190,7 +191,11 @@ impl Detector {
             }
             Admit::Skip => false,
         };
-        let healthy = sensor.fault().is_none();
+        let fault_now = sensor.fault().map(|f| f.0);
+        let healthy = fault_now.is_none();
+        // The asset's faulty set is looked at only when it may have changed (or a repeat is due):
+        // it is rare, and scanning every sensor on every reading is not.
+        let mut faults_changed = fault_before != fault_now;
         let index = sensor.index;
         let deviation = sensor
             .baseline
@@ -202,9 +207,15 @@ impl Detector {
         }
         if state.newest_ms.is_none_or(|t| r.ts_ms > t) {
             state.newest_ms = Some(r.ts_ms);
-            mark_dropouts(state, r.ts_ms);
+            faults_changed |= mark_dropouts(state, r.ts_ms);
         }
-        if let Some(f) = self.instrumentation(&r.asset, asset_type, r.ts_ms) {
+        let repeat_due = !state.faulty.is_empty()
+            && state
+                .last_fault_emit_ms
+                .is_some_and(|t| r.ts_ms - t >= REPEAT_MS);
+        if (faults_changed || repeat_due)
+            && let Some(f) = self.instrumentation(&r.asset, asset_type, r.ts_ms)
+        {
             return Some(f);
         }
         let state = self.assets.get_mut(&r.asset)?;
@@ -378,8 +389,9 @@ fn observe_joint(state: &mut AssetState, index: usize, ts: TimestampMs, value: f
 }
 
 /// Marks the asset's sensors that have been silent for [`DROPOUT_INTERVALS`] of their usual
-/// interval while the asset reports at `now`.
-fn mark_dropouts(state: &mut AssetState, now: TimestampMs) {
+/// interval while the asset reports at `now`; true when it marked one.
+fn mark_dropouts(state: &mut AssetState, now: TimestampMs) -> bool {
+    let mut marked = false;
     for s in state.sensors.values_mut() {
         if s.dropout_since.is_some() || s.interval_ms <= 0.0 {
             continue;
@@ -388,8 +400,10 @@ fn mark_dropouts(state: &mut AssetState, now: TimestampMs) {
             && (now - last) as f64 > DROPOUT_INTERVALS * s.interval_ms
         {
             s.dropout_since = Some(last);
+            marked = true;
         }
     }
+    marked
 }
 
 fn severity(score: f64) -> Severity {

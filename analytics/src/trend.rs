@@ -6,18 +6,18 @@
 //! exponential early (it overdoes it). Both are fitted over the deviation's recent hours and the
 //! estimate is the pair's middle, the interval their span widened by each fit's uncertainty.
 
-/// Hourly samples kept (two days).
-const HOURS: usize = 48;
+/// Hourly samples kept: as many as are fitted.
 /// Fewest hourly samples of one deviation for a trend.
 const MIN_POINTS: usize = 6;
 /// At most this many recent hours are fitted: older ones describe an earlier stage of wear.
 const FIT_HOURS: usize = 24;
+const HOURS: usize = FIT_HOURS;
 /// |score| below which an hour does not belong to the deviation.
 const IN_DEVIATION: f32 = 1.0;
 /// One-sided 95 % normal quantile: each bound of the 90 % interval.
 const Z90: f64 = 1.645;
 
-/// The last [`HOURS`] hourly samples of a smoothed score, in 200 bytes.
+/// The last [`FIT_HOURS`] hourly samples of a smoothed score, in about 120 bytes.
 #[derive(Debug, Clone)]
 pub struct ScoreTrend {
     samples: [f32; HOURS],
