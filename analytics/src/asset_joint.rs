@@ -2,18 +2,19 @@
 //! sensors' baselines and then scoring each complete row with the [`JointScorer`] a backtest runs.
 //!
 //! A row is the asset's readings of one timestamp (one MQTT message); it counts once every
-//! sensor has reported a reading its instrumentation check admitted. Warm-up rows are kept as an
-//! evenly spaced sample of at most [`ROWS_CAP`] rows (the baseline's halving scheme), so memory is
-//! bounded by the number of sensors, not by the warm-up's length.
+//! sensor has reported a reading its instrumentation check admitted. Warm-up rows are sampled
+//! evenly in time — one per `warm-up / ROWS_CAP` — so the sample grows with the warm-up rather
+//! than with the message rate, and a warm-up that runs long is thinned by halving (the baseline's
+//! scheme): memory is bounded by the number of sensors, never by the warm-up's length.
 
 use forewarn_domain::{JointEvidence, SensorName, TimestampMs};
 use ndarray::{Array2, ArrayView1};
 
 use crate::backtest::{JointScore, JointScorer, ScoreConfig};
 
-/// Most warm-up rows kept: 32 to 64 evenly spaced rows fit a model of a few sensors (the
-/// correlation is shrunk), and 64 rows of 10 sensors cost 256 bytes per sensor while warming up.
-const ROWS_CAP: usize = 64;
+/// Most warm-up rows kept: 24 to 48 evenly spaced rows fit a model of a few sensors (the
+/// correlation is shrunk), and cost at most 192 bytes per sensor while warming up.
+const ROWS_CAP: usize = 48;
 /// Name and version of the method, recorded with every fitted model.
 pub const JOINT_NAME: &str = "joint-mahalanobis/1";
 
@@ -21,8 +22,9 @@ pub const JOINT_NAME: &str = "joint-mahalanobis/1";
 enum Phase {
     Learning {
         rows: Vec<f32>,
-        seen: usize,
-        stride: usize,
+        /// Earliest time of the next kept row.
+        next_due: Option<TimestampMs>,
+        spacing_ms: i64,
     },
     Scoring {
         scorer: Box<JointScorer>,
@@ -48,13 +50,13 @@ pub struct AssetJoint {
 }
 
 impl AssetJoint {
-    /// A new state for `width` sensors.
-    pub fn new(width: usize) -> Self {
+    /// A new state for `width` sensors whose warm-up lasts about `warmup_ms`.
+    pub fn new(width: usize, warmup_ms: i64) -> Self {
         Self {
             phase: Phase::Learning {
                 rows: Vec::new(),
-                seen: 0,
-                stride: 1,
+                next_due: None,
+                spacing_ms: (warmup_ms / ROWS_CAP as i64).max(1),
             },
             width,
             row: vec![0.0; width],
@@ -90,17 +92,21 @@ impl AssetJoint {
         self.filled = 0;
         self.seen_in_row.fill(false);
         match &mut self.phase {
-            Phase::Learning { rows, seen, stride } => {
-                if seen.is_multiple_of(*stride) {
+            Phase::Learning {
+                rows,
+                next_due,
+                spacing_ms,
+            } => {
+                if next_due.is_none_or(|d| ts >= d) {
                     rows.extend(self.row.iter().map(|&v| v as f32));
                     if rows.len() == ROWS_CAP * self.width {
                         let w = self.width;
                         let kept: Vec<f32> = rows.chunks(w).step_by(2).flatten().copied().collect();
                         *rows = kept;
-                        *stride *= 2;
+                        *spacing_ms *= 2;
                     }
+                    *next_due = Some(ts + *spacing_ms);
                 }
-                *seen += 1;
             }
             Phase::Scoring {
                 scorer,
@@ -197,7 +203,7 @@ mod tests {
             .map(|n| SensorName::new(n).unwrap())
             .to_vec();
         let refs: Vec<&SensorName> = names.iter().collect();
-        let mut j = AssetJoint::new(3);
+        let mut j = AssetJoint::new(3, 48);
         let noise = |t: f64, k: f64| ((t * 12.9898 + k * 78.233).sin() * 43_758.545).fract();
         for i in 0..1000i64 {
             let t = i as f64;
@@ -230,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_partial_row_never_counts() {
-        let mut j = AssetJoint::new(2);
+        let mut j = AssetJoint::new(2, 48);
         assert!(!j.observe(0, 1, 1.0));
         assert!(!j.observe(0, 2, 1.0)); // a new timestamp discards the partial row
         assert!(j.observe(1, 2, 1.0));

@@ -64,7 +64,9 @@ pub struct SensorBaseline {
     above_since: Option<TimestampMs>,
     last_value: f64,
     /// Hourly samples of the smoothed score, for the time to failure.
-    trend: ScoreTrend,
+    /// Allocated when the warm-up ends: a warming sensor has no score to follow, and every
+    /// sensor of a fleet that has just connected is warming at once.
+    trend: Option<Box<ScoreTrend>>,
 }
 
 /// A sustained deviation of one sensor.
@@ -97,7 +99,9 @@ impl SensorBaseline {
         let z = (value - self.center) / self.scale;
         let alpha = 1.0 - (-(dt as f64) / cfg.smoothing_ms.max(1) as f64).exp();
         self.smoothed += alpha * (z - self.smoothed);
-        self.trend.observe(ts_ms, self.smoothed);
+        if let Some(t) = &mut self.trend {
+            t.observe(ts_ms, self.smoothed);
+        }
         if self.smoothed.abs() >= cfg.threshold {
             self.above_since.get_or_insert(ts_ms);
         } else if self.smoothed.abs() < cfg.clear_threshold {
@@ -134,6 +138,7 @@ impl SensorBaseline {
         self.scale = (MAD_TO_SIGMA * mad).max(1e-3 * center.abs()).max(1e-9);
         self.center = center;
         self.smoothed = 0.0;
+        self.trend = Some(Box::default());
         self.ready = true;
     }
 
@@ -163,7 +168,7 @@ impl SensorBaseline {
 
     /// Hours until the smoothed |score| reaches `level`, from its recent hourly trend.
     pub fn time_to(&self, level: f64) -> Option<TimeTo> {
-        self.trend.time_to(level)
+        self.trend.as_ref()?.time_to(level)
     }
 
     /// The learned (center, scale) once ready: median and robust standard deviation.

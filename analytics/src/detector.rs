@@ -153,7 +153,7 @@ impl Detector {
                     .copied();
                 let index = state.sensors.len();
                 // A new sensor changes the rows: the joint model learns again.
-                state.joint = Some(AssetJoint::new(index + 1));
+                state.joint = Some(AssetJoint::new(index + 1, self.cfg.warmup_ms));
                 state
                     .sensors
                     .entry(r.sensor.clone())
