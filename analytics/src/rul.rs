@@ -9,11 +9,13 @@
 
 pub mod boost;
 pub mod features;
+pub mod regimes;
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 pub use boost::{BoostParams, Booster};
+pub use regimes::Regimes;
 
 /// Version of the persisted model format.
 pub const FORMAT: u32 = 1;
@@ -27,6 +29,9 @@ pub struct UnitHistory {
     pub ages: Vec<f64>,
     /// Sensor columns, each as long as `ages`, in the order of the sensor names.
     pub columns: Vec<Vec<f64>>,
+    /// Operating-setting columns (empty when the data has a single regime), each as long as
+    /// `ages`: sensors are then read relative to their regime ([`Regimes`]).
+    pub settings: Vec<Vec<f64>>,
 }
 
 /// How training goes.
@@ -85,6 +90,9 @@ pub struct RulModel {
     /// Cross-validated error.
     pub cv: CvReport,
     booster: Booster,
+    /// Operating regimes, when trained with settings.
+    #[serde(default)]
+    pub regimes: Option<Regimes>,
     /// 10 % – 90 % residual band per range of predictions, from the cross-validation.
     bands: Vec<Band>,
 }
@@ -114,6 +122,9 @@ pub enum RulError {
     /// A unit has a different number of columns than the sensor list.
     #[error("unit {0}: expected {1} sensor columns")]
     Shape(String, usize),
+    /// The settings describe more distinct operating points than regimes can hold.
+    #[error("the settings have more than {0} distinct operating points")]
+    Regimes(usize),
     /// The model was written by another version.
     #[error("model format {0} is not {FORMAT}; retrain it")]
     Format(u32),
@@ -134,11 +145,29 @@ pub fn train(
             needed: folds,
         });
     }
+    let settings = units.first().map_or(0, |u| u.settings.len());
     for u in units {
-        if u.columns.len() != sensors.len() || u.columns.iter().any(|c| c.len() != u.ages.len()) {
+        if u.columns.len() != sensors.len()
+            || u.settings.len() != settings
+            || u.columns
+                .iter()
+                .chain(&u.settings)
+                .any(|c| c.len() != u.ages.len())
+        {
             return Err(RulError::Shape(u.id.clone(), sensors.len()));
         }
     }
+    // Regimes are unsupervised (no label is used), so learning them on every unit before the
+    // cross-validation does not leak remaining life into the held-out folds.
+    let regimes = (settings > 0).then(|| Regimes::fit(units)).transpose()?;
+    let normalised: Vec<UnitHistory>;
+    let units = match &regimes {
+        Some(r) => {
+            normalised = units.iter().map(|u| r.normalise(u)).collect();
+            &normalised[..]
+        }
+        None => units,
+    };
     let rows: Vec<(usize, Vec<f64>, f64)> = units
         .iter()
         .enumerate()
@@ -182,6 +211,7 @@ pub fn train(
         cap: cfg.cap,
         cv,
         booster,
+        regimes,
         bands: bands(oof),
     })
 }
@@ -198,9 +228,18 @@ impl RulModel {
 
     /// Remaining life after the last row of `unit`, whose columns follow [`RulModel::sensors`].
     pub fn predict(&self, unit: &UnitHistory) -> Result<Option<Prediction>, RulError> {
-        if unit.columns.len() != self.sensors.len() {
+        let with_settings = self.regimes.is_some() != unit.settings.is_empty();
+        if unit.columns.len() != self.sensors.len() || !with_settings {
             return Err(RulError::Shape(unit.id.clone(), self.sensors.len()));
         }
+        let normalised;
+        let unit = match &self.regimes {
+            Some(r) => {
+                normalised = r.normalise(unit);
+                &normalised
+            }
+            None => unit,
+        };
         let Some(last) = features::unit_features(&unit.ages, &unit.columns).pop() else {
             return Ok(None);
         };

@@ -40,6 +40,10 @@ pub struct TrainArgs {
     /// Column names of a file without a header, comma separated; `s1..s21` is a range.
     #[arg(long)]
     pub columns: Option<String>,
+    /// Operating-setting columns (comma separated, ranges allowed): rows are grouped into the
+    /// regimes they define and every sensor is read relative to its regime.
+    #[arg(long)]
+    pub settings: Option<String>,
     /// Cross-validation folds, grouped by unit.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
@@ -68,6 +72,8 @@ struct ModelFile {
     unit_col: String,
     time_col: String,
     columns: Option<Vec<String>>,
+    #[serde(default)]
+    settings: Vec<String>,
     model: RulModel,
 }
 
@@ -79,10 +85,23 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let columns = args.columns.as_deref().map(expand_columns).transpose()?;
     let table = Table::read(&args.input, columns.clone())?;
     let (u, t) = (table.column(&args.unit_col)?, table.column(&args.time_col)?);
+    let settings = args
+        .settings
+        .as_deref()
+        .map(expand_columns)
+        .transpose()?
+        .unwrap_or_default();
+    for s in &settings {
+        table.column(s)?;
+    }
     let mut sensors = Vec::new();
     let mut dropped = Vec::new();
     for (i, name) in table.header.iter().enumerate() {
-        if i == u || i == t || LABELS.contains(&name.to_lowercase().as_str()) {
+        if i == u
+            || i == t
+            || LABELS.contains(&name.to_lowercase().as_str())
+            || settings.contains(name)
+        {
             continue;
         }
         let col = table.numbers(i);
@@ -97,7 +116,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         !sensors.is_empty(),
         "no column varies: nothing to learn from"
     );
-    let units = units(&table, u, t, &sensors)?;
+    let units = units(&table, u, t, &sensors, &settings)?;
     let cfg = TrainConfig {
         cap: args.cap,
         folds: args.folds,
@@ -133,10 +152,14 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             " (remaining life capped at {c})"
         ))
     );
+    if let Some(r) = &model.regimes {
+        println!("{} operating regimes from {}", r.len(), settings.join(", "));
+    }
     let file = ModelFile {
         unit_col: args.unit_col.clone(),
         time_col: args.time_col.clone(),
         columns,
+        settings,
         model,
     };
     std::fs::write(&args.model, serde_json::to_vec(&file)?)
@@ -154,7 +177,7 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     };
     let table = Table::read(&args.input, columns)?;
     let (u, t) = (table.column(&file.unit_col)?, table.column(&file.time_col)?);
-    let units = units(&table, u, t, &file.model.sensors)?;
+    let units = units(&table, u, t, &file.model.sensors, &file.settings)?;
     println!(
         "{:<12} {:>10} {:>10} {:>10} {:>10}",
         file.unit_col,
@@ -194,11 +217,15 @@ fn units(
     u: usize,
     t: usize,
     sensors: &[String],
+    settings: &[String],
 ) -> anyhow::Result<Vec<UnitHistory>> {
-    let cols: Vec<usize> = sensors
-        .iter()
-        .map(|s| table.column(s))
-        .collect::<anyhow::Result<_>>()?;
+    let numbers = |names: &[String]| -> anyhow::Result<Vec<Vec<f64>>> {
+        names
+            .iter()
+            .map(|s| Ok(table.numbers(table.column(s)?)))
+            .collect()
+    };
+    let (values, setting_values) = (numbers(sensors)?, numbers(settings)?);
     let mut order: Vec<String> = Vec::new();
     let mut by_unit: std::collections::HashMap<String, Vec<usize>> = Default::default();
     for (i, row) in table.rows.iter().enumerate() {
@@ -213,7 +240,6 @@ fn units(
             .push(i);
     }
     let time = table.numbers(t);
-    let values: Vec<Vec<f64>> = cols.iter().map(|&c| table.numbers(c)).collect();
     order
         .into_iter()
         .map(|id| {
@@ -227,29 +253,33 @@ fn units(
                 );
             }
             rows.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
-            let columns = values
-                .iter()
-                .map(|col| {
-                    let mut last = rows
-                        .iter()
-                        .map(|&r| col[r])
-                        .find(|v| v.is_finite())
-                        .unwrap_or(0.0);
-                    rows.iter()
-                        .map(|&r| {
-                            if col[r].is_finite() {
-                                last = col[r];
-                            }
-                            last
-                        })
-                        .collect()
-                })
-                .collect();
+            let carried = |cols: &[Vec<f64>]| -> Vec<Vec<f64>> {
+                cols.iter().map(|col| carry_forward(col, &rows)).collect()
+            };
             Ok(UnitHistory {
                 id,
                 ages: rows.iter().map(|&r| time[r]).collect(),
-                columns,
+                columns: carried(&values),
+                settings: carried(&setting_values),
             })
+        })
+        .collect()
+}
+
+/// `col` at `rows`, a cell that is not a number taking the previous value (the first number for
+/// leading gaps).
+fn carry_forward(col: &[f64], rows: &[usize]) -> Vec<f64> {
+    let mut last = rows
+        .iter()
+        .map(|&r| col[r])
+        .find(|v| v.is_finite())
+        .unwrap_or(0.0);
+    rows.iter()
+        .map(|&r| {
+            if col[r].is_finite() {
+                last = col[r];
+            }
+            last
         })
         .collect()
 }

@@ -159,3 +159,65 @@ fn bad_files_and_flags_are_clear_errors() {
         text(&o)
     );
 }
+
+#[test]
+fn settings_define_regimes_and_travel_with_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
+    write_engines(Path::new(&p("train.txt")), 1..11, |_| u32::MAX);
+    let train = forewarn(&[
+        "rul",
+        "train",
+        "--input",
+        &p("train.txt"),
+        "--columns",
+        "unit,cycle,op,s1..s3",
+        "--settings",
+        "op",
+        "--unit-col",
+        "unit",
+        "--time-col",
+        "cycle",
+        "--model",
+        &p("m.json"),
+    ]);
+    let out = text(&train);
+    assert!(train.status.success(), "{out}");
+    assert!(
+        out.contains("3 sensors") && out.contains("1 operating regimes from op"),
+        "{out}"
+    );
+    write_engines(Path::new(&p("running.txt")), 100..102, |id| life(id) - 20);
+    // The model remembers which columns are settings: predict needs no flag for them.
+    let predict = forewarn(&[
+        "rul",
+        "predict",
+        "--model",
+        &p("m.json"),
+        "--input",
+        &p("running.txt"),
+    ]);
+    assert!(predict.status.success(), "{}", text(&predict));
+    assert_eq!(text(&predict).lines().count(), 3, "{}", text(&predict));
+    let bad = forewarn(&[
+        "rul",
+        "train",
+        "--input",
+        &p("train.txt"),
+        "--columns",
+        "unit,cycle,op,s1..s3",
+        "--settings",
+        "altitude",
+        "--unit-col",
+        "unit",
+        "--time-col",
+        "cycle",
+        "--model",
+        &p("x.json"),
+    ]);
+    assert!(
+        text(&bad).contains("no column \"altitude\""),
+        "{}",
+        text(&bad)
+    );
+}

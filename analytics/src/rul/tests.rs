@@ -23,6 +23,7 @@ pub(super) fn unit(id: usize, life: usize) -> UnitHistory {
         id: format!("u{id}"),
         ages,
         columns,
+        settings: vec![],
     }
 }
 
@@ -68,6 +69,7 @@ fn learns_remaining_life_and_brackets_it() {
                 id: full.id.clone(),
                 ages: full.ages[..seen].to_vec(),
                 columns: full.columns.iter().map(|c| c[..seen].to_vec()).collect(),
+                settings: vec![],
             };
             let p = model.predict(&cut).unwrap().unwrap();
             let truth = (left as f64).min(100.0);
@@ -100,6 +102,7 @@ fn the_model_survives_a_round_trip_and_refuses_bad_shapes() {
         id: "e".into(),
         ages: vec![],
         columns: vec![vec![]; 3],
+        settings: vec![],
     };
     assert_eq!(model.predict(&empty), Ok(None));
     assert_eq!(
