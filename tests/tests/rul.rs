@@ -40,6 +40,24 @@ fn forewarn(args: &[&str]) -> Output {
     Command::new(forewarn_bin()).args(args).output().unwrap()
 }
 
+/// `forewarn rul train` on `input` with the unit and time columns every test file has.
+fn rul_train(input: &str, model: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "rul",
+        "train",
+        "--input",
+        input,
+        "--unit-col",
+        "unit",
+        "--time-col",
+        "cycle",
+        "--model",
+        model,
+    ];
+    args.extend(extra);
+    forewarn(&args)
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -53,22 +71,11 @@ fn trains_on_run_to_failure_files_and_predicts_running_engines() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
     write_engines(Path::new(&p("train.txt")), 1..31, |_| u32::MAX);
-    let train = forewarn(&[
-        "rul",
-        "train",
-        "--input",
+    let train = rul_train(
         &p("train.txt"),
-        "--columns",
-        "unit,cycle,op,s1..s3",
-        "--unit-col",
-        "unit",
-        "--time-col",
-        "cycle",
-        "--cap",
-        "100",
-        "--model",
         &p("m.json"),
-    ]);
+        &["--columns", "unit,cycle,op,s1..s3", "--cap", "100"],
+    );
     let out = text(&train);
     assert!(train.status.success(), "{out}");
     assert!(out.contains("30 units"), "{out}");
@@ -119,20 +126,7 @@ fn bad_files_and_flags_are_clear_errors() {
     let p = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
     write_engines(Path::new(&p("few.txt")), 1..4, |_| u32::MAX);
     let train = |input: &str, extra: &[&str]| {
-        let mut args = vec![
-            "rul",
-            "train",
-            "--input",
-            input,
-            "--unit-col",
-            "unit",
-            "--time-col",
-            "cycle",
-            "--model",
-            "/nonexistent/m.json",
-        ];
-        args.extend(extra);
-        let o = forewarn(&args);
+        let o = rul_train(input, "/nonexistent/m.json", extra);
         assert!(!o.status.success());
         text(&o)
     };
@@ -165,22 +159,11 @@ fn settings_define_regimes_and_travel_with_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
     write_engines(Path::new(&p("train.txt")), 1..11, |_| u32::MAX);
-    let train = forewarn(&[
-        "rul",
-        "train",
-        "--input",
+    let train = rul_train(
         &p("train.txt"),
-        "--columns",
-        "unit,cycle,op,s1..s3",
-        "--settings",
-        "op",
-        "--unit-col",
-        "unit",
-        "--time-col",
-        "cycle",
-        "--model",
         &p("m.json"),
-    ]);
+        &["--columns", "unit,cycle,op,s1..s3", "--settings", "op"],
+    );
     let out = text(&train);
     assert!(train.status.success(), "{out}");
     assert!(
@@ -199,22 +182,16 @@ fn settings_define_regimes_and_travel_with_the_model() {
     ]);
     assert!(predict.status.success(), "{}", text(&predict));
     assert_eq!(text(&predict).lines().count(), 3, "{}", text(&predict));
-    let bad = forewarn(&[
-        "rul",
-        "train",
-        "--input",
+    let bad = rul_train(
         &p("train.txt"),
-        "--columns",
-        "unit,cycle,op,s1..s3",
-        "--settings",
-        "altitude",
-        "--unit-col",
-        "unit",
-        "--time-col",
-        "cycle",
-        "--model",
         &p("x.json"),
-    ]);
+        &[
+            "--columns",
+            "unit,cycle,op,s1..s3",
+            "--settings",
+            "altitude",
+        ],
+    );
     assert!(
         text(&bad).contains("no column \"altitude\""),
         "{}",
