@@ -4,12 +4,17 @@
 //! its squared Mahalanobis distance, smoothed over time by an exponentially weighted mean, and
 //! compared with a threshold calibrated on the same smoothed score over the baseline itself (a
 //! row's distance is capped at a few thresholds first, so alarms end soon after faults do): no
-//! constant depends on a unit, a sensor or a data set. One value column is the univariate case of
-//! the same method (a robust-free z-score).
+//! constant depends on a unit, a sensor or a data set.
+//!
+//! One value column is scored by the streaming change detector instead ([`score_series`],
+//! [`crate::stream`]): a single series has no joint behaviour to model, and series stored alone
+//! (traffic, load, a lone temperature) wander and trend, so their changes are judged against
+//! their own recent forecast rather than a fixed healthy baseline.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Slice};
 
 use crate::joint::{FitError, JointModel};
+use crate::stream::{ChangeKind, StreamConfig, StreamDetector};
 
 /// Settings of the joint scorer, in rows (a backtest has no clock) and relative terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +52,8 @@ pub struct Scored {
     pub threshold: f64,
     /// Per row, each column's reconstruction-based contribution (for event summaries).
     pub contributions: Vec<Vec<f64>>,
+    /// Per row, the kind of change a univariate score found (empty for joint scores).
+    pub kinds: Vec<Option<ChangeKind>>,
 }
 
 /// The joint model of one asset scored row after row: what the live detector runs per asset and
@@ -135,8 +142,46 @@ pub fn score_table(
         anomalous,
         threshold: scorer.threshold(),
         contributions,
+        kinds: Vec::new(),
     })
 }
+
+/// Scores one series with the streaming change detector, calibrated on its first
+/// `warmup_rows` values (at least [`MIN_WARMUP`]) and then run over every value from the first,
+/// as it would have run live.
+pub fn score_series(
+    values: &[f64],
+    warmup_rows: usize,
+    cfg: &StreamConfig,
+) -> Result<Scored, FitError> {
+    let warmup = &values[..warmup_rows.min(values.len())];
+    if warmup.iter().filter(|v| v.is_finite()).count() < MIN_WARMUP {
+        return Err(FitError::TooFewRows {
+            got: warmup.len(),
+            needed: MIN_WARMUP,
+        });
+    }
+    let mut detector = StreamDetector::new(warmup, cfg.clone());
+    detector.rewind(values[0]);
+    let mut out = Scored {
+        score: Vec::with_capacity(values.len()),
+        anomalous: Vec::with_capacity(values.len()),
+        threshold: 0.5,
+        contributions: Vec::new(),
+        kinds: Vec::with_capacity(values.len()),
+    };
+    for &v in values {
+        let s = detector.observe(v);
+        out.score.push(s.score);
+        out.anomalous.push(s.anomalous);
+        out.kinds.push(s.kind);
+        out.contributions.push(vec![1.0]);
+    }
+    Ok(out)
+}
+
+/// Fewest warm-up values of a univariate backtest.
+pub const MIN_WARMUP: usize = 10;
 
 /// One run of anomalous rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +194,8 @@ pub struct Event {
     pub peak: f64,
     /// Column indices by their summed positive share of the distance, largest first (top 3).
     pub top_columns: Vec<usize>,
+    /// The kind of change, as known at the event's last row (univariate scores only).
+    pub kind: Option<ChangeKind>,
 }
 
 /// The runs of anomalous rows, with the sensors that drove each.
@@ -184,6 +231,8 @@ pub fn events(scored: &Scored) -> Vec<Event> {
             end: i - 1,
             peak,
             top_columns: top,
+            // The last row's: a shift's first value looks like a spike.
+            kind: scored.kinds.get(i - 1).copied().flatten(),
         });
     }
     out

@@ -26,6 +26,7 @@ pub mod instrument;
 pub mod joint;
 pub mod rul;
 mod stage;
+pub mod stream;
 pub mod trend;
 
 pub use baseline::{BaselineConfig, SensorBaseline};

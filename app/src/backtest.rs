@@ -1,5 +1,7 @@
-//! `forewarn backtest`: the joint detector over a history file, every input row written back with
-//! `anomaly_score` and `is_anomaly`, and a summary of the events on standard output.
+//! `forewarn backtest`: the detectors over a history file, every input row written back with
+//! `anomaly_score` and `is_anomaly`, and a summary of the events on standard output. Several
+//! value columns are scored by the joint model; one by the streaming change detector, which also
+//! writes `change` (`spike` or `shift`) on anomalous rows.
 //!
 //! The separator (`,`, `;` or tab) is detected from the header. Columns named `anomaly`,
 //! `changepoint` or `label` are labels: passed through, never inputs. The timestamp column is
@@ -10,6 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use forewarn_analytics::backtest::{self, ScoreConfig};
+use forewarn_analytics::stream::StreamConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 
@@ -27,24 +30,31 @@ pub struct BacktestArgs {
     /// Rows at the start that are healthy and train the model (default: a quarter of the file).
     #[arg(long)]
     pub baseline_rows: Option<usize>,
+    /// Names of the columns of a file without a header row, comma separated (plain
+    /// whitespace-separated rows are accepted then too).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
     /// Where to write the scored rows: CSV (same separator as the input) or Parquet (`.parquet`).
     #[arg(long)]
     pub out: PathBuf,
 }
 
 /// Never inputs: labels, and the columns an earlier backtest added.
-const LABELS: [&str; 5] = [
+const LABELS: [&str; 6] = [
     "anomaly",
     "changepoint",
     "label",
     "anomaly_score",
     "is_anomaly",
+    "change",
 ];
+/// What a backtest writes: an earlier run's are replaced, not repeated.
+const SCORES: [&str; 3] = ["anomaly_score", "is_anomaly", "change"];
 const TIME_NAMES: [&str; 5] = ["datetime", "timestamp", "time", "date", "ts"];
 
 /// Runs a backtest.
 pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
-    let table = Table::read(&args.input, None)?;
+    let table = Table::read(&args.input, args.columns.clone())?;
     let Table { header, rows, sep } = &table;
     let time_col = match &args.timestamp_col {
         Some(c) => Some(table.column(c)?),
@@ -71,15 +81,27 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     }
     backtest::fill_gaps(&mut values);
     let baseline = args.baseline_rows.unwrap_or(rows.len() / 4);
-    let scored = backtest::score_table(values.view(), baseline, &ScoreConfig::default())
-        .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
+    let univariate = inputs.len() == 1;
+    let scored = if univariate {
+        backtest::score_series(
+            &values.column(0).to_vec(),
+            baseline,
+            &StreamConfig::default(),
+        )
+    } else {
+        backtest::score_table(values.view(), baseline, &ScoreConfig::default())
+    }
+    .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
 
     // A scored file scored again replaces its old scores rather than repeating them.
     let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| !["anomaly_score", "is_anomaly"].contains(&header[i].to_lowercase().as_str()))
+        .filter(|&i| !SCORES.contains(&header[i].to_lowercase().as_str()))
         .collect();
     let mut out_header: Vec<String> = keep.iter().map(|&i| header[i].clone()).collect();
     out_header.extend(["anomaly_score".into(), "is_anomaly".into()]);
+    if univariate {
+        out_header.push("change".into());
+    }
     let bar = ProgressBar::new(rows.len() as u64).with_style(ProgressStyle::with_template(
         "{msg} {wide_bar} {pos}/{len} rows",
     )?);
@@ -91,6 +113,9 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         let mut row: Vec<String> = keep.iter().map(|&c| rec[c].clone()).collect();
         row.push(format!("{:.6}", scored.score[i]));
         row.push(u8::from(scored.anomalous[i]).to_string());
+        if univariate {
+            row.push(scored.kinds[i].map_or("", |k| k.as_str()).to_owned());
+        }
         row
     });
     if is_parquet(&args.out) {
@@ -116,9 +141,14 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let events = backtest::events(&scored);
     let flagged = scored.anomalous.iter().filter(|&&a| a).count();
     println!(
-        "{} rows, {} sensors, baseline {} rows; {} anomalous rows in {} events",
+        "{} rows, {} sensors ({}), baseline {} rows; {} anomalous rows in {} events",
         rows.len(),
         inputs.len(),
+        if univariate {
+            "streaming change detector"
+        } else {
+            "joint model"
+        },
         baseline,
         flagged,
         events.len()
@@ -134,11 +164,12 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
             .map(|&c| header[inputs[c]].as_str())
             .collect();
         println!(
-            "  {} .. {} ({} rows) peak {:.3}, driven by {}",
+            "  {} .. {} ({} rows) peak {:.3}, {} {}",
             at(e.start),
             at(e.end),
             e.end - e.start + 1,
             e.peak,
+            e.kind.map_or("driven by", |k| k.as_str()),
             sensors.join(", ")
         );
     }

@@ -160,3 +160,107 @@ fn bad_input_is_a_clear_error() {
     let short = "t,v\n1,1\n2,2\n";
     assert!(run("short.csv", short, &["--timestamp-col", "t"]).contains("at least 10 rows"));
 }
+
+/// One value column, NAB-style (`timestamp,value`): a noisy daily cycle on a slow trend with a
+/// spike at row 2500 and a level shift at row 3200. Scored by the streaming change detector.
+#[test]
+fn one_value_column_gets_the_streaming_detector() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("machine_temperature.csv");
+    let scored = dir.path().join("scored.csv");
+    let mut text = String::from("timestamp,value\n");
+    for i in 0..4000u32 {
+        let t = f64::from(i);
+        let noise = ((t * 12.9898).sin() * 43_758.545).rem_euclid(1.0) - 0.5;
+        let mut v = 70.0 + 0.002 * t + 5.0 * (t * std::f64::consts::TAU / 288.0).sin() + noise;
+        if i == 2500 {
+            v += 12.0;
+        }
+        if i >= 3200 {
+            v -= 6.0;
+        }
+        text.push_str(&format!(
+            "2024-01-{:02} {:02}:{:02}:00,{v:.3}\n",
+            1 + i / 288,
+            (i % 288) / 12,
+            (i % 12) * 5
+        ));
+    }
+    std::fs::write(&input, text).unwrap();
+    let run = Command::new(forewarn_bin())
+        .args(["backtest", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&scored)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("1 sensors (streaming change detector)"),
+        "{stdout}"
+    );
+
+    let out = std::fs::read_to_string(&scored).unwrap();
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "timestamp,value,anomaly_score,is_anomaly,change"
+    );
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    assert_eq!(rows.len(), 4000);
+    let flagged: Vec<usize> = (0..4000).filter(|&i| rows[i][3] == "1").collect();
+    assert_eq!(rows[2500][4], "spike", "{:?}", &rows[2498..2503]);
+    assert!(flagged.contains(&2500));
+    let shift = flagged.iter().find(|&&i| i >= 3200).copied();
+    assert!(shift.is_some_and(|i| i < 3210), "{flagged:?}");
+    // Its first value looks like a spike; the next, still as far away, shows the level moved.
+    assert_eq!(rows[shift.unwrap() + 1][4], "shift");
+    assert!(
+        stdout.contains("spike value") && stdout.contains("shift value"),
+        "{stdout}"
+    );
+    // Everything flagged belongs to one of the two changes.
+    assert!(
+        flagged
+            .iter()
+            .all(|i| (2500..2530).contains(i) || (3200..3240).contains(i)),
+        "{flagged:?}"
+    );
+    for r in &rows {
+        let score: f64 = r[2].parse().unwrap();
+        assert!((0.0..1.0).contains(&score));
+    }
+
+    // The same values without a header, named with --columns (written back space separated).
+    let bare = dir.path().join("bare.txt");
+    let values: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    std::fs::write(&bare, values.join("\n")).unwrap();
+    let run = Command::new(forewarn_bin())
+        .args(["backtest", "--columns", "value", "--input"])
+        .arg(&bare)
+        .arg("--out")
+        .arg(dir.path().join("bare_scored.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let again = std::fs::read_to_string(dir.path().join("bare_scored.csv")).unwrap();
+    let again_flagged: Vec<usize> = again
+        .lines()
+        .skip(1)
+        .enumerate()
+        .filter(|(_, l)| l.split_whitespace().nth(2) == Some("1"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(again_flagged, flagged, "the time column is not an input");
+}
