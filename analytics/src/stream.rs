@@ -290,15 +290,21 @@ impl StreamDetector {
     }
 
     fn learn_forecasters(&mut self, x: f64, anomalous: bool) {
-        for i in 0..RATES.len() {
-            let e = (x - self.level[i]).abs();
-            let cap = WINSOR * MEAN_ABS_TO_SIGMA * self.spread[i];
-            self.spread[i] += self.cfg.spread_rate * (e.min(cap) - self.spread[i]);
+        let forecasters = self
+            .level
+            .iter_mut()
+            .zip(&mut self.spread)
+            .zip(&mut self.choice)
+            .zip(RATES);
+        for (((level, spread), choice), rate) in forecasters {
+            let e = (x - *level).abs();
+            *spread +=
+                self.cfg.spread_rate * (e.min(WINSOR * MEAN_ABS_TO_SIGMA * *spread) - *spread);
             if !anomalous {
-                let cap = WINSOR * MEAN_ABS_TO_SIGMA * self.choice[i];
-                self.choice[i] += self.cfg.choice_rate * (e.min(cap) - self.choice[i]);
+                *choice +=
+                    self.cfg.choice_rate * (e.min(WINSOR * MEAN_ABS_TO_SIGMA * *choice) - *choice);
             }
-            self.level[i] += RATES[i] * (x - self.level[i]);
+            *level += rate * (x - *level);
         }
     }
 }

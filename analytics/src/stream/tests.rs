@@ -2,6 +2,8 @@
 //! noise, random walks, seasonality, count bursts, variance changes — and quiet ones that must stay
 //! quiet: heavy tails, slow wandering, trends, quantised values.
 
+#![allow(clippy::single_range_in_vec_init)] // a list of labelled windows that has one
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Poisson, StudentT};
