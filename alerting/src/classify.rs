@@ -72,6 +72,7 @@ mod tests {
                     baseline: 0.0,
                     since_ms: 0,
                     time_to_failure_h: None,
+                    change: None,
                 })
                 .collect(),
             score: 5.0,

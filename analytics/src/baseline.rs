@@ -1,7 +1,8 @@
 //! One sensor's robust streaming baseline.
 
-use forewarn_domain::{Direction, TimestampMs};
+use forewarn_domain::{AbruptChange, Direction, TimestampMs};
 
+use crate::stream::{StreamConfig, StreamDetector};
 use crate::trend::{ScoreTrend, TimeTo};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -67,6 +68,11 @@ pub struct SensorBaseline {
     /// Allocated when the warm-up ends: a warming sensor has no score to follow, and every
     /// sensor of a fleet that has just connected is warming at once.
     trend: Option<Box<ScoreTrend>>,
+    /// Abrupt changes (spikes, shifts) against the sensor's own recent forecast, from the end of
+    /// the warm-up; allocated then, like the trend.
+    stream: Option<Box<StreamDetector>>,
+    /// The latest abrupt change, and whether it is still going on.
+    change: Option<(AbruptChange, bool)>,
 }
 
 /// A sustained deviation of one sensor.
@@ -102,6 +108,29 @@ impl SensorBaseline {
         if let Some(t) = &mut self.trend {
             t.observe(ts_ms, self.smoothed);
         }
+        if let Some(stream) = &mut self.stream {
+            let s = stream.observe(value);
+            match (&mut self.change, s.kind) {
+                (Some((c, ongoing @ true)), Some(kind)) if s.anomalous => {
+                    // A shift's first value looks like a spike: the kind follows the detector.
+                    c.kind = kind;
+                    c.peak = c.peak.max(s.score);
+                    *ongoing = true;
+                }
+                (_, Some(kind)) if s.anomalous => {
+                    self.change = Some((
+                        AbruptChange {
+                            kind,
+                            at_ms: ts_ms,
+                            peak: s.score,
+                        },
+                        true,
+                    ));
+                }
+                (Some((_, ongoing)), _) => *ongoing = false,
+                (None, _) => {}
+            }
+        }
         if self.smoothed.abs() >= cfg.threshold {
             self.above_since.get_or_insert(ts_ms);
         } else if self.smoothed.abs() < cfg.clear_threshold {
@@ -131,6 +160,7 @@ impl SensorBaseline {
             .into_iter()
             .map(f64::from)
             .collect();
+        self.stream = Some(Box::new(StreamDetector::new(&v, StreamConfig::default())));
         let center = median(&mut v);
         let mut dev: Vec<f64> = v.iter().map(|x| (x - center).abs()).collect();
         let mad = median(&mut dev);
@@ -180,6 +210,16 @@ impl SensorBaseline {
     pub fn last_value(&self) -> f64 {
         self.last_value
     }
+
+    /// The latest abrupt change at or after `since_ms`.
+    pub fn change_since(&self, since_ms: TimestampMs) -> Option<AbruptChange> {
+        self.change.map(|(c, _)| c).filter(|c| c.at_ms >= since_ms)
+    }
+
+    /// The streaming change score of the last reading, in [0, 1) (0 while warming up).
+    pub fn change_score(&self) -> f64 {
+        self.stream.as_ref().map_or(0.0, |s| s.current().score)
+    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -194,6 +234,7 @@ fn median(v: &mut [f64]) -> f64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use forewarn_domain::ChangeKind;
 
     const MIN: i64 = 60_000;
 
@@ -226,6 +267,41 @@ pub(crate) mod tests {
         assert_eq!(d.direction, Direction::Up);
         // A drift of ~4 robust sigmas a day is flagged within about a day and a half.
         assert!(first_dev.unwrap() < 6 * 24 * 60 * MIN + 36 * 60 * MIN);
+    }
+
+    #[test]
+    fn a_step_is_an_abrupt_shift_and_a_drift_is_not() {
+        let cfg = BaselineConfig::default();
+        let (mut step, mut drift) = (SensorBaseline::default(), SensorBaseline::default());
+        let onset = 3 * 24 * 60;
+        for i in 0..(5 * 24 * 60) {
+            let after = (i - onset).max(0) as f64;
+            step.observe(
+                &cfg,
+                i * MIN,
+                10.0 + wobble(i) + if i >= onset { 4.0 } else { 0.0 },
+            );
+            // The same 4 after a day and a half.
+            drift.observe(
+                &cfg,
+                i * MIN,
+                10.0 + wobble(i) + (after / 2160.0).min(1.0) * 4.0,
+            );
+        }
+        let d = step.deviation(&cfg).expect("the step deviates");
+        let c = step
+            .change_since(d.since_ms - 4 * cfg.smoothing_ms)
+            .unwrap();
+        assert_eq!(c.kind, ChangeKind::Shift);
+        assert!(
+            (onset * MIN..=(onset + 2) * MIN).contains(&c.at_ms),
+            "{c:?}"
+        );
+        assert!(c.peak > 0.5);
+        let d = drift.deviation(&cfg).expect("the drift deviates");
+        let c = drift.change_since(d.since_ms - 4 * cfg.smoothing_ms);
+        assert!(c.is_none_or(|c| c.kind != ChangeKind::Shift), "{c:?}");
+        assert!(step.change_score() < 0.5, "the change is over");
     }
 
     #[test]

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use forewarn_domain::{
-    AssetId, AssetTypeId, Catalog, Direction, Finding, InstrumentFault, Reading, SensorDeviation,
-    SensorFault, SensorName, Severity, TimeToFailure, TimestampMs,
+    AssetId, AssetTypeId, Catalog, ChangeKind, Direction, Finding, InstrumentFault, Reading,
+    SensorDeviation, SensorFault, SensorName, Severity, TimeToFailure, TimestampMs,
 };
 
 use crate::asset_joint::AssetJoint;
@@ -319,6 +319,12 @@ impl Detector {
                         .get(asset_type)
                         .and_then(|l| l.get(&(name.clone(), d.direction)))
                         .and_then(|&level| time_to_failure(b, level)),
+                    // A change that began the deviation comes before it is sustained: the
+                    // smoothed score takes a few time constants to cross the threshold.
+                    // Only a shift begins a deviation; a lone spike before it is noise.
+                    change: b
+                        .change_since(d.since_ms - 4 * self.cfg.smoothing_ms)
+                        .filter(|c| c.kind == ChangeKind::Shift),
                 })
             })
             .collect();

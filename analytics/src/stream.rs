@@ -24,6 +24,7 @@
 
 pub mod tail;
 
+pub use forewarn_domain::ChangeKind;
 use tail::TailHistogram;
 
 /// The forecasters' smoothing rates: the last value, then means over about 4, 16 and 64 values.
@@ -71,26 +72,6 @@ impl Default for StreamConfig {
             spread_rate: 0.01,
             choice_rate: 0.002,
             hold: 0.9,
-        }
-    }
-}
-
-/// What kind of change raised a score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
-    /// One value far from its forecast.
-    Spike,
-    /// The level moved and stayed.
-    Shift,
-}
-
-impl ChangeKind {
-    /// The snake_case name used in JSON and CSV.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Spike => "spike",
-            ChangeKind::Shift => "shift",
         }
     }
 }

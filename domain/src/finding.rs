@@ -60,6 +60,41 @@ pub struct SensorDeviation {
     /// trend and that level are known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_to_failure_h: Option<TimeToFailure>,
+    /// The abrupt change that began the deviation, when the streaming change detector saw one;
+    /// absent for a gradual one (wear rather than an event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<AbruptChange>,
+}
+
+/// What kind of abrupt change a streaming detector saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// One value far from its forecast.
+    Spike,
+    /// The level moved and stayed.
+    Shift,
+}
+
+impl ChangeKind {
+    /// The snake_case name used in JSON and CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Spike => "spike",
+            ChangeKind::Shift => "shift",
+        }
+    }
+}
+
+/// An abrupt change on one sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AbruptChange {
+    /// Spike or shift.
+    pub kind: ChangeKind,
+    /// When it began.
+    pub at_ms: TimestampMs,
+    /// Its highest score in [0, 1) (0.5 at the detector's threshold).
+    pub peak: f64,
 }
 
 /// Remaining useful life from a deviation's trend, in hours, with a 90 % interval.

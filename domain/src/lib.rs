@@ -23,7 +23,8 @@ pub use catalog::{
     AssetType, Catalog, CatalogError, Direction, FailureMode, ModeKind, PartRequirement, SensorSpec,
 };
 pub use finding::{
-    Finding, InstrumentFault, JointEvidence, SensorDeviation, SensorFault, Severity, TimeToFailure,
+    AbruptChange, ChangeKind, Finding, InstrumentFault, JointEvidence, SensorDeviation,
+    SensorFault, Severity, TimeToFailure,
 };
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;

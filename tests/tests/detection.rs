@@ -16,6 +16,8 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
     let (mut faults, mut caught, mut false_alerts, mut leads) = (0, 0, 0, Vec::new());
     let (mut sensor_faults, mut sensor_caught, mut false_instrument) = (0, 0, Vec::new());
     let mut asset_days = 0.0;
+    // Deviations in machine findings, and those said to have begun with an abrupt shift.
+    let (mut deviations, mut abrupt) = (0usize, 0usize);
     // (true hours left, estimated hours, low, high) of every machine finding on a faulty asset.
     let mut rul: Vec<(f64, f64, f64, f64)> = Vec::new();
     for seed in 100..110u64 {
@@ -45,6 +47,8 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
             first_alert
                 .entry((asset.to_string(), mode.id.to_string()))
                 .or_insert(t);
+            deviations += f.deviations.len();
+            abrupt += f.deviations.iter().filter(|d| d.change.is_some()).count();
             let failure = truth.iter().find(|g| g.asset == asset);
             // The mode's earliest signature sensor to reach its failure level.
             let estimate = f
@@ -121,6 +125,9 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
         "faults {faults}, ticketed before failure {caught}, false alerts {false_alerts} in {asset_months:.0} asset-months, median lead {median:.1} h; sensor faults {sensor_faults}, reported {sensor_caught}, false instrumentation alerts {}",
         false_instrument.len()
     );
+    println!("deviations said to begin with an abrupt shift: {abrupt} of {deviations}");
+    // The simulator's faults are wear: gradual. Calling most of them abrupt would mislead.
+    assert!(abrupt * 10 <= deviations, "{abrupt} of {deviations} abrupt");
     // Machine alerts on healthy assets — including the ones whose sensors misread — are false
     // tickets: at most 1 per 100 asset-months.
     assert!(

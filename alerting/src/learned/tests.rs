@@ -41,6 +41,7 @@ fn finding(devs: &[(&str, f64)]) -> Finding {
                 baseline: 0.0,
                 since_ms: 0,
                 time_to_failure_h: None,
+                change: None,
             })
             .collect(),
         score: 5.0,
