@@ -6,11 +6,15 @@
 //! of the process's resident set from before the first reading to the end, divided by the series:
 //! it includes the warm-up buffers already freed but kept by the allocator, so it is an upper
 //! bound on what a series holds.
+//!
+//! The streaming change detector, which also runs inside `Detector::observe`, is then measured
+//! alone over the same readings (`stream_*`): the per-reading score a backtest of one column runs.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use forewarn_analytics::Detector;
+use forewarn_analytics::stream::{StreamConfig, StreamDetector};
 use forewarn_domain::{AssetId, AssetTypeId, Catalog, Reading, SensorName};
 use forewarn_simulators::{Fleet, FleetConfig};
 
@@ -35,7 +39,7 @@ pub fn detect(args: DetectBenchArgs) -> anyhow::Result<()> {
     let catalog = Catalog::from_toml(crate::config::BUILTIN_CATALOG)?;
     let mut cfg = FleetConfig::ending_at(7, args.assets, crate::now_ms(), args.days * DAY_MS);
     cfg.interval_ms = args.interval_s * 1000;
-    let mut fleet = Fleet::new(cfg).context("building the benchmark fleet")?;
+    let mut fleet = Fleet::new(cfg.clone()).context("building the benchmark fleet")?;
     let ids: Vec<(AssetId, AssetTypeId, Vec<SensorName>)> = fleet
         .assets
         .iter()
@@ -114,5 +118,56 @@ pub fn detect(args: DetectBenchArgs) -> anyhow::Result<()> {
         instrumentation as f64,
         "findings",
     );
+    // The same fleet again (seeded), its first assets' readings kept per series.
+    let mut fleet = Fleet::new(cfg)?;
+    let kept = fleet.assets.len().min(STREAM_ASSETS);
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); kept * 6];
+    for &t in &ticks {
+        for (i, a) in fleet.assets.iter_mut().take(kept).enumerate() {
+            let Some(sample) = a.sample(t) else { continue };
+            for (j, v) in sample.into_iter().enumerate() {
+                if v.is_finite() {
+                    values[i * 6 + j].push(v);
+                }
+            }
+        }
+    }
+    values.retain(|v| !v.is_empty());
+    stream_alone(&values);
     Ok(())
+}
+
+/// Assets whose readings the streaming-detector measurement replays (kept in memory).
+const STREAM_ASSETS: usize = 300;
+
+/// The streaming change detector alone: one detector per series, every reading in turn.
+fn stream_alone(values: &[Vec<f64>]) {
+    let mut detectors: Vec<StreamDetector> = values
+        .iter()
+        .map(|v| StreamDetector::new(&v[..v.len().min(128)], StreamConfig::default()))
+        .collect();
+    let steps = values.iter().map(Vec::len).max().unwrap_or(0);
+    let (mut scored, mut anomalous) = (0u64, 0u64);
+    let start = Instant::now();
+    for k in 0..steps {
+        for (d, v) in detectors.iter_mut().zip(values) {
+            if let Some(&x) = v.get(k) {
+                anomalous += u64::from(d.observe(x).anomalous);
+                scored += 1;
+            }
+        }
+    }
+    let took = start.elapsed();
+    emit(
+        "stream_readings_per_s_one_core",
+        scored as f64 / took.as_secs_f64().max(1e-9),
+        "readings/s",
+    );
+    emit(
+        "stream_bytes_per_series",
+        std::mem::size_of::<StreamDetector>() as f64,
+        "bytes",
+    );
+    emit("stream_readings", scored as f64, "readings");
+    emit("stream_anomalous_readings", anomalous as f64, "readings");
 }
