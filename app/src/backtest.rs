@@ -39,7 +39,8 @@ pub struct BacktestArgs {
     pub out: PathBuf,
 }
 
-/// Never inputs: labels, and the columns an earlier backtest added.
+/// Never inputs: labels (also any column whose name starts with `label`), and the columns an
+/// earlier backtest added.
 const LABELS: [&str; 6] = [
     "anomaly",
     "changepoint",
@@ -51,6 +52,11 @@ const LABELS: [&str; 6] = [
 /// What a backtest writes: an earlier run's are replaced, not repeated.
 const SCORES: [&str; 3] = ["anomaly_score", "is_anomaly", "change"];
 const TIME_NAMES: [&str; 5] = ["datetime", "timestamp", "time", "date", "ts"];
+
+fn is_label(name: &str) -> bool {
+    let name = name.to_lowercase();
+    LABELS.contains(&name.as_str()) || name.starts_with("label")
+}
 
 /// Runs a backtest.
 pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
@@ -64,7 +70,7 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     };
     let inputs: Vec<usize> = (0..header.len())
         .filter(|&i| Some(i) != time_col)
-        .filter(|&i| !LABELS.contains(&header[i].to_lowercase().as_str()))
+        .filter(|&i| !is_label(&header[i]))
         .collect();
     anyhow::ensure!(!inputs.is_empty(), "no sensor columns in {header:?}");
     let mut values = Array2::from_elem((rows.len(), inputs.len()), f64::NAN);
@@ -93,11 +99,26 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     }
     .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
 
-    // A scored file scored again replaces its old scores rather than repeating them.
+    // A scored file scored again replaces its old scores rather than repeating them. Without an
+    // `anomaly_score`, an `is_anomaly` column is a data set's label (Yahoo's S5 names it so):
+    // kept, as `label_is_anomaly`.
+    let rescored = header
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("anomaly_score"));
+    let is_score = |h: &str| {
+        SCORES.contains(&h.to_lowercase().as_str())
+            && (rescored || !h.eq_ignore_ascii_case("is_anomaly"))
+    };
     let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| !SCORES.contains(&header[i].to_lowercase().as_str()))
+        .filter(|&i| !is_score(&header[i]))
         .collect();
-    let mut out_header: Vec<String> = keep.iter().map(|&i| header[i].clone()).collect();
+    let mut out_header: Vec<String> = keep
+        .iter()
+        .map(|&i| match header[i].as_str() {
+            h if h.eq_ignore_ascii_case("is_anomaly") => format!("label_{h}"),
+            h => h.to_owned(),
+        })
+        .collect();
     out_header.extend(["anomaly_score".into(), "is_anomaly".into()]);
     if univariate {
         out_header.push("change".into());

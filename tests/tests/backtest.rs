@@ -238,6 +238,38 @@ fn one_value_column_gets_the_streaming_detector() {
         assert!((0.0..1.0).contains(&score));
     }
 
+    // Yahoo S5's layout: its label is named `is_anomaly`, like our output; it is kept, renamed.
+    let yahoo = dir.path().join("real_1.csv");
+    let mut text = String::from("timestamp,value,is_anomaly\n");
+    for (i, r) in rows.iter().enumerate() {
+        text.push_str(&format!(
+            "{i},{},{}\n",
+            r[1],
+            u8::from((2500..2505).contains(&i))
+        ));
+    }
+    std::fs::write(&yahoo, text).unwrap();
+    let yahoo_out = dir.path().join("real_1_scored.csv");
+    let run = Command::new(forewarn_bin())
+        .args(["backtest", "--input"])
+        .arg(&yahoo)
+        .arg("--out")
+        .arg(&yahoo_out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(&yahoo_out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "timestamp,value,label_is_anomaly,anomaly_score,is_anomaly,change"
+    );
+    assert!(lines.nth(2500).unwrap().starts_with("2500,"));
+
     // The same values without a header, named with --columns (written back space separated).
     let bare = dir.path().join("bare.txt");
     let values: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
