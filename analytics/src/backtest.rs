@@ -118,6 +118,11 @@ impl JointScorer {
     pub fn threshold(&self) -> f64 {
         self.threshold
     }
+
+    /// The fitted model.
+    pub fn model(&self) -> &JointModel {
+        &self.model
+    }
 }
 
 /// Scores every row of `values` (rows × sensors, finite) against a model of its first

@@ -25,6 +25,8 @@ pub struct BaselineConfig {
     pub clear_threshold: f64,
     /// How long the smoothed score must stay beyond the threshold to count as sustained.
     pub sustain_ms: i64,
+    /// An asset's joint model is refitted after this long of undisturbed healthy operation.
+    pub refit_ms: i64,
 }
 
 impl Default for BaselineConfig {
@@ -36,6 +38,7 @@ impl Default for BaselineConfig {
             threshold: 3.5,
             clear_threshold: 2.0,
             sustain_ms: 2 * HOUR_MS,
+            refit_ms: 7 * 24 * HOUR_MS,
         }
     }
 }

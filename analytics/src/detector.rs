@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use forewarn_domain::{
-    AssetId, AssetTypeId, Catalog, ChangeKind, Direction, Finding, InstrumentFault, Reading,
-    SensorDeviation, SensorFault, SensorName, Severity, TimeToFailure, TimestampMs,
+    AssetId, AssetTypeId, Catalog, ChangeKind, Direction, Finding, FittedModel, InstrumentFault,
+    Reading, SensorDeviation, SensorFault, SensorName, Severity, TimeToFailure, TimestampMs,
 };
 
 use crate::asset_joint::AssetJoint;
@@ -77,6 +77,8 @@ pub struct Detector {
     /// Failure level (robust σ) per asset type, sensor and direction: the lowest of the
     /// `failure_scores` of the machine modes whose signature has that sensor deviating that way.
     failure_levels: HashMap<AssetTypeId, HashMap<(SensorName, Direction), f64>>,
+    /// Joint models fitted since [`Detector::take_fitted`] was last called.
+    fitted: Vec<FittedModel>,
 }
 
 impl Detector {
@@ -87,7 +89,13 @@ impl Detector {
             assets: HashMap::default(),
             ranges: HashMap::new(),
             failure_levels: HashMap::new(),
+            fitted: Vec::new(),
         }
+    }
+
+    /// The joint models fitted (first fits and refits) since the last call, for persistence.
+    pub fn take_fitted(&mut self) -> Vec<FittedModel> {
+        std::mem::take(&mut self.fitted)
     }
 
     /// Judges readings against the physical ranges the catalog gives its sensors, and estimates
@@ -153,7 +161,11 @@ impl Detector {
                     .copied();
                 let index = state.sensors.len();
                 // A new sensor changes the rows: the joint model learns again.
-                state.joint = Some(AssetJoint::new(index + 1, self.cfg.warmup_ms));
+                state.joint = Some(AssetJoint::new(
+                    index + 1,
+                    self.cfg.warmup_ms,
+                    self.cfg.refit_ms,
+                ));
                 state
                     .sensors
                     .entry(r.sensor.clone())
@@ -202,8 +214,11 @@ impl Detector {
             .deviation(&self.cfg)
             .filter(|_| healthy)
             .map(|d| d.direction);
-        if admitted && healthy {
-            observe_joint(state, index, r.ts_ms, r.value);
+        if admitted
+            && healthy
+            && let Some(m) = observe_joint(state, &r.asset, index, r.ts_ms, r.value)
+        {
+            self.fitted.push(m);
         }
         if state.newest_ms.is_none_or(|t| r.ts_ms > t) {
             state.newest_ms = Some(r.ts_ms);
@@ -377,21 +392,40 @@ fn time_to_failure(b: &SensorBaseline, level: f64) -> Option<TimeToFailure> {
 }
 
 /// Feeds an admitted reading to the asset's joint model; fits it once a complete row arrives
-/// after every sensor's baseline has warmed up (the same warm-up, so the same healthy window).
-fn observe_joint(state: &mut AssetState, index: usize, ts: TimestampMs, value: f64) {
-    let Some(joint) = state.joint.as_mut() else {
-        return;
-    };
-    if joint.observe(index, ts, value)
-        && joint.learning()
-        && joint.width() == state.sensors.len()
-        && state
-            .sensors
-            .values()
-            .all(|s| s.baseline.normal().is_some())
-    {
-        joint.fit(ts);
+/// after every sensor's baseline has warmed up (the same warm-up, so the same healthy window),
+/// and refits it after each undisturbed refit period. Returns a new model version.
+fn observe_joint(
+    state: &mut AssetState,
+    asset: &AssetId,
+    index: usize,
+    ts: TimestampMs,
+    value: f64,
+) -> Option<FittedModel> {
+    let joint = state.joint.as_mut()?;
+    if !joint.observe(index, ts, value) {
+        return None;
     }
+    if !state.reported.is_empty() || !state.faulty.is_empty() {
+        joint.disturb();
+        return None;
+    }
+    let due = if joint.learning() {
+        joint.width() == state.sensors.len()
+            && state
+                .sensors
+                .values()
+                .all(|s| s.baseline.normal().is_some())
+    } else {
+        joint.refit_due(ts)
+    };
+    if !due {
+        return None;
+    }
+    let mut names: Vec<(usize, &SensorName)> =
+        state.sensors.iter().map(|(n, s)| (s.index, n)).collect();
+    names.sort_by_key(|(i, _)| *i);
+    let names: Vec<SensorName> = names.into_iter().map(|(_, n)| n.clone()).collect();
+    joint.fit(ts, asset, &names)
 }
 
 /// Marks the asset's sensors that have been silent for [`DROPOUT_INTERVALS`] of their usual

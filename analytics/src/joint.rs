@@ -87,6 +87,19 @@ impl JointModel {
         Ok(model)
     }
 
+    /// What it learnt, for persistence: per-column mean and scale, and the Cholesky factor's
+    /// rows (lower triangle).
+    pub fn params(&self) -> (Vec<f64>, Vec<f64>, Vec<Vec<f64>>) {
+        let chol = self
+            .chol
+            .rows()
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.iter().take(i + 1).copied().collect())
+            .collect();
+        (self.mean.to_vec(), self.scale.to_vec(), chol)
+    }
+
     /// Number of sensors.
     pub fn dims(&self) -> usize {
         self.mean.len()

@@ -3,19 +3,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use forewarn_domain::{AssetId, AssetTypeId, Batch, Finding, Metrics};
+use forewarn_domain::{AssetId, AssetTypeId, Batch, Finding, FittedModel, Metrics};
 use tokio::sync::mpsc;
 
 use crate::Detector;
 
 /// Scores every reading of every batch. `asset_types` is seeded with the known assets; births in the
-/// batches extend it. Ends when the input closes.
+/// batches extend it. Joint models fitted along the way go to `models` (to be persisted). Ends
+/// when the input closes.
 pub async fn run(
     mut detector: Detector,
     mut asset_types: HashMap<AssetId, AssetTypeId>,
     metrics: Arc<Metrics>,
     mut input: mpsc::Receiver<Batch>,
     output: mpsc::Sender<Finding>,
+    models: mpsc::Sender<FittedModel>,
 ) -> Result<(), crate::AnalyticsError> {
     while let Some(batch) = input.recv().await {
         for a in &batch.births {
@@ -36,6 +38,12 @@ pub async fn run(
                         .map_err(|_| crate::AnalyticsError::PipelineClosed)?;
                 }
             }
+        }
+        for m in detector.take_fitted() {
+            models
+                .send(m)
+                .await
+                .map_err(|_| crate::AnalyticsError::PipelineClosed)?;
         }
     }
     Ok(())

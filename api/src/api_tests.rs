@@ -60,6 +60,23 @@ async fn state(dir: &std::path::Path) -> AppState {
     })
     .await
     .unwrap();
+    let model = FittedModel {
+        asset: asset.id.clone(),
+        version: 1,
+        method: "joint-mahalanobis/1".into(),
+        fitted_at_ms: 1_780_000_000_000,
+        rows: 24,
+        sensors: vec![SensorName::new("flow").unwrap()],
+        mean: vec![150.0],
+        scale: vec![2.0],
+        cholesky: vec![vec![1.0]],
+        threshold: 3.0,
+    };
+    assert!(db.record_model(&model).await.unwrap());
+    assert!(
+        !db.record_model(&model).await.unwrap(),
+        "a replayed fit is kept once"
+    );
     AppState {
         store: std::sync::Arc::new(forewarn_store::Embedded(std::sync::Arc::new(store))),
         db,
@@ -113,6 +130,14 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
     let (s, body) = call(&app, "/api/v1/assets/pump-0001").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("\"flow\""), "{body}");
+    let (s, body) = call(&app, "/api/v1/assets/pump-0001/models").await;
+    assert_eq!(s, StatusCode::OK);
+    let models: Vec<FittedModel> = serde_json::from_str(&body).unwrap();
+    assert_eq!(models.len(), 1);
+    assert_eq!(
+        models[0].label(),
+        "joint-mahalanobis/1 v1 fitted at 1780000000000 on 24 rows"
+    );
 
     for (uri, want) in [
         ("/api/v1/tickets/999", StatusCode::NOT_FOUND),
@@ -122,6 +147,7 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
         ("/api/v1/tickets?limit=x", StatusCode::BAD_REQUEST),
         ("/api/v1/tickets?colour=red", StatusCode::BAD_REQUEST),
         ("/api/v1/assets/nobody", StatusCode::NOT_FOUND),
+        ("/api/v1/assets/nobody/models", StatusCode::NOT_FOUND),
         ("/api/v1/assets/bad%20id", StatusCode::BAD_REQUEST),
         ("/api/v1/nothing", StatusCode::NOT_FOUND),
     ] {

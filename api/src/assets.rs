@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use forewarn_domain::{Asset, AssetId};
+use forewarn_domain::{Asset, AssetId, FittedModel};
 use forewarn_store::SeriesPoint;
 use serde::Serialize;
 
@@ -40,6 +40,19 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AssetView>>, Api
             })
             .collect(),
     ))
+}
+
+/// `GET /api/v1/assets/{id}/models`: every version of the asset's fitted joint model, oldest
+/// first — what each finding's `joint.model` label names.
+pub async fn models(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<FittedModel>>, ApiError> {
+    let id = AssetId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    s.store
+        .asset(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
+    Ok(Json(s.db.models(&id).await?))
 }
 
 /// `GET /api/v1/assets/{id}`.

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assets", get(assets::list))
         .route("/api/v1/assets/{id}", get(assets::get))
         .route("/api/v1/assets/{id}/telemetry", get(telemetry::get))
+        .route("/api/v1/assets/{id}/models", get(assets::models))
         .route("/api/v1/telemetry", get(fleet_telemetry::get))
         .route("/api/v1/tickets", get(tickets::list))
         .route("/api/v1/tickets/{id}", get(tickets::get))

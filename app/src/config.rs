@@ -112,6 +112,8 @@ pub struct AnalyticsSection {
     pub clear_threshold: f64,
     /// Sustain time in hours.
     pub sustain_hours: f64,
+    /// Days of undisturbed healthy operation after which an asset's joint model is refitted.
+    pub refit_days: f64,
 }
 
 impl Default for AnalyticsSection {
@@ -123,6 +125,7 @@ impl Default for AnalyticsSection {
             threshold: d.threshold,
             clear_threshold: d.clear_threshold,
             sustain_hours: d.sustain_ms as f64 / 3.6e6,
+            refit_days: d.refit_ms as f64 / 8.64e7,
         }
     }
 }
@@ -249,7 +252,10 @@ impl Config {
         let cfg: Config = toml::from_str(text)?;
         let a = &cfg.analytics;
         anyhow::ensure!(
-            a.warmup_hours > 0.0 && a.smoothing_minutes > 0.0 && a.sustain_hours >= 0.0,
+            a.warmup_hours > 0.0
+                && a.smoothing_minutes > 0.0
+                && a.sustain_hours >= 0.0
+                && a.refit_days > 0.0,
             "analytics times must be positive"
         );
         anyhow::ensure!(
@@ -344,6 +350,7 @@ impl Config {
             threshold: a.threshold,
             clear_threshold: a.clear_threshold,
             sustain_ms: (a.sustain_hours * 3.6e6) as i64,
+            refit_ms: (a.refit_days * 8.64e7) as i64,
         }
     }
 }

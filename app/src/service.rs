@@ -93,6 +93,7 @@ pub async fn run(
     let (ack_tx, ack_rx) = mpsc::channel::<u64>(1024);
     let (analytics_tx, analytics_rx) = mpsc::channel::<Batch>(8);
     let (finding_tx, finding_rx) = mpsc::channel(1024);
+    let (model_tx, mut model_rx) = mpsc::channel(256);
     let (alert_tx, alert_rx) = mpsc::channel(1024);
 
     let listener = tokio::net::TcpListener::bind(spec.http)
@@ -150,6 +151,10 @@ pub async fn run(
         detector = d;
         replayed.extend(findings);
     }
+    // The replay refits what was fitted before: stored models are kept as they are.
+    for m in detector.take_fitted() {
+        db.record_model(&m).await?;
+    }
     for f in replayed {
         metrics.findings.inc();
         finding_tx
@@ -165,8 +170,16 @@ pub async fn run(
             metrics.clone(),
             analytics_rx,
             finding_tx,
+            model_tx,
         ),
     ));
+    let models_db = db.clone();
+    tasks.spawn(stage("models", async move {
+        while let Some(m) = model_rx.recv().await {
+            models_db.record_model(&m).await?;
+        }
+        anyhow::Ok(())
+    }));
     tasks.spawn(stage("fan-out", fan_out(durable_rx, ack_tx, analytics_tx)));
     tasks.spawn(stage(
         "store",

@@ -13,6 +13,7 @@ pub mod catalog;
 mod finding;
 mod ids;
 pub mod metrics;
+mod model;
 mod reading;
 mod rejection;
 
@@ -28,6 +29,7 @@ pub use finding::{
 };
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;
+pub use model::FittedModel;
 pub use reading::Reading;
 pub use rejection::{RejectReason, Rejection};
 

@@ -45,7 +45,7 @@ pub enum Opened {
 /// Tickets, parts and their history in SQL.
 #[derive(Debug, Clone)]
 pub struct Maintenance {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl Maintenance {

@@ -1,11 +1,14 @@
 //! Maintenance: tickets, on SQL.
 //!
+//! Every version of every asset's fitted joint model is kept beside them (`models.rs`).
+//!
 //! Tickets live in SQLite (a file in the data directory) through sqlx, with migrations embedded in
 //! the binary. Each alert opens at most one ticket: the database enforces one open ticket per
 //! (asset, failure mode) with a partial unique index, so duplicates are impossible across restarts,
 //! concurrent writers and instances. A new ticket copies the parts its failure mode needs.
 
 mod db;
+mod models;
 mod stage;
 mod ticket;
 

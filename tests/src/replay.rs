@@ -2,17 +2,18 @@
 //! detection and classification tests measure against the simulator's ground truth.
 
 use forewarn_analytics::Detector;
-use forewarn_domain::{AssetId, AssetTypeId, Catalog, Finding, Reading, SensorName};
+use forewarn_domain::{AssetId, AssetTypeId, Catalog, Finding, FittedModel, Reading, SensorName};
 use forewarn_simulators::Fleet;
 
 /// Feeds every reading of `fleet`, in time order, to a detector that knows `catalog`'s ranges
 /// and failure levels; calls `on_finding(asset, time, finding)` for each finding. Dropped-out
-/// sensors (NaN) are left out, as the publisher leaves them out of the payload.
+/// sensors (NaN) are left out, as the publisher leaves them out of the payload. Returns every
+/// joint model the detector fitted (first fits and refits).
 pub fn replay(
     fleet: &mut Fleet,
     catalog: &Catalog,
     mut on_finding: impl FnMut(&str, i64, Finding),
-) {
+) -> Vec<FittedModel> {
     let ticks: Vec<i64> = fleet.ticks().collect();
     let mut detector = Detector::default().with_catalog(catalog);
     let ids: Vec<(AssetId, AssetTypeId, Vec<SensorName>)> = fleet
@@ -49,4 +50,5 @@ pub fn replay(
             }
         }
     }
+    detector.take_fitted()
 }

@@ -18,6 +18,9 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
     let mut asset_days = 0.0;
     // Deviations in machine findings, and those said to have begun with an abrupt shift.
     let (mut deviations, mut abrupt) = (0usize, 0usize);
+    // Joint models: healthy assets refitted at least once, of all healthy assets; refits that
+    // learnt from a faulty asset after it was ticketed.
+    let (mut refitted, mut healthy_assets, mut fits, mut learnt_fault) = (0, 0, 0, Vec::new());
     // (true hours left, estimated hours, low, high) of every machine finding on a faulty asset.
     let mut rul: Vec<(f64, f64, f64, f64)> = Vec::new();
     for seed in 100..110u64 {
@@ -31,7 +34,7 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
         let sensor_truth = fleet.sensor_fault_truth();
         let mut first_alert: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut instrument_alert: BTreeMap<String, (i64, Vec<String>)> = BTreeMap::new();
-        replay(&mut fleet, &catalog, |asset, t, f| {
+        let models = replay(&mut fleet, &catalog, |asset, t, f| {
             let Some(mode) = forewarn_alerting::classify(&catalog, &f) else {
                 return;
             };
@@ -81,6 +84,31 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
                 .map(|(a, s)| format!("seed {seed} {a} {s:?}")),
         );
         let faulty: HashSet<&str> = truth.iter().map(|g| g.asset.as_str()).collect();
+        fits += models.len();
+        for a in &fleet.assets {
+            if faulty.contains(a.id.as_str()) || misreading.contains(a.id.as_str()) {
+                continue;
+            }
+            healthy_assets += 1;
+            refitted += usize::from(
+                models
+                    .iter()
+                    .any(|m| m.asset.as_str() == a.id && m.version >= 2),
+            );
+        }
+        for g in &truth {
+            let Some(&ticketed) = first_alert.get(&(g.asset.clone(), g.failure_mode.clone()))
+            else {
+                continue;
+            };
+            learnt_fault.extend(
+                models
+                    .iter()
+                    .filter(|m| m.asset.as_str() == g.asset && m.version >= 2)
+                    .filter(|m| (ticketed..g.failure_ms).contains(&m.fitted_at_ms))
+                    .map(|m| format!("seed {seed} {}", m.label())),
+            );
+        }
         false_alerts += first_alert
             .keys()
             .filter(|(a, _)| !faulty.contains(a.as_str()))
@@ -126,6 +154,16 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
         false_instrument.len()
     );
     println!("deviations said to begin with an abrupt shift: {abrupt} of {deviations}");
+    println!(
+        "joint models fitted: {fits}; healthy assets refitted at least once: {refitted} of {healthy_assets}; refits on a ticketed fault: {}",
+        learnt_fault.len()
+    );
+    // Three weeks with a weekly refit: a healthy asset is refitted; a ticketed one never is.
+    assert!(
+        refitted * 10 >= healthy_assets * 9,
+        "{refitted} of {healthy_assets}"
+    );
+    assert!(learnt_fault.is_empty(), "{learnt_fault:?}");
     // The simulator's faults are wear: gradual. Calling most of them abrupt would mislead.
     assert!(abrupt * 10 <= deviations, "{abrupt} of {deviations} abrupt");
     // Machine alerts on healthy assets — including the ones whose sensors misread — are false

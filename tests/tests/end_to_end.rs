@@ -95,6 +95,16 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
             mode.signature.keys().any(|s| s.as_str() == top),
             "{g:?}: {joint}"
         );
+        // The version it names is stored, with what it learnt.
+        let models = h.db.models(&g.asset.parse().unwrap()).await.unwrap();
+        let named = models
+            .iter()
+            .find(|m| joint["model"].as_str() == Some(m.label().as_str()));
+        assert!(
+            named.is_some_and(|m| m.sensors.len() == m.mean.len() && m.threshold > 0.0),
+            "{joint} not among {:?}",
+            models.iter().map(|m| m.label()).collect::<Vec<_>>()
+        );
     }
     for g in &report.sensor_faults {
         let mine: Vec<_> = tickets.iter().filter(|t| t.asset_id == g.asset).collect();
