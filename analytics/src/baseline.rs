@@ -225,7 +225,8 @@ impl SensorBaseline {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// The median (reorders `v`); 0 for an empty slice.
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

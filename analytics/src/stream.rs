@@ -27,6 +27,8 @@ pub mod tail;
 pub use forewarn_domain::ChangeKind;
 use tail::TailHistogram;
 
+use crate::baseline::median;
+
 /// The forecasters' smoothing rates: the last value, then means over about 4, 16 and 64 values.
 const RATES: [f64; 4] = [1.0, 0.25, 0.0625, 0.015625];
 /// Mean absolute deviation × √(π/2) estimates the standard deviation of normal data.
@@ -288,15 +290,6 @@ impl StreamDetector {
             *level += rate * (x - *level);
         }
     }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let mid = v.len() / 2;
-    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    *m
 }
 
 #[cfg(test)]

@@ -34,6 +34,27 @@ fn write_history(path: &Path, sep: char) {
     std::fs::write(path, out).unwrap();
 }
 
+/// Runs `forewarn backtest` on `input` into `out` with `flags`; asserts it succeeded and returns
+/// its standard output.
+fn backtest(input: &Path, out: &Path, flags: &[&str]) -> String {
+    let run = Command::new(forewarn_bin())
+        .arg("backtest")
+        .args(flags)
+        .arg("--input")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn scores_every_row_passes_labels_through_and_finds_the_fault() {
     let dir = tempfile::tempdir().unwrap();
@@ -41,19 +62,7 @@ fn scores_every_row_passes_labels_through_and_finds_the_fault() {
         let input = dir.path().join("history.csv");
         let scored = dir.path().join("scored.csv");
         write_history(&input, sep);
-        let run = Command::new(forewarn_bin())
-            .args(["backtest", "--baseline-rows", "800", "--input"])
-            .arg(&input)
-            .arg("--out")
-            .arg(&scored)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        assert!(
-            run.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let stdout = backtest(&input, &scored, &["--baseline-rows", "800"]);
         assert!(
             stdout.contains("2000 rows, 3 sensors"),
             "labels are not inputs: {stdout}"
@@ -101,30 +110,17 @@ fn parquet_in_and_out_gives_the_same_scores() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
     write_history(&p("history.csv"), ',');
-    let backtest = |input: &Path, out: &Path| {
-        let run = Command::new(forewarn_bin())
-            .args(["backtest", "--baseline-rows", "800", "--input"])
-            .arg(input)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-        assert!(
-            run.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+    let summary = |input: &Path, out: &Path| {
         // The last line names the output file; the summary before it must agree.
-        stdout
+        backtest(input, out, &["--baseline-rows", "800"])
             .lines()
             .filter(|l| !l.starts_with("wrote"))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let from_csv = backtest(&p("history.csv"), &p("scored.parquet"));
+    let from_csv = summary(&p("history.csv"), &p("scored.parquet"));
     // A scored Parquet file scored again: its old scores are neither inputs nor repeated.
-    let from_parquet = backtest(&p("scored.parquet"), &p("rescored.csv"));
+    let from_parquet = summary(&p("scored.parquet"), &p("rescored.csv"));
     assert_eq!(from_csv, from_parquet);
     let text = std::fs::read_to_string(p("rescored.csv")).unwrap();
     let mut lines = text.lines();
@@ -187,19 +183,7 @@ fn one_value_column_gets_the_streaming_detector() {
         ));
     }
     std::fs::write(&input, text).unwrap();
-    let run = Command::new(forewarn_bin())
-        .args(["backtest", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&scored)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let stdout = backtest(&input, &scored, &[]);
     assert!(
         stdout.contains("1 sensors (streaming change detector)"),
         "{stdout}"
@@ -250,18 +234,7 @@ fn one_value_column_gets_the_streaming_detector() {
     }
     std::fs::write(&yahoo, text).unwrap();
     let yahoo_out = dir.path().join("real_1_scored.csv");
-    let run = Command::new(forewarn_bin())
-        .args(["backtest", "--input"])
-        .arg(&yahoo)
-        .arg("--out")
-        .arg(&yahoo_out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    backtest(&yahoo, &yahoo_out, &[]);
     let text = std::fs::read_to_string(&yahoo_out).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -274,17 +247,10 @@ fn one_value_column_gets_the_streaming_detector() {
     let bare = dir.path().join("bare.txt");
     let values: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
     std::fs::write(&bare, values.join("\n")).unwrap();
-    let run = Command::new(forewarn_bin())
-        .args(["backtest", "--columns", "value", "--input"])
-        .arg(&bare)
-        .arg("--out")
-        .arg(dir.path().join("bare_scored.csv"))
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    backtest(
+        &bare,
+        &dir.path().join("bare_scored.csv"),
+        &["--columns", "value"],
     );
     let again = std::fs::read_to_string(dir.path().join("bare_scored.csv")).unwrap();
     let again_flagged: Vec<usize> = again
