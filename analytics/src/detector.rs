@@ -12,6 +12,8 @@ use forewarn_domain::{
 };
 
 use crate::asset_joint::AssetJoint;
+
+mod health;
 use crate::baseline::{BaselineConfig, SensorBaseline};
 use crate::instrument::{Admit, SensorCheck};
 
@@ -344,12 +346,7 @@ impl Detector {
             })
             .collect();
         deviations.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
-        let joint = state.joint.as_ref().and_then(|j| {
-            let mut names: Vec<(usize, &SensorName)> =
-                state.sensors.iter().map(|(n, s)| (s.index, n)).collect();
-            names.sort_by_key(|(i, _)| *i);
-            j.evidence(&names.into_iter().map(|(_, n)| n).collect::<Vec<_>>())
-        });
+        let joint = joint_evidence(state);
         let score = deviations.first().map_or(0.0, |d| d.score.abs());
         Finding {
             asset: asset.clone(),
@@ -391,6 +388,19 @@ fn time_to_failure(b: &SensorBaseline, level: f64) -> Option<TimeToFailure> {
     })
 }
 
+/// The asset's sensors in their joint-model column order.
+fn columns(state: &AssetState) -> Vec<&SensorName> {
+    let mut names: Vec<(usize, &SensorName)> =
+        state.sensors.iter().map(|(n, s)| (s.index, n)).collect();
+    names.sort_by_key(|(i, _)| *i);
+    names.into_iter().map(|(_, n)| n).collect()
+}
+
+/// The joint model's evidence as of the asset's last complete row.
+fn joint_evidence(state: &AssetState) -> Option<forewarn_domain::JointEvidence> {
+    state.joint.as_ref()?.evidence(&columns(state))
+}
+
 /// Feeds an admitted reading to the asset's joint model; fits it once a complete row arrives
 /// after every sensor's baseline has warmed up (the same warm-up, so the same healthy window),
 /// and refits it after each undisturbed refit period. Returns a new model version.
@@ -421,11 +431,8 @@ fn observe_joint(
     if !due {
         return None;
     }
-    let mut names: Vec<(usize, &SensorName)> =
-        state.sensors.iter().map(|(n, s)| (s.index, n)).collect();
-    names.sort_by_key(|(i, _)| *i);
-    let names: Vec<SensorName> = names.into_iter().map(|(_, n)| n.clone()).collect();
-    joint.fit(ts, asset, &names)
+    let names: Vec<SensorName> = columns(state).into_iter().cloned().collect();
+    state.joint.as_mut()?.fit(ts, asset, &names)
 }
 
 /// Marks the asset's sensors that have been silent for [`DROPOUT_INTERVALS`] of their usual

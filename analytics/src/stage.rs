@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use forewarn_domain::{AssetId, AssetTypeId, Batch, Finding, FittedModel, Metrics};
+use forewarn_domain::{AssetId, AssetTypeId, Batch, Finding, FittedModel, HealthBoard, Metrics};
 use tokio::sync::mpsc;
 
 use crate::Detector;
 
 /// Scores every reading of every batch. `asset_types` is seeded with the known assets; births in the
-/// batches extend it. Joint models fitted along the way go to `models` (to be persisted). Ends
-/// when the input closes.
+/// batches extend it. Joint models fitted along the way go to `models` (to be persisted); the
+/// health of every asset a batch touched is posted to `board`. Ends when the input closes.
+#[allow(clippy::too_many_arguments)] // one per pipeline connection
 pub async fn run(
     mut detector: Detector,
     mut asset_types: HashMap<AssetId, AssetTypeId>,
@@ -18,6 +19,7 @@ pub async fn run(
     mut input: mpsc::Receiver<Batch>,
     output: mpsc::Sender<Finding>,
     models: mpsc::Sender<FittedModel>,
+    board: HealthBoard,
 ) -> Result<(), crate::AnalyticsError> {
     while let Some(batch) = input.recv().await {
         for a in &batch.births {
@@ -39,6 +41,10 @@ pub async fn run(
                 }
             }
         }
+        let mut touched: Vec<&AssetId> = batch.readings.iter().map(|r| &r.asset).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        board.update(touched.into_iter().filter_map(|a| detector.health(a)));
         for m in detector.take_fitted() {
             models
                 .send(m)

@@ -82,6 +82,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         db,
         metrics: Default::default(),
         catalog: std::sync::Arc::new(Catalog::from_toml(CATALOG).unwrap()),
+        health: HealthBoard::default(),
     }
 }
 
@@ -138,6 +139,14 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
         models[0].label(),
         "joint-mahalanobis/1 v1 fitted at 1780000000000 on 24 rows"
     );
+    // Known but not analysed yet: no sensors, not an error.
+    let (s, body) = call(&app, "/api/v1/assets/pump-0001/health").await;
+    assert_eq!(s, StatusCode::OK);
+    let health: AssetHealth = serde_json::from_str(&body).unwrap();
+    assert!(
+        health.sensors.is_empty() && health.as_of_ms.is_none(),
+        "{body}"
+    );
 
     for (uri, want) in [
         ("/api/v1/tickets/999", StatusCode::NOT_FOUND),
@@ -148,6 +157,8 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
         ("/api/v1/tickets?colour=red", StatusCode::BAD_REQUEST),
         ("/api/v1/assets/nobody", StatusCode::NOT_FOUND),
         ("/api/v1/assets/nobody/models", StatusCode::NOT_FOUND),
+        ("/api/v1/assets/nobody/health", StatusCode::NOT_FOUND),
+        ("/api/v1/assets/bad%20id/health", StatusCode::BAD_REQUEST),
         ("/api/v1/assets/bad%20id", StatusCode::BAD_REQUEST),
         ("/api/v1/nothing", StatusCode::NOT_FOUND),
     ] {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use forewarn_domain::{Asset, AssetId, FittedModel};
+use forewarn_domain::{Asset, AssetHealth, AssetId, FittedModel};
 use forewarn_store::SeriesPoint;
 use serde::Serialize;
 
@@ -40,6 +40,25 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AssetView>>, Api
             })
             .collect(),
     ))
+}
+
+/// `GET /api/v1/assets/{id}/health`: each sensor's state (warming, ok, deviating, faulty), its
+/// baseline score, the streaming change score of its last reading and its latest abrupt change,
+/// and the joint model's view. An asset with no reading analysed yet has no sensors.
+pub async fn health(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AssetHealth>, ApiError> {
+    let id = AssetId::new(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    s.store
+        .asset(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
+    Ok(Json(s.health.get(&id).unwrap_or(AssetHealth {
+        asset: id,
+        as_of_ms: None,
+        sensors: Vec::new(),
+        joint: None,
+    })))
 }
 
 /// `GET /api/v1/assets/{id}/models`: every version of the asset's fitted joint model, oldest

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use forewarn_domain::{Catalog, Metrics};
+use forewarn_domain::{Catalog, HealthBoard, Metrics};
 use forewarn_maintenance::Maintenance;
 use forewarn_store::Telemetry;
 
@@ -36,6 +36,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The equipment catalog (units, failure modes).
     pub catalog: Arc<Catalog>,
+    /// Every asset's latest health, from the analytics stage.
+    pub health: HealthBoard,
 }
 
 /// The whole HTTP surface.
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assets/{id}", get(assets::get))
         .route("/api/v1/assets/{id}/telemetry", get(telemetry::get))
         .route("/api/v1/assets/{id}/models", get(assets::models))
+        .route("/api/v1/assets/{id}/health", get(assets::health))
         .route("/api/v1/telemetry", get(fleet_telemetry::get))
         .route("/api/v1/tickets", get(tickets::list))
         .route("/api/v1/tickets/{id}", get(tickets::get))

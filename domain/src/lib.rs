@@ -11,6 +11,7 @@ mod asset;
 mod batch;
 pub mod catalog;
 mod finding;
+mod health;
 mod ids;
 pub mod metrics;
 mod model;
@@ -27,6 +28,7 @@ pub use finding::{
     AbruptChange, ChangeKind, Finding, InstrumentFault, JointEvidence, SensorDeviation,
     SensorFault, Severity, TimeToFailure,
 };
+pub use health::{AssetHealth, HealthBoard, SensorHealth, SensorState};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;
 pub use model::FittedModel;

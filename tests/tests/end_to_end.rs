@@ -95,6 +95,25 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
             mode.signature.keys().any(|s| s.as_str() == top),
             "{g:?}: {joint}"
         );
+        // Its health, live: a sensor of the mode's signature deviates now.
+        let (status, body) =
+            http_get(h.http_addr, &format!("/api/v1/assets/{}/health", g.asset)).await;
+        assert_eq!(status, 200, "{body}");
+        let health: forewarn_domain::AssetHealth = serde_json::from_str(&body).unwrap();
+        assert!(
+            health
+                .sensors
+                .iter()
+                .any(|s| s.state == forewarn_domain::SensorState::Deviating
+                    && mode.signature.contains_key(&s.sensor)),
+            "{g:?}: {body}"
+        );
+        assert!(
+            health
+                .sensors
+                .iter()
+                .all(|s| (0.0..1.0).contains(&s.change_score))
+        );
         // The version it names is stored, with what it learnt.
         let models = h.db.models(&g.asset.parse().unwrap()).await.unwrap();
         let named = models
