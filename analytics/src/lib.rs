@@ -31,7 +31,7 @@ pub mod trend;
 
 pub use baseline::{BaselineConfig, SensorBaseline};
 pub use detector::Detector;
-pub use stage::run;
+pub use stage::{HealthQuery, run};
 
 /// Errors of the analytics stage.
 #[derive(Debug, thiserror::Error)]

@@ -3,14 +3,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use forewarn_domain::{AssetId, AssetTypeId, Batch, Finding, FittedModel, HealthBoard, Metrics};
-use tokio::sync::mpsc;
+use forewarn_domain::{AssetHealth, AssetId, AssetTypeId, Batch, Finding, FittedModel, Metrics};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::Detector;
 
+/// A question for the analytics stage: the health of this asset, answered on the sender.
+pub type HealthQuery = (AssetId, oneshot::Sender<Option<AssetHealth>>);
+
 /// Scores every reading of every batch. `asset_types` is seeded with the known assets; births in the
-/// batches extend it. Joint models fitted along the way go to `models` (to be persisted); the
-/// health of every asset a batch touched is posted to `board`. Ends when the input closes.
+/// batches extend it. Joint models fitted along the way go to `models` (to be persisted). Between
+/// batches it answers health queries (the API's), so the hot path never builds a snapshot nobody
+/// asked for. Ends when the input closes.
 #[allow(clippy::too_many_arguments)] // one per pipeline connection
 pub async fn run(
     mut detector: Detector,
@@ -19,9 +23,20 @@ pub async fn run(
     mut input: mpsc::Receiver<Batch>,
     output: mpsc::Sender<Finding>,
     models: mpsc::Sender<FittedModel>,
-    board: HealthBoard,
+    mut queries: mpsc::Receiver<HealthQuery>,
 ) -> Result<(), crate::AnalyticsError> {
-    while let Some(batch) = input.recv().await {
+    loop {
+        let batch = tokio::select! {
+            batch = input.recv() => match batch {
+                Some(b) => b,
+                None => break,
+            },
+            Some((asset, reply)) = queries.recv() => {
+                // The asker may have given up: nothing to do then.
+                let _ = reply.send(detector.health(&asset));
+                continue;
+            }
+        };
         for a in &batch.births {
             asset_types.insert(a.id.clone(), a.asset_type.clone());
         }
@@ -41,10 +56,6 @@ pub async fn run(
                 }
             }
         }
-        let mut touched: Vec<&AssetId> = batch.readings.iter().map(|r| &r.asset).collect();
-        touched.sort_unstable();
-        touched.dedup();
-        board.update(touched.into_iter().filter_map(|a| detector.health(a)));
         for m in detector.take_fitted() {
             models
                 .send(m)

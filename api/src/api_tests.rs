@@ -82,8 +82,23 @@ async fn state(dir: &std::path::Path) -> AppState {
         db,
         metrics: Default::default(),
         catalog: std::sync::Arc::new(Catalog::from_toml(CATALOG).unwrap()),
-        health: HealthBoard::default(),
+        health: nothing_analysed_yet(),
     }
+}
+
+/// An analytics stage that has seen no reading: every health query is answered `None`.
+fn nothing_analysed_yet()
+-> tokio::sync::mpsc::Sender<(AssetId, tokio::sync::oneshot::Sender<Option<AssetHealth>>)> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(
+        AssetId,
+        tokio::sync::oneshot::Sender<Option<AssetHealth>>,
+    )>(4);
+    tokio::spawn(async move {
+        while let Some((_, reply)) = rx.recv().await {
+            let _ = reply.send(None);
+        }
+    });
+    tx
 }
 
 async fn call(app: &Router, uri: &str) -> (StatusCode, String) {

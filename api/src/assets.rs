@@ -42,6 +42,10 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AssetView>>, Api
     ))
 }
 
+/// How long a health query may wait for the analytics stage (busy with a batch, or replaying
+/// history at start).
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `GET /api/v1/assets/{id}/health`: each sensor's state (warming, ok, deviating, faulty), its
 /// baseline score, the streaming change score of its last reading and its latest abrupt change,
 /// and the joint model's view. An asset with no reading analysed yet has no sensors.
@@ -53,7 +57,17 @@ pub async fn health(
     s.store
         .asset(&id)
         .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
-    Ok(Json(s.health.get(&id).unwrap_or(AssetHealth {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let unavailable = || ApiError::unavailable("analytics is not answering (starting or stopping)");
+    s.health
+        .send((id.clone(), reply))
+        .await
+        .map_err(|_| unavailable())?;
+    let health = tokio::time::timeout(HEALTH_TIMEOUT, answer)
+        .await
+        .map_err(|_| unavailable())?
+        .map_err(|_| unavailable())?;
+    Ok(Json(health.unwrap_or(AssetHealth {
         asset: id,
         as_of_ms: None,
         sensors: Vec::new(),

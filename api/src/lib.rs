@@ -19,9 +19,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use forewarn_domain::{Catalog, HealthBoard, Metrics};
+use forewarn_domain::{AssetHealth, AssetId, Catalog, Metrics};
 use forewarn_maintenance::Maintenance;
 use forewarn_store::Telemetry;
+use tokio::sync::{mpsc, oneshot};
 
 pub use error::ApiError;
 
@@ -36,8 +37,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The equipment catalog (units, failure modes).
     pub catalog: Arc<Catalog>,
-    /// Every asset's latest health, from the analytics stage.
-    pub health: HealthBoard,
+    /// Health queries to the analytics stage, which holds the detectors' state: an asset, and
+    /// where to send its health (`None`: never seen).
+    pub health: mpsc::Sender<(AssetId, oneshot::Sender<Option<AssetHealth>>)>,
 }
 
 /// The whole HTTP surface.

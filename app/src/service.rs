@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use forewarn_analytics::Detector;
-use forewarn_domain::{Batch, HealthBoard, Metrics};
+use forewarn_domain::{Batch, Metrics};
 use forewarn_ingest::{AssetRegistry, IngestConfig};
 use forewarn_maintenance::{Maintenance, Ticket};
 use forewarn_store::{Embedded, InfluxStore, Mirrored, OpenMode, Shipper, Store, Telemetry};
@@ -94,7 +94,7 @@ pub async fn run(
     let (analytics_tx, analytics_rx) = mpsc::channel::<Batch>(8);
     let (finding_tx, finding_rx) = mpsc::channel(1024);
     let (model_tx, mut model_rx) = mpsc::channel(256);
-    let health = HealthBoard::default();
+    let (health_tx, health_rx) = mpsc::channel(64);
     let (alert_tx, alert_rx) = mpsc::channel(1024);
 
     let listener = tokio::net::TcpListener::bind(spec.http)
@@ -106,7 +106,7 @@ pub async fn run(
         db: db.clone(),
         metrics: metrics.clone(),
         catalog: catalog.clone(),
-        health: health.clone(),
+        health: health_tx,
     });
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
@@ -153,7 +153,6 @@ pub async fn run(
         detector = d;
         replayed.extend(findings);
     }
-    health.update(store.assets().iter().filter_map(|a| detector.health(&a.id)));
     // The replay refits what was fitted before: stored models are kept as they are.
     for m in detector.take_fitted() {
         db.record_model(&m).await?;
@@ -174,7 +173,7 @@ pub async fn run(
             analytics_rx,
             finding_tx,
             model_tx,
-            health,
+            health_rx,
         ),
     ));
     let models_db = db.clone();

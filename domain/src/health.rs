@@ -54,27 +54,3 @@ pub struct AssetHealth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joint: Option<JointEvidence>,
 }
-
-/// The latest health of every asset, written by the analytics stage after each batch and read by
-/// the API. Cheap to clone (one shared map).
-#[derive(Debug, Clone, Default)]
-pub struct HealthBoard(
-    std::sync::Arc<std::sync::RwLock<std::collections::HashMap<AssetId, AssetHealth>>>,
-);
-
-impl HealthBoard {
-    /// Replaces the assets' entries.
-    pub fn update(&self, health: impl IntoIterator<Item = AssetHealth>) {
-        // A panic while holding the lock cannot leave a half-written entry: keep serving.
-        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        for h in health {
-            map.insert(h.asset.clone(), h);
-        }
-    }
-
-    /// One asset's latest health.
-    pub fn get(&self, asset: &AssetId) -> Option<AssetHealth> {
-        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
-        map.get(asset).cloned()
-    }
-}

@@ -28,7 +28,7 @@ pub use finding::{
     AbruptChange, ChangeKind, Finding, InstrumentFault, JointEvidence, SensorDeviation,
     SensorFault, Severity, TimeToFailure,
 };
-pub use health::{AssetHealth, HealthBoard, SensorHealth, SensorState};
+pub use health::{AssetHealth, SensorHealth, SensorState};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;
 pub use model::FittedModel;
