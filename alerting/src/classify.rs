@@ -80,6 +80,7 @@ mod tests {
             detector: "t".into(),
             sensor_faults: vec![],
             joint: None,
+            health: None,
         }
     }
 

@@ -66,6 +66,8 @@ struct AssetState {
     newest_ms: Option<TimestampMs>,
     /// The joint model of all its sensors.
     joint: Option<AssetJoint>,
+    /// Its type (for the failure levels of a health snapshot).
+    asset_type: Option<AssetTypeId>,
 }
 
 /// Streaming detector for a whole fleet. Pure: feed readings in time order per asset, get findings.
@@ -153,6 +155,9 @@ impl Detector {
             Some(s) => s,
             None => self.assets.entry(r.asset.clone()).or_default(),
         };
+        if state.asset_type.is_none() {
+            state.asset_type = Some(asset_type.clone());
+        }
         let sensor = match state.sensors.get_mut(&r.sensor) {
             Some(b) => b,
             None => {
@@ -312,11 +317,12 @@ impl Detector {
             detector: DETECTOR_NAME.to_string(),
             sensor_faults: faults,
             joint: None,
+            health: None,
         })
     }
 
-    fn finding(&self, asset: &AssetId, asset_type: &AssetTypeId, now: TimestampMs) -> Finding {
-        let state = &self.assets[asset];
+    /// The asset's sustained deviations of healthy sensors, strongest first.
+    fn deviations(&self, state: &AssetState, asset_type: &AssetTypeId) -> Vec<SensorDeviation> {
         let mut deviations: Vec<SensorDeviation> = state
             .sensors
             .iter()
@@ -346,7 +352,14 @@ impl Detector {
             })
             .collect();
         deviations.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
+        deviations
+    }
+
+    fn finding(&self, asset: &AssetId, asset_type: &AssetTypeId, now: TimestampMs) -> Finding {
+        let state = &self.assets[asset];
+        let deviations = self.deviations(state, asset_type);
         let joint = joint_evidence(state);
+        let health = self.health_index(state, asset_type, &deviations);
         let score = deviations.first().map_or(0.0, |d| d.score.abs());
         Finding {
             asset: asset.clone(),
@@ -358,6 +371,7 @@ impl Detector {
             detector: DETECTOR_NAME.to_string(),
             sensor_faults: Vec::new(),
             joint,
+            health,
         }
     }
 }

@@ -45,6 +45,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         detector: "t".into(),
         sensor_faults: vec![],
         joint: None,
+        health: None,
     };
     db.open_ticket(&Alert {
         asset: asset.id.clone(),

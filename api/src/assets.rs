@@ -72,6 +72,7 @@ pub async fn health(
         as_of_ms: None,
         sensors: Vec::new(),
         joint: None,
+        health: None,
     })))
 }
 

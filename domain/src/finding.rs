@@ -186,6 +186,23 @@ pub struct Finding {
     /// The asset's joint model, once fitted (machine findings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joint: Option<JointEvidence>,
+    /// The asset's health fused from its sensors (machine findings on assets whose failure
+    /// modes give failure levels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthIndex>,
+}
+
+/// An asset's health from all its sensors: how far the furthest-gone sensor is along the way
+/// from its healthy baseline to the level its failure modes fail at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthIndex {
+    /// 1 when every sensor is at its baseline, 0 when one has reached its failure level.
+    pub index: f64,
+    /// The sensor that sets it.
+    pub limiting_sensor: SensorName,
+    /// The asset's remaining life: the soonest estimate among its deviating sensors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_failure_h: Option<TimeToFailure>,
 }
 
 impl Finding {

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AbruptChange, AssetId, InstrumentFault, JointEvidence, SensorName, TimestampMs};
+use crate::{
+    AbruptChange, AssetId, HealthIndex, InstrumentFault, JointEvidence, SensorName, TimestampMs,
+};
 
 /// One sensor's state, worst first when ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -53,4 +55,7 @@ pub struct AssetHealth {
     /// Its joint model's view, once fitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joint: Option<JointEvidence>,
+    /// Its health fused from its sensors, once they are judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthIndex>,
 }

@@ -25,8 +25,8 @@ pub use catalog::{
     AssetType, Catalog, CatalogError, Direction, FailureMode, ModeKind, PartRequirement, SensorSpec,
 };
 pub use finding::{
-    AbruptChange, ChangeKind, Finding, InstrumentFault, JointEvidence, SensorDeviation,
-    SensorFault, Severity, TimeToFailure,
+    AbruptChange, ChangeKind, Finding, HealthIndex, InstrumentFault, JointEvidence,
+    SensorDeviation, SensorFault, Severity, TimeToFailure,
 };
 pub use health::{AssetHealth, SensorHealth, SensorState};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};

@@ -20,6 +20,7 @@ fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
             detector: "test".into(),
             sensor_faults: vec![],
             joint: None,
+            health: None,
         },
         parts: vec![
             PartRequirement {

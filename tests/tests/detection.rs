@@ -18,6 +18,8 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
     let mut asset_days = 0.0;
     // Deviations in machine findings, and those said to have begun with an abrupt shift.
     let (mut deviations, mut abrupt) = (0usize, 0usize);
+    // (true hours left, fused health index) of every machine finding on a faulty asset.
+    let mut health: Vec<(f64, Option<f64>)> = Vec::new();
     // Joint models: healthy assets refitted at least once, of all healthy assets; refits that
     // learnt from a faulty asset after it was ticketed.
     let (mut refitted, mut healthy_assets, mut fits, mut learnt_fault) = (0, 0, 0, Vec::new());
@@ -60,6 +62,12 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
                 .filter(|d| mode.signature.contains_key(&d.sensor))
                 .filter_map(|d| d.time_to_failure_h)
                 .min_by(|x, y| x.hours.total_cmp(&y.hours));
+            if let Some(g) = failure {
+                health.push((
+                    (g.failure_ms - t) as f64 / 3.6e6,
+                    f.health.as_ref().map(|h| h.index),
+                ));
+            }
             if let (Some(g), Some(e)) = (failure, estimate) {
                 let left = (g.failure_ms - t) as f64 / 3.6e6;
                 rul.push((left, e.hours, e.low, e.high.unwrap_or(f64::INFINITY)));
@@ -154,6 +162,26 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
         false_instrument.len()
     );
     println!("deviations said to begin with an abrupt shift: {abrupt} of {deviations}");
+    // The fused health index falls as failure nears.
+    let with_index = health.iter().filter(|h| h.1.is_some()).count();
+    let band = |lo: f64, hi: f64| {
+        mid(&mut health
+            .iter()
+            .filter(|h| (lo..hi).contains(&h.0))
+            .filter_map(|h| h.1)
+            .collect())
+    };
+    let (late, middle, early) = (band(0.0, 24.0), band(24.0, 48.0), band(48.0, f64::INFINITY));
+    println!(
+        "health index on {with_index} of {} machine findings; median with <24 h left {late:.2}, 24-48 h {middle:.2}, >48 h {early:.2}",
+        health.len()
+    );
+    assert!(
+        with_index * 10 >= health.len() * 9,
+        "{with_index} of {}",
+        health.len()
+    );
+    assert!(late < middle && middle < early, "{late} {middle} {early}");
     println!(
         "joint models fitted: {fits}; healthy assets refitted at least once: {refitted} of {healthy_assets}; refits on a ticketed fault: {}",
         learnt_fault.len()

@@ -49,6 +49,7 @@ fn finding(devs: &[(&str, f64)]) -> Finding {
         detector: "t".into(),
         sensor_faults: vec![],
         joint: None,
+        health: None,
     }
 }
 

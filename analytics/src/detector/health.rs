@@ -1,8 +1,11 @@
 //! Snapshots of an asset's health from the detector's state, for the API and dashboards.
 
-use forewarn_domain::{AssetHealth, AssetId, SensorHealth, SensorState};
+use forewarn_domain::{
+    AssetHealth, AssetId, AssetTypeId, Direction, HealthIndex, SensorDeviation, SensorHealth,
+    SensorName, SensorState,
+};
 
-use super::Detector;
+use super::{AssetState, Detector};
 
 impl Detector {
     /// The asset's health as of its last reading, or `None` for an asset never seen.
@@ -34,11 +37,56 @@ impl Detector {
                 }
             })
             .collect();
+        let health = state.asset_type.as_ref().and_then(|ty| {
+            let deviations = self.deviations(state, ty);
+            self.health_index(state, ty, &deviations)
+        });
         Some(AssetHealth {
             asset: asset.clone(),
             as_of_ms: state.newest_ms,
             sensors,
             joint: super::joint_evidence(state),
+            health,
+        })
+    }
+
+    /// The asset's health fused from its judged, healthy sensors: 1 − the largest share of the
+    /// way from baseline to failure level any of them has gone (levels from the catalog's
+    /// `failure_scores`), with the soonest remaining-life estimate among `deviations`.
+    pub(super) fn health_index(
+        &self,
+        state: &AssetState,
+        asset_type: &AssetTypeId,
+        deviations: &[SensorDeviation],
+    ) -> Option<HealthIndex> {
+        let levels = self.failure_levels.get(asset_type)?;
+        let mut worst: Option<(f64, &SensorName)> = None;
+        for (name, s) in &state.sensors {
+            if s.fault().is_some() || s.baseline.normal().is_none() {
+                continue;
+            }
+            let score = s.baseline.score();
+            let direction = if score >= 0.0 {
+                Direction::Up
+            } else {
+                Direction::Down
+            };
+            let Some(&level) = levels.get(&(name.clone(), direction)) else {
+                continue;
+            };
+            let gone = score.abs() / level;
+            if worst.is_none_or(|(w, _)| gone > w) {
+                worst = Some((gone, name));
+            }
+        }
+        let (gone, name) = worst?;
+        Some(HealthIndex {
+            index: ((1.0 - gone).clamp(0.0, 1.0) * 1000.0).round() / 1000.0,
+            limiting_sensor: name.clone(),
+            time_to_failure_h: deviations
+                .iter()
+                .filter_map(|d| d.time_to_failure_h)
+                .min_by(|a, b| a.hours.total_cmp(&b.hours)),
         })
     }
 }
