@@ -23,6 +23,9 @@ pub enum MaintenanceError {
     /// Migrations could not be applied.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The operating system's random source failed.
+    #[error("random source: {0}")]
+    Random(String),
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("ticket {id} has an invalid {field}")]
     Invalid {
@@ -124,6 +127,14 @@ impl Maintenance {
             return Ok(Opened::Existing(id));
         };
         let id: i64 = row.get(0);
+        sqlx::query(
+            "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
+             VALUES (?, ?, 'forewarn', NULL, 'new', 'opened from a finding')",
+        )
+        .bind(id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
         for part in &alert.parts {
             sqlx::query("INSERT INTO ticket_parts (ticket_id, part_number, description, quantity) VALUES (?, ?, ?, ?)")
                 .bind(id)
@@ -225,23 +236,32 @@ impl Maintenance {
             .collect())
     }
 
-    /// The findings of resolved and closed tickets with the mode they were resolved as: the
-    /// labelled history the mode classifier learns from. Evidence that no longer parses is
-    /// skipped (an older format), never an error.
+    /// The findings of resolved and closed tickets with the mode the repair found (the
+    /// resolution's: the predicted one when confirmed, another when not; none when no fault was
+    /// found): the labelled history the mode classifier learns from. Evidence that no longer
+    /// parses is skipped (an older format), never an error.
     pub async fn resolved_examples(
         &self,
     ) -> Result<Vec<(Finding, FailureModeId)>, MaintenanceError> {
         let rows = sqlx::query(
-            "SELECT failure_mode, evidence FROM tickets WHERE status IN ('resolved', 'closed')",
+            "SELECT failure_mode, evidence, resolution FROM tickets
+             WHERE status IN ('resolved', 'closed')",
         )
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .iter()
             .filter_map(|r| {
-                let mode: String = r.get(0);
+                let predicted: String = r.get(0);
                 let evidence: String = r.get(1);
-                Some((serde_json::from_str(&evidence).ok()?, mode.parse().ok()?))
+                let resolution: Option<String> = r.get(2);
+                // Resolved before resolutions were recorded: the prediction stood.
+                let resolution: crate::Resolution = match resolution {
+                    Some(j) => serde_json::from_str(&j).ok()?,
+                    None => crate::Resolution::Confirmed,
+                };
+                let mode = resolution.actual_mode(&predicted)?.parse().ok()?;
+                Some((serde_json::from_str(&evidence).ok()?, mode))
             })
             .collect())
     }
@@ -279,7 +299,7 @@ async fn attach(
 /// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).
 macro_rules! select_tickets {
     () => {
-        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence FROM tickets"
+        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution FROM tickets"
     };
 }
 use select_tickets;
@@ -289,6 +309,7 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
     let status: String = row.get("status");
     let detected_at_ms: i64 = row.get("detected_at_ms");
     let evidence: String = row.get("evidence");
+    let resolution: Option<String> = row.get("resolution");
     Ok(Ticket {
         id,
         asset_id: row.get("asset_id"),
@@ -316,9 +337,16 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
             field: "evidence",
         })?,
         parts: Vec::new(),
+        resolution: resolution
+            .map(|r| serde_json::from_str(&r))
+            .transpose()
+            .map_err(|_| MaintenanceError::Invalid {
+                id,
+                field: "resolution",
+            })?,
     })
 }
 
 #[cfg(test)]
 #[path = "db_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -4,7 +4,7 @@ use forewarn_domain::{AssetId, AssetTypeId, FailureModeId, Finding, PartRequirem
 
 use super::*;
 
-fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
+pub(crate) fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
     Alert {
         asset: AssetId::new(asset).unwrap(),
         failure_mode: FailureModeId::new(mode).unwrap(),

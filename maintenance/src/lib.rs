@@ -8,10 +8,16 @@
 //! concurrent writers and instances. A new ticket copies the parts its failure mode needs.
 
 mod db;
+pub mod lifecycle;
 mod models;
 mod stage;
 mod ticket;
+mod tokens;
+mod transition;
 
 pub use db::{Maintenance, MaintenanceError, Opened};
+pub use lifecycle::{Resolution, Role};
 pub use stage::run;
-pub use ticket::{Ticket, TicketPart, TicketStatus};
+pub use ticket::{Ticket, TicketEvent, TicketPart, TicketStatus};
+pub use tokens::Caller;
+pub use transition::{Move, MoveError};

@@ -20,6 +20,8 @@ pub enum TicketStatus {
     Closed,
     /// Not needed.
     Cancelled,
+    /// Resolved, closed or cancelled, then found to need work after all; awaits assignment.
+    Reopened,
 }
 
 impl TicketStatus {
@@ -33,6 +35,7 @@ impl TicketStatus {
             Self::Resolved => "resolved",
             Self::Closed => "closed",
             Self::Cancelled => "cancelled",
+            Self::Reopened => "reopened",
         }
     }
 
@@ -46,6 +49,7 @@ impl TicketStatus {
             Self::Resolved,
             Self::Closed,
             Self::Cancelled,
+            Self::Reopened,
         ]
         .into_iter()
         .find(|t| t.as_str() == s)
@@ -97,4 +101,26 @@ pub struct Ticket {
     pub evidence: serde_json::Value,
     /// Spare parts the repair needs.
     pub parts: Vec<TicketPart>,
+    /// How it was resolved, once it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<crate::Resolution>,
+}
+
+/// One entry of a ticket's audit log: a change of status, who made it and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    /// Order of the entry (increasing across all tickets).
+    pub id: i64,
+    /// The ticket.
+    pub ticket_id: i64,
+    /// When (wall clock, RFC 3339).
+    pub at: String,
+    /// Who: a token's name, or `forewarn` for the service itself.
+    pub actor: String,
+    /// Status before (`None` when the ticket was opened).
+    pub from: Option<TicketStatus>,
+    /// Status after.
+    pub to: TicketStatus,
+    /// Free text.
+    pub note: Option<String>,
 }

@@ -1,0 +1,159 @@
+//! Moving a ticket through its lifecycle, with the audit log written in the same transaction.
+
+use chrono::{SecondsFormat, Utc};
+use sqlx::Row;
+
+use crate::lifecycle::{self, Refusal, Resolution, Role};
+use crate::{Maintenance, MaintenanceError, Ticket, TicketEvent, TicketStatus};
+
+/// A requested status change.
+#[derive(Debug, Clone)]
+pub struct Move<'a> {
+    /// Who asks (a token's name).
+    pub actor: &'a str,
+    /// With which role.
+    pub role: Role,
+    /// The status wanted.
+    pub to: TicketStatus,
+    /// Why, in free text.
+    pub note: Option<&'a str>,
+    /// How it was resolved (only with `to = resolved`).
+    pub resolution: Option<&'a Resolution>,
+}
+
+/// Why a move did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    /// No such ticket.
+    #[error("no ticket {0}")]
+    NotFound(i64),
+    /// The lifecycle or the role refuses it.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Reopening would make a second open ticket for the asset and failure mode.
+    #[error("ticket {0} is already open for this asset and failure mode")]
+    AlreadyOpen(i64),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] MaintenanceError),
+}
+
+impl From<sqlx::Error> for MoveError {
+    fn from(e: sqlx::Error) -> Self {
+        MoveError::Db(e.into())
+    }
+}
+
+impl Maintenance {
+    /// Moves ticket `id` as asked, if the lifecycle and the caller's role allow it; the audit log
+    /// gets the entry in the same transaction, so no change goes unrecorded.
+    pub async fn transition(&self, id: i64, m: &Move<'_>) -> Result<Ticket, MoveError> {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT status, asset_id, failure_mode FROM tickets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(MoveError::NotFound(id))?;
+        let status: String = row.get(0);
+        let from = TicketStatus::parse(&status).ok_or(MaintenanceError::Invalid {
+            id,
+            field: "status",
+        })?;
+        lifecycle::check(m.role, from, m.to, m.resolution)?;
+        if !from.is_open() && m.to.is_open() {
+            let other: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM tickets WHERE asset_id = ? AND failure_mode = ?
+                 AND status NOT IN ('resolved', 'closed', 'cancelled') AND id != ?",
+            )
+            .bind(row.get::<String, _>(1))
+            .bind(row.get::<String, _>(2))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(other) = other {
+                return Err(MoveError::AlreadyOpen(other));
+            }
+        }
+        let resolution = m
+            .resolution
+            .map(|r| serde_json::to_string(r).unwrap_or_default());
+        // The status read above is the condition: a concurrent move loses instead of
+        // overwriting (SQLite serialises writers; the check keeps PostgreSQL honest too).
+        let done = sqlx::query(
+            "UPDATE tickets SET status = ?, updated_at = ?,
+             resolution = CASE WHEN ? IS NULL THEN resolution ELSE ? END
+             WHERE id = ? AND status = ?",
+        )
+        .bind(m.to.as_str())
+        .bind(&now)
+        .bind(&resolution)
+        .bind(&resolution)
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(Refusal::NotAllowed(from, m.to).into());
+        }
+        sqlx::query(
+            "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(&now)
+        .bind(m.actor)
+        .bind(from.as_str())
+        .bind(m.to.as_str())
+        .bind(m.note)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.ticket(id).await?.ok_or(MoveError::NotFound(id))
+    }
+
+    /// A ticket's audit log, oldest first (`None`: no such ticket).
+    pub async fn audit(&self, id: i64) -> Result<Option<Vec<TicketEvent>>, MaintenanceError> {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT id, at, actor, from_status, to_status, note FROM ticket_events
+             WHERE ticket_id = ? ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status = |s: Option<String>| {
+                    s.map(|s| {
+                        TicketStatus::parse(&s).ok_or(MaintenanceError::Invalid {
+                            id,
+                            field: "audit status",
+                        })
+                    })
+                    .transpose()
+                };
+                Ok(TicketEvent {
+                    id: r.get(0),
+                    ticket_id: id,
+                    at: r.get(1),
+                    actor: r.get(2),
+                    from: status(r.get(3))?,
+                    to: status(Some(r.get(4)))?.unwrap_or(TicketStatus::New),
+                    note: r.get(5),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+#[cfg(test)]
+#[path = "transition_tests.rs"]
+mod tests;

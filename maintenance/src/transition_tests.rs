@@ -1,0 +1,174 @@
+//! The lifecycle against the database: moves, refusals, the audit log, resolutions as labels,
+//! concurrent moves, tokens.
+
+use forewarn_domain::Severity;
+
+use super::*;
+use crate::db::tests::alert;
+use crate::{Opened, Resolution, Role};
+
+fn mv<'a>(role: Role, to: TicketStatus, resolution: Option<&'a Resolution>) -> Move<'a> {
+    Move {
+        actor: "alice",
+        role,
+        to,
+        note: Some("on it"),
+        resolution,
+    }
+}
+
+async fn open(db: &Maintenance, asset: &str) -> i64 {
+    match db
+        .open_ticket(&alert(asset, "bearing_wear", Severity::Medium))
+        .await
+        .unwrap()
+    {
+        Opened::New(t) => t.id,
+        Opened::Existing(id) => id,
+    }
+}
+
+#[tokio::test]
+async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Maintenance::open(dir.path()).await.unwrap();
+    let id = open(&db, "p-1").await;
+    use TicketStatus::*;
+    for to in [Assigned, InProgress, WaitingParts, InProgress] {
+        assert_eq!(
+            db.transition(id, &mv(Role::Planner, to, None))
+                .await
+                .unwrap()
+                .status,
+            to
+        );
+    }
+    let other = Resolution::OtherMode {
+        failure_mode: "seal_leak".into(),
+    };
+    let t = db
+        .transition(id, &mv(Role::Technician, Resolved, Some(&other)))
+        .await
+        .unwrap();
+    assert_eq!(t.resolution, Some(other));
+    db.transition(id, &mv(Role::Planner, Closed, None))
+        .await
+        .unwrap();
+
+    let log = db.audit(id).await.unwrap().unwrap();
+    let steps: Vec<(Option<TicketStatus>, TicketStatus)> =
+        log.iter().map(|e| (e.from, e.to)).collect();
+    assert_eq!(
+        steps,
+        [
+            (None, New),
+            (Some(New), Assigned),
+            (Some(Assigned), InProgress),
+            (Some(InProgress), WaitingParts),
+            (Some(WaitingParts), InProgress),
+            (Some(InProgress), Resolved),
+            (Some(Resolved), Closed),
+        ]
+    );
+    assert_eq!(log[1].actor, "alice");
+    assert_eq!(log[0].actor, "forewarn");
+    assert!(db.audit(999).await.unwrap().is_none());
+
+    // The resolution is the label: the classifier learns "seal_leak", not the prediction.
+    let examples = db.resolved_examples().await.unwrap();
+    assert_eq!(examples.len(), 1);
+    assert_eq!(examples[0].1.as_str(), "seal_leak");
+
+    // Refusals change nothing and log nothing.
+    let err = db
+        .transition(id, &mv(Role::Planner, InProgress, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MoveError::Refused(_)), "{err}");
+    assert!(matches!(
+        db.transition(777, &mv(Role::Planner, Assigned, None))
+            .await
+            .unwrap_err(),
+        MoveError::NotFound(777)
+    ));
+    assert_eq!(db.audit(id).await.unwrap().unwrap().len(), 7);
+
+    // The database itself refuses to rewrite history.
+    let rewrite = sqlx::query("UPDATE ticket_events SET actor = 'mallory'")
+        .execute(&db.pool)
+        .await;
+    assert!(rewrite.unwrap_err().to_string().contains("append-only"));
+
+    // Reopening while another ticket is open for the same asset and mode is refused.
+    let second = open(&db, "p-1").await;
+    assert_ne!(second, id);
+    assert!(matches!(
+        db.transition(id, &mv(Role::Planner, Reopened, None)).await.unwrap_err(),
+        MoveError::AlreadyOpen(s) if s == second
+    ));
+    db.transition(second, &mv(Role::Planner, Cancelled, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.transition(id, &mv(Role::Planner, Reopened, None))
+            .await
+            .unwrap()
+            .status,
+        Reopened
+    );
+    // A reopened ticket is open: a new alert attaches to it.
+    assert!(matches!(
+        db.open_ticket(&alert("p-1", "bearing_wear", Severity::High)).await.unwrap(),
+        Opened::Existing(i) if i == id
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_moves_of_one_ticket_apply_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Maintenance::open(dir.path()).await.unwrap();
+    let id = open(&db, "p-2").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.transition(id, &mv(Role::Planner, TicketStatus::Assigned, None))
+                    .await
+                    .is_ok()
+            })
+        })
+        .collect();
+    let mut moved = 0;
+    for t in tasks {
+        moved += usize::from(t.await.unwrap());
+    }
+    assert_eq!(moved, 1);
+    assert_eq!(db.audit(id).await.unwrap().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_and_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Maintenance::open(dir.path()).await.unwrap();
+    let token = db.create_token("planner-1", Role::Planner).await.unwrap();
+    assert!(token.starts_with("fw_") && token.len() == 67, "{token}");
+    let caller = db.authenticate(&token).await.unwrap().unwrap();
+    assert_eq!(
+        (caller.name.as_str(), caller.role),
+        ("planner-1", Role::Planner)
+    );
+    assert!(db.authenticate("fw_wrong").await.unwrap().is_none());
+    let stored: Vec<String> = sqlx::query_scalar("SELECT hash FROM api_tokens")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !stored[0].contains(&token[3..]),
+        "the token itself is never stored"
+    );
+    assert!(
+        db.create_token("planner-1", Role::Admin).await.is_err(),
+        "names are unique"
+    );
+}
