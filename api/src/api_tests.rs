@@ -277,3 +277,145 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("pump-0001") && body.contains("#1"), "{body}");
 }
+
+/// A request with an optional bearer token and JSON body; the status and body.
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (StatusCode, String) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
+    use forewarn_maintenance::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    let planner = state.db.create_token("pat", Role::Planner).await.unwrap();
+    let tech = state
+        .db
+        .create_token("tom", Role::Technician)
+        .await
+        .unwrap();
+    let viewer = state.db.create_token("vic", Role::Viewer).await.unwrap();
+    let app = router(state);
+    let uri = "/api/v1/tickets/1/transition";
+    let post = |token: Option<&'static str>, body: &'static str| {
+        let app = app.clone();
+        async move { send(&app, "POST", uri, token, body).await }
+    };
+    let leak = |t: String| -> &'static str { Box::leak(t.into_boxed_str()) };
+    let (planner, tech, viewer) = (leak(planner), leak(tech), leak(viewer));
+
+    for (token, body, want) in [
+        (None, r#"{"to":"assigned"}"#, StatusCode::UNAUTHORIZED),
+        (
+            Some("fw_nope"),
+            r#"{"to":"assigned"}"#,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (Some(viewer), r#"{"to":"assigned"}"#, StatusCode::FORBIDDEN),
+        (Some(tech), r#"{"to":"assigned"}"#, StatusCode::FORBIDDEN),
+        (Some(planner), r#"{"to":"resolved"}"#, StatusCode::CONFLICT),
+        (Some(planner), r#"{"to":"maybe"}"#, StatusCode::BAD_REQUEST),
+        (
+            Some(planner),
+            r#"{"to":"assigned","colour":1}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (Some(planner), "not json", StatusCode::BAD_REQUEST),
+    ] {
+        let (s, body) = post(token, body).await;
+        assert_eq!(s, want, "{token:?}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    let (s, body) = post(Some(planner), r#"{"to":"assigned","note":"Tom, please"}"#).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""status":"assigned""#), "{body}");
+    assert_eq!(
+        post(Some(tech), r#"{"to":"in_progress"}"#).await.0,
+        StatusCode::OK
+    );
+    // Resolving needs a resolution, and another mode must be one of the asset type's.
+    assert_eq!(
+        post(Some(tech), r#"{"to":"resolved"}"#).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, body) = post(
+        Some(tech),
+        r#"{"to":"resolved","resolution":{"code":"other_mode","failure_mode":"warp_drive"}}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let (s, body) = post(
+        Some(tech),
+        r#"{"to":"resolved","resolution":{"code":"other_mode","failure_mode":"impeller_wear"}}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(
+        body.contains(r#""resolution":{"code":"other_mode","failure_mode":"impeller_wear"}"#),
+        "{body}"
+    );
+    assert_eq!(
+        post(Some(tech), r#"{"to":"closed"}"#).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some(planner), r#"{"to":"closed"}"#).await.0,
+        StatusCode::OK
+    );
+
+    let (s, body) = call(&app, "/api/v1/tickets/1/audit").await;
+    assert_eq!(s, StatusCode::OK);
+    let log: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let steps: Vec<(&str, &str)> = log
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("forewarn", "new"),
+            ("pat", "assigned"),
+            ("tom", "in_progress"),
+            ("tom", "resolved"),
+            ("pat", "closed")
+        ]
+    );
+    assert_eq!(log[1]["note"], "Tom, please");
+    assert_eq!(
+        call(&app, "/api/v1/tickets/9/audit").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(
+            &app,
+            "POST",
+            "/api/v1/tickets/9/transition",
+            Some(planner),
+            r#"{"to":"assigned"}"#
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}

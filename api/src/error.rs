@@ -23,6 +23,14 @@ impl ApiError {
         }
     }
 
+    /// An error with any status.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
     /// 404: no such resource.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
@@ -49,11 +57,18 @@ impl From<forewarn_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             Json(json!({"error": self.message, "status": self.status.as_u16()})),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        res
     }
 }
 

@@ -8,6 +8,7 @@
 //! parameters 400 — so a bad request is never a 500.
 
 mod assets;
+mod auth;
 mod error;
 mod fleet_telemetry;
 mod health;
@@ -18,7 +19,7 @@ mod tickets;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use forewarn_domain::{AssetHealth, AssetId, Catalog, Metrics};
 use forewarn_maintenance::Maintenance;
 use forewarn_store::Telemetry;
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/telemetry", get(fleet_telemetry::get))
         .route("/api/v1/tickets", get(tickets::list))
         .route("/api/v1/tickets/{id}", get(tickets::get))
+        .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
+        .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
         .fallback(error::not_found)
         .with_state(state)
 }

@@ -1,11 +1,15 @@
 //! `/api/v1/tickets`.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use forewarn_maintenance::Ticket;
+use axum::http::StatusCode;
+use forewarn_domain::AssetId;
+use forewarn_maintenance::lifecycle::Refusal;
+use forewarn_maintenance::{Move, MoveError, Resolution, Ticket, TicketEvent, TicketStatus};
 use serde::Deserialize;
 
+use crate::auth::Authenticated;
 use crate::{ApiError, AppState};
 
 /// Filters of the ticket list.
@@ -51,6 +55,94 @@ pub async fn get(
 ) -> Result<Json<Ticket>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
     s.db.ticket(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))
+}
+
+/// Body of a status change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The status wanted.
+    pub to: TicketStatus,
+    /// Why, in free text (at most 2000 characters).
+    pub note: Option<String>,
+    /// With `to = resolved`: `{"code": "confirmed" | "no_fault_found"}` or
+    /// `{"code": "other_mode", "failure_mode": "..."}`.
+    pub resolution: Option<Resolution>,
+}
+
+/// `POST /api/v1/tickets/{id}/transition`: moves a ticket through its lifecycle. 409 when the
+/// lifecycle has no such step (or reopening would duplicate an open ticket), 403 when the
+/// caller's role may not make it, 401 without a valid token.
+pub async fn transition(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<TransitionRequest>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ApiError::bad_request("a note is at most 2000 characters"));
+    }
+    if let Some(Resolution::OtherMode { failure_mode }) = &req.resolution {
+        check_mode(&s, id, failure_mode).await?;
+    }
+    let m = Move {
+        actor: &caller.name,
+        role: caller.role,
+        to: req.to,
+        note: req.note.as_deref(),
+        resolution: req.resolution.as_ref(),
+    };
+    s.db.transition(id, &m)
+        .await
+        .map(Json)
+        .map_err(|e| match e {
+            MoveError::NotFound(_) => ApiError::not_found(e.to_string()),
+            MoveError::Refused(Refusal::Forbidden(..)) => {
+                ApiError::new(StatusCode::FORBIDDEN, e.to_string())
+            }
+            MoveError::Refused(Refusal::Resolution(_)) => ApiError::bad_request(e.to_string()),
+            MoveError::Refused(Refusal::NotAllowed(..)) | MoveError::AlreadyOpen(_) => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
+            MoveError::Db(e) => ApiError::from(e),
+        })
+}
+
+/// The mode a repair found must be one of the asset type's.
+async fn check_mode(s: &AppState, id: i64, mode: &str) -> Result<(), ApiError> {
+    let ticket =
+        s.db.ticket(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))?;
+    let known = AssetId::new(&ticket.asset_id)
+        .ok()
+        .and_then(|a| s.store.asset(&a))
+        .and_then(|a| {
+            let ty = s.catalog.asset_type(&a.asset_type)?;
+            Some(ty.failure_modes.iter().any(|m| m.id.as_str() == mode))
+        })
+        .unwrap_or(true);
+    if known {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{mode:?} is not a failure mode of this asset's type"
+        )))
+    }
+}
+
+/// `GET /api/v1/tickets/{id}/audit`: every status change, oldest first.
+pub async fn audit(
+    State(s): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Vec<TicketEvent>>, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
+    s.db.audit(id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))

@@ -39,6 +39,9 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(crate::token::TokenCommand),
     /// Benchmarks; each prints one JSON object per figure.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -179,6 +182,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::simulate::run(args).await
             }
             Command::Stats(args) => crate::stats::run(&args.data_dir).await,
+            Command::Token(crate::token::TokenCommand::Create(args)) => {
+                crate::token::create(&args).await
+            }
             Command::Backtest(args) => crate::backtest::run(&args),
             Command::Rul(crate::rul::RulCommand::Train(args)) => crate::rul::train(&args),
             Command::Rul(crate::rul::RulCommand::Predict(args)) => crate::rul::predict(&args),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use forewarn_maintenance::Role;
 use forewarn_simulators::{Downstream, Fleet, FleetConfig, PublishConfig, SimProgress, publish};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
@@ -63,6 +64,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "dashboard: http://{0}/   API: http://{0}/api/v1/tickets   metrics: http://{0}/metrics",
         handle.http_addr
     );
+    // A fresh demo directory has no tokens; one with them keeps its own.
+    if !handle.db.token_name_taken("demo-admin").await? {
+        let token = handle.db.create_token("demo-admin", Role::Admin).await?;
+        println!("admin token (for writes: Authorization: Bearer …): {token}");
+    }
 
     let duration_ms = args.duration.as_millis() as i64;
     let fleet = Fleet::new(FleetConfig::ending_at(

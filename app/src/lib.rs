@@ -13,6 +13,7 @@ pub mod service;
 pub mod simulate;
 pub mod stats;
 pub mod table;
+pub mod token;
 
 /// Parses a duration such as `30d`, `12h`, `90s` or `500ms`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

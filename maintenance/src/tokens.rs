@@ -46,6 +46,15 @@ impl Maintenance {
         Ok(token)
     }
 
+    /// Whether a token of that name exists.
+    pub async fn token_name_taken(&self, name: &str) -> Result<bool, MaintenanceError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
     /// Who holds `token`, if anyone.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, MaintenanceError> {
         let row = sqlx::query("SELECT name, role FROM api_tokens WHERE hash = ?")

@@ -1,0 +1,53 @@
+//! `forewarn token create`: an API bearer token for a person or a system, printed once.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use forewarn_maintenance::{Maintenance, Role};
+
+/// `forewarn token ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once and only its hash is kept.
+    Create(CreateArgs),
+}
+
+/// Settings of `forewarn token create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// What it may do: viewer, technician, planner or admin.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// Who holds it (unique; shown in the audit log).
+    #[arg(long)]
+    pub name: String,
+    /// Data directory of the service.
+    #[arg(long, default_value = "./forewarn-data", env = "FOREWARN_DATA_DIR")]
+    pub data_dir: PathBuf,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a role: viewer, technician, planner or admin"))
+}
+
+/// Creates the token and prints it.
+pub async fn create(args: &CreateArgs) -> anyhow::Result<()> {
+    let name = args.name.trim();
+    anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let db = Maintenance::open(&args.data_dir).await?;
+    anyhow::ensure!(
+        !db.token_name_taken(name).await?,
+        "a token named {name:?} exists already"
+    );
+    let token = db.create_token(name, args.role).await?;
+    db.close().await;
+    println!("{token}");
+    eprintln!(
+        "token {name:?} ({}) created; it is shown this once: keep it",
+        args.role.as_str()
+    );
+    Ok(())
+}
