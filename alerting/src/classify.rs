@@ -81,6 +81,7 @@ mod tests {
             sensor_faults: vec![],
             joint: None,
             health: None,
+            evidence: None,
         }
     }
 

@@ -318,6 +318,7 @@ impl Detector {
             sensor_faults: faults,
             joint: None,
             health: None,
+            evidence: None,
         })
     }
 
@@ -372,6 +373,7 @@ impl Detector {
             sensor_faults: Vec::new(),
             joint,
             health,
+            evidence: None,
         }
     }
 }

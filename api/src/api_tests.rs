@@ -46,6 +46,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         sensor_faults: vec![],
         joint: None,
         health: None,
+        evidence: None,
     };
     db.open_ticket(&Alert {
         asset: asset.id.clone(),
@@ -84,6 +85,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         metrics: Default::default(),
         catalog: std::sync::Arc::new(Catalog::from_toml(CATALOG).unwrap()),
         health: nothing_analysed_yet(),
+        opened: tokio::sync::broadcast::channel(16).0,
     }
 }
 
@@ -418,4 +420,93 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
         .0,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn outside_findings_take_the_pipelines_path_to_one_ticket() {
+    use forewarn_maintenance::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    let planner = state.db.create_token("pat", Role::Planner).await.unwrap();
+    let viewer = state.db.create_token("vic", Role::Viewer).await.unwrap();
+    let db = state.db.clone();
+    let app = router(state);
+    let finding = |mode: &str, extra: &str| {
+        format!(
+            r#"{{"asset_id":"pump-0001","failure_mode":"{mode}","severity":"high","score":7.5,"source":"vibration-analyst"{extra}}}"#
+        )
+    };
+    for (token, body, want) in [
+        (None, finding("impeller_wear", ""), StatusCode::UNAUTHORIZED),
+        (Some(viewer.as_str()), finding("impeller_wear", ""), StatusCode::FORBIDDEN),
+        (Some(planner.as_str()), finding("warp_drive", ""), StatusCode::BAD_REQUEST),
+        (Some(planner.as_str()), finding("impeller_wear", r#","observed_at":"yesterday""#), StatusCode::BAD_REQUEST),
+        (Some(planner.as_str()), finding("impeller_wear", r#","observed_at":5"#), StatusCode::BAD_REQUEST),
+        (Some(planner.as_str()), finding("impeller_wear", r#","colour":"red""#), StatusCode::BAD_REQUEST),
+        (
+            Some(planner.as_str()),
+            r#"{"asset_id":"nobody","failure_mode":"impeller_wear","severity":"high","score":1,"source":"x"}"#.to_string(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Some(planner.as_str()),
+            r#"{"asset_id":"pump-0001","failure_mode":"impeller_wear","severity":"dire","score":1,"source":"x"}"#.to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, body) = send(&app, "POST", "/api/v1/findings", token, &body).await;
+        assert_eq!(s, want, "{body}");
+        assert!(body.contains("\"error\""), "{body}");
+    }
+    assert_eq!(
+        db.count().await.unwrap(),
+        1,
+        "refused findings open nothing"
+    );
+
+    // 100 at once for one asset and mode: one ticket, the rest join it.
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (app, token) = (app.clone(), planner.clone());
+            let body = finding(
+                "impeller_wear",
+                r#","observed_at":"2026-06-01T00:00:00Z","evidence":{"rms_mm_s":7.1}"#,
+            );
+            tokio::spawn(async move {
+                send(&app, "POST", "/api/v1/findings", Some(&token), &body).await
+            })
+        })
+        .collect();
+    let (mut created, mut joined) = (0, 0);
+    for t in tasks {
+        let (s, body) = t.await.unwrap();
+        match s {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => joined += 1,
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!((created, joined), (1, 99));
+    let open = db.tickets(Some("pump-0001"), true, 10).await.unwrap();
+    let t = open
+        .iter()
+        .find(|t| t.failure_mode == "impeller_wear")
+        .unwrap();
+    assert_eq!(t.alert_count, 100);
+    assert_eq!(t.evidence["detector"], "external/vibration-analyst");
+    assert_eq!(t.evidence["evidence"]["evidence"]["rms_mm_s"], 7.1);
+    assert!(!t.parts.is_empty(), "the mode's parts are on it");
+
+    // A ticket by hand joins the open one for the same asset and mode, or opens its own.
+    let (s, body) = send(
+        &app,
+        "POST",
+        "/api/v1/tickets",
+        Some(&planner),
+        r#"{"asset_id":"pump-0001","failure_mode":"impeller_wear","note":"noisy"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains(&format!("\"ticket_id\":{}", t.id)), "{body}");
+    assert_eq!(db.count().await.unwrap(), 2);
 }

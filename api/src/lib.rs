@@ -10,6 +10,7 @@
 mod assets;
 mod auth;
 mod error;
+mod findings;
 mod fleet_telemetry;
 mod health;
 mod pages;
@@ -22,8 +23,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use forewarn_domain::{AssetHealth, AssetId, Catalog, Metrics};
 use forewarn_maintenance::Maintenance;
+use forewarn_maintenance::Ticket;
 use forewarn_store::Telemetry;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use error::ApiError;
 
@@ -41,6 +43,8 @@ pub struct AppState {
     /// Health queries to the analytics stage, which holds the detectors' state: an asset, and
     /// where to send its health (`None`: never seen).
     pub health: mpsc::Sender<(AssetId, oneshot::Sender<Option<AssetHealth>>)>,
+    /// New tickets are announced here (as the pipeline's are).
+    pub opened: broadcast::Sender<Ticket>,
 }
 
 /// The whole HTTP surface.
@@ -55,7 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assets/{id}/models", get(assets::models))
         .route("/api/v1/assets/{id}/health", get(assets::health))
         .route("/api/v1/telemetry", get(fleet_telemetry::get))
-        .route("/api/v1/tickets", get(tickets::list))
+        .route("/api/v1/tickets", get(tickets::list).post(findings::manual))
+        .route("/api/v1/findings", post(findings::post))
         .route("/api/v1/tickets/{id}", get(tickets::get))
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))

@@ -107,6 +107,7 @@ pub async fn run(
         metrics: metrics.clone(),
         catalog: catalog.clone(),
         health: health_tx,
+        opened: opened.clone(),
     });
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();

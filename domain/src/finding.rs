@@ -190,6 +190,10 @@ pub struct Finding {
     /// modes give failure levels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthIndex>,
+    /// What an outside source sent with its finding (another detector's scores, an operator's
+    /// words), kept as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
 }
 
 /// An asset's health from all its sensors: how far the furthest-gone sensor is along the way

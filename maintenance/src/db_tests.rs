@@ -21,6 +21,7 @@ pub(crate) fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
             sensor_faults: vec![],
             joint: None,
             health: None,
+            evidence: None,
         },
         parts: vec![
             PartRequirement {

@@ -17,7 +17,7 @@ mod transition;
 
 pub use db::{Maintenance, MaintenanceError, Opened};
 pub use lifecycle::{Resolution, Role};
-pub use stage::run;
+pub use stage::{open, run};
 pub use ticket::{Ticket, TicketEvent, TicketPart, TicketStatus};
 pub use tokens::Caller;
 pub use transition::{Move, MoveError};

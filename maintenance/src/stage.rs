@@ -16,16 +16,29 @@ pub async fn run(
     opened: broadcast::Sender<Ticket>,
 ) -> Result<(), MaintenanceError> {
     while let Some(alert) = input.recv().await {
-        match db.open_ticket(&alert).await? {
-            Opened::New(ticket) => {
-                metrics.tickets_opened.inc();
-                tracing::info!(ticket = ticket.id, asset = %alert.asset, failure_mode = %alert.failure_mode, "ticket opened");
-                let _ = opened.send(*ticket);
-            }
-            Opened::Existing(_) => {
-                metrics.alerts_deduplicated.inc();
-            }
-        }
+        open(&db, &metrics, &opened, &alert).await?;
     }
     Ok(())
+}
+
+/// Opens a ticket for one alert or attaches it to the open one, counting and announcing it: the
+/// one path every alert takes, the pipeline's and those the API receives.
+pub async fn open(
+    db: &Maintenance,
+    metrics: &Metrics,
+    opened: &broadcast::Sender<Ticket>,
+    alert: &Alert,
+) -> Result<Opened, MaintenanceError> {
+    let result = db.open_ticket(alert).await?;
+    match &result {
+        Opened::New(ticket) => {
+            metrics.tickets_opened.inc();
+            tracing::info!(ticket = ticket.id, asset = %alert.asset, failure_mode = %alert.failure_mode, "ticket opened");
+            let _ = opened.send((**ticket).clone());
+        }
+        Opened::Existing(_) => {
+            metrics.alerts_deduplicated.inc();
+        }
+    }
+    Ok(result)
 }

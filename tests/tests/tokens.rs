@@ -52,7 +52,12 @@ async fn a_created_token_authenticates_with_its_role() {
     // The database and its write-ahead log.
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_string_lossy().starts_with("forewarn.db") {
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("forewarn.db")
+        {
             let raw = std::fs::read(&path).unwrap();
             assert!(
                 !raw.windows(secret.len()).any(|w| w == secret),

@@ -50,6 +50,7 @@ fn finding(devs: &[(&str, f64)]) -> Finding {
         sensor_faults: vec![],
         joint: None,
         health: None,
+        evidence: None,
     }
 }
 

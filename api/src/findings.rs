@@ -1,0 +1,218 @@
+//! Findings from outside — another detector, an operator, a phone call — and tickets opened by
+//! hand. Both become an alert that takes the pipeline's own path to a ticket: one open ticket per
+//! asset and failure mode (a second finding attaches to it), the mode's parts copied.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use chrono::DateTime;
+use forewarn_domain::{Alert, AssetId, FailureModeId, Finding, Severity};
+use forewarn_maintenance::{Opened, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Authenticated;
+use crate::{ApiError, AppState};
+
+/// Body of `POST /api/v1/findings`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalFinding {
+    /// The asset (registered).
+    pub asset_id: String,
+    /// One of its type's failure modes.
+    pub failure_mode: String,
+    /// low, medium, high or critical.
+    pub severity: String,
+    /// The source's own score (any finite number; kept as evidence).
+    pub score: f64,
+    /// Who found it (`vibration-analyst`, `operator:jane`, `phone`).
+    pub source: String,
+    /// When it was observed: RFC 3339 or ms since the epoch (default: now).
+    pub observed_at: Option<serde_json::Value>,
+    /// Anything the source wants kept with it (a JSON value).
+    pub evidence: Option<serde_json::Value>,
+}
+
+/// Body of `POST /api/v1/tickets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualTicket {
+    /// The asset (registered).
+    pub asset_id: String,
+    /// One of its type's failure modes.
+    pub failure_mode: String,
+    /// low, medium, high or critical (default medium).
+    pub severity: Option<String>,
+    /// What was seen.
+    pub note: Option<String>,
+}
+
+/// What became of a finding.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    /// The ticket it opened or joined.
+    pub ticket_id: i64,
+    /// Whether the ticket is new (201) or was already open (200).
+    pub new: bool,
+}
+
+/// `POST /api/v1/findings`: 201 with the new ticket, 200 when it joined the open one.
+pub async fn post(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Result<Json<ExternalFinding>, JsonRejection>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let Json(f) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if !f.score.is_finite() {
+        return Err(ApiError::bad_request("score must be a finite number"));
+    }
+    let source = f.source.trim();
+    if source.is_empty() || source.chars().count() > 100 {
+        return Err(ApiError::bad_request("source must be 1 to 100 characters"));
+    }
+    let observed = observed_at(f.observed_at.as_ref())?;
+    let severity = Severity::parse(&f.severity)
+        .ok_or_else(|| ApiError::bad_request("severity must be low, medium, high or critical"))?;
+    let evidence = serde_json::json!({"source": source, "score": f.score, "evidence": f.evidence});
+    open(
+        &s,
+        &caller.role,
+        Raised {
+            asset: &f.asset_id,
+            mode: &f.failure_mode,
+            severity,
+            score: f.score,
+            at_ms: observed,
+            detector: format!("external/{source}"),
+            evidence,
+        },
+    )
+    .await
+}
+
+/// `POST /api/v1/tickets`: a ticket opened by hand, on the same path as a finding (so it joins
+/// the open ticket for the asset and mode if there is one).
+pub async fn manual(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Result<Json<ManualTicket>, JsonRejection>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let Json(t) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let severity = match t.severity.as_deref() {
+        None => Severity::Medium,
+        Some(s) => Severity::parse(s).ok_or_else(|| {
+            ApiError::bad_request("severity must be low, medium, high or critical")
+        })?,
+    };
+    let evidence = serde_json::json!({"source": format!("manual:{}", caller.name), "note": t.note});
+    open(
+        &s,
+        &caller.role,
+        Raised {
+            asset: &t.asset_id,
+            mode: &t.failure_mode,
+            severity,
+            score: 0.0,
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            detector: format!("manual/{}", caller.name),
+            evidence,
+        },
+    )
+    .await
+}
+
+struct Raised<'a> {
+    asset: &'a str,
+    mode: &'a str,
+    severity: Severity,
+    score: f64,
+    at_ms: i64,
+    detector: String,
+    evidence: serde_json::Value,
+}
+
+/// Checks the asset and mode against the registry and catalog, and opens (or joins) the ticket.
+async fn open(
+    s: &AppState,
+    role: &Role,
+    r: Raised<'_>,
+) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    if *role < Role::Technician {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "reporting a finding needs a technician, planner or admin token",
+        ));
+    }
+    let asset_id = AssetId::new(r.asset).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let asset = s
+        .store
+        .asset(&asset_id)
+        .ok_or_else(|| ApiError::not_found(format!("no asset {asset_id}")))?;
+    let mode = s
+        .catalog
+        .asset_type(&asset.asset_type)
+        .and_then(|ty| ty.failure_modes.iter().find(|m| m.id.as_str() == r.mode))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{:?} is not a failure mode of {}",
+                r.mode, asset.asset_type
+            ))
+        })?;
+    let failure_mode: FailureModeId = mode.id.clone();
+    let alert = Alert {
+        asset: asset_id.clone(),
+        failure_mode,
+        severity: r.severity,
+        raised_at_ms: r.at_ms,
+        parts: mode.parts.clone(),
+        finding: Finding {
+            asset: asset_id,
+            asset_type: asset.asset_type.clone(),
+            detected_at_ms: r.at_ms,
+            deviations: Vec::new(),
+            score: r.score,
+            severity: r.severity,
+            detector: r.detector,
+            sensor_faults: Vec::new(),
+            joint: None,
+            health: None,
+            evidence: Some(r.evidence),
+        },
+    };
+    let opened = forewarn_maintenance::open(&s.db, &s.metrics, &s.opened, &alert).await?;
+    Ok(match opened {
+        Opened::New(t) => (
+            StatusCode::CREATED,
+            Json(Outcome {
+                ticket_id: t.id,
+                new: true,
+            }),
+        ),
+        Opened::Existing(id) => (
+            StatusCode::OK,
+            Json(Outcome {
+                ticket_id: id,
+                new: false,
+            }),
+        ),
+    })
+}
+
+/// RFC 3339 text or ms since the epoch; absent = now.
+fn observed_at(v: Option<&serde_json::Value>) -> Result<i64, ApiError> {
+    let bad = || ApiError::bad_request("observed_at must be RFC 3339 text or ms since the epoch");
+    let ms = match v {
+        None | Some(serde_json::Value::Null) => return Ok(chrono::Utc::now().timestamp_millis()),
+        Some(serde_json::Value::Number(n)) => n.as_i64().ok_or_else(bad)?,
+        Some(serde_json::Value::String(t)) => DateTime::parse_from_rfc3339(t)
+            .map_err(|_| bad())?
+            .timestamp_millis(),
+        Some(_) => return Err(bad()),
+    };
+    // Same rule as telemetry: nothing before 2000.
+    if ms < 946_684_800_000 {
+        return Err(ApiError::bad_request("observed_at is before 2000"));
+    }
+    Ok(ms)
+}
