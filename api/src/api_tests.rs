@@ -408,6 +408,18 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
         call(&app, "/api/v1/tickets/9/audit").await.0,
         StatusCode::NOT_FOUND
     );
+    let (s, body) = call(&app, "/api/v1/kpis").await;
+    assert_eq!(s, StatusCode::OK);
+    let k: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            k["resolved_tickets"].as_u64(),
+            k["first_time_fix_rate"].as_f64()
+        ),
+        (Some(1), Some(1.0)),
+        "{body}"
+    );
+    assert_eq!(k["false_alarm_rate"].as_f64(), Some(0.0), "{body}");
     assert_eq!(
         send(
             &app,

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/telemetry", get(fleet_telemetry::get))
         .route("/api/v1/tickets", get(tickets::list).post(findings::manual))
         .route("/api/v1/findings", post(findings::post))
+        .route("/api/v1/kpis", get(tickets::kpis))
         .route("/api/v1/tickets/{id}", get(tickets::get))
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use forewarn_domain::AssetId;
 use forewarn_maintenance::lifecycle::Refusal;
-use forewarn_maintenance::{Move, MoveError, Resolution, Ticket, TicketEvent, TicketStatus};
+use forewarn_maintenance::{Kpis, Move, MoveError, Resolution, Ticket, TicketEvent, TicketStatus};
 use serde::Deserialize;
 
 use crate::auth::Authenticated;
@@ -146,4 +146,10 @@ pub async fn audit(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))
+}
+
+/// `GET /api/v1/kpis`: MTTR, MTBF, first-time-fix rate, false-alarm rate, prediction lead time,
+/// open and resolved tickets (definitions on [`Kpis`]).
+pub async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiError> {
+    Ok(Json(s.db.kpis().await?))
 }

@@ -8,6 +8,7 @@
 //! concurrent writers and instances. A new ticket copies the parts its failure mode needs.
 
 mod db;
+mod kpis;
 pub mod lifecycle;
 mod models;
 mod stage;
@@ -16,6 +17,7 @@ mod tokens;
 mod transition;
 
 pub use db::{Maintenance, MaintenanceError, Opened};
+pub use kpis::Kpis;
 pub use lifecycle::{Resolution, Role};
 pub use stage::{open, run};
 pub use ticket::{Ticket, TicketEvent, TicketPart, TicketStatus};

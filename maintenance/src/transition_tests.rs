@@ -172,3 +172,75 @@ async fn tokens_are_shown_once_and_stored_hashed() {
         "names are unique"
     );
 }
+
+#[tokio::test]
+async fn kpis_come_from_resolutions_and_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Maintenance::open(dir.path()).await.unwrap();
+    let empty = db.kpis().await.unwrap();
+    assert_eq!(
+        (empty.open_tickets, empty.mttr_h, empty.false_alarm_rate),
+        (0, None, None)
+    );
+
+    // Asset a fails twice, 100 h apart (device time); asset b was a false alarm; c is open.
+    let a1 = open(&db, "a").await;
+    let at = |h: i64| format!("2026-06-01T{h:02}:00:00.000Z");
+    let resolve = async |id: i64, resolution: &str, detected_ms: i64, events: &[(&str, String)]| {
+        sqlx::query(
+            "UPDATE tickets SET status = 'closed', resolution = ?, detected_at_ms = ? WHERE id = ?",
+        )
+        .bind(resolution)
+        .bind(detected_ms)
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        for (to, when) in events {
+            sqlx::query(
+                "INSERT INTO ticket_events (ticket_id, at, actor, to_status) VALUES (?, ?, 't', ?)",
+            )
+            .bind(id)
+            .bind(when)
+            .bind(to)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+    };
+    resolve(
+        a1,
+        r#"{"code":"confirmed"}"#,
+        0,
+        &[("in_progress", at(1)), ("resolved", at(3))],
+    )
+    .await;
+    let a2 = open(&db, "a").await;
+    resolve(
+        a2,
+        r#"{"code":"other_mode","failure_mode":"seal_leak"}"#,
+        100 * 3_600_000,
+        &[
+            ("in_progress", at(4)),
+            ("resolved", at(8)),
+            ("reopened", at(9)),
+        ],
+    )
+    .await;
+    let b = open(&db, "b").await;
+    resolve(
+        b,
+        r#"{"code":"no_fault_found"}"#,
+        0,
+        &[("in_progress", at(1)), ("resolved", at(1))],
+    )
+    .await;
+    open(&db, "c").await;
+
+    let k = db.kpis().await.unwrap();
+    assert_eq!((k.open_tickets, k.resolved_tickets), (1, 3));
+    assert_eq!(k.mttr_h, Some(2.0), "(2 + 4 + 0) / 3 hours");
+    assert_eq!(k.mtbf_h, Some(100.0));
+    assert_eq!(k.first_time_fix_rate, Some(0.5), "a2 was reopened");
+    assert_eq!(k.false_alarm_rate, Some(0.333));
+}

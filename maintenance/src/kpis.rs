@@ -1,0 +1,155 @@
+//! Maintenance KPIs from the tickets, their resolutions and their audit log.
+
+use chrono::DateTime;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{Maintenance, MaintenanceError, Resolution};
+
+/// The figures a maintenance organisation steers by. A figure with nothing to measure is `null`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpis {
+    /// Tickets still needing work.
+    pub open_tickets: u64,
+    /// Tickets resolved or closed.
+    pub resolved_tickets: u64,
+    /// Mean time to repair, hours: from the first start of work (the ticket's opening when work
+    /// was never started) to its first resolution.
+    pub mttr_h: Option<f64>,
+    /// Mean time between failures, hours: between consecutive confirmed failures of one asset
+    /// (device time of the findings), over all assets.
+    pub mtbf_h: Option<f64>,
+    /// Of resolved tickets that found a fault, the share never reopened.
+    pub first_time_fix_rate: Option<f64>,
+    /// Of resolved tickets, the share resolved as no fault found.
+    pub false_alarm_rate: Option<f64>,
+    /// Median remaining life the finding estimated when a ticket that found a fault was opened,
+    /// hours: how much warning the prediction gave.
+    pub prediction_lead_h: Option<f64>,
+}
+
+/// One ticket as the KPIs need it.
+struct TicketFacts {
+    status: String,
+    asset: String,
+    created: Option<i64>,
+    detected_ms: i64,
+    resolution: Option<Resolution>,
+    lead_h: Option<f64>,
+    started: Option<i64>,
+    resolved: Option<i64>,
+    reopened_after_resolve: bool,
+}
+
+fn ms(rfc3339: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| round1(v.iter().sum::<f64>() / v.len() as f64))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl Maintenance {
+    /// The KPIs over every ticket.
+    pub async fn kpis(&self) -> Result<Kpis, MaintenanceError> {
+        let tickets = sqlx::query(
+            "SELECT id, status, asset_id, created_at, detected_at_ms, resolution,
+                    json_extract(evidence, '$.health.time_to_failure_h.hours')
+             FROM tickets ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let events = sqlx::query("SELECT ticket_id, at, to_status FROM ticket_events ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut rows: Vec<(i64, TicketFacts)> = tickets
+            .iter()
+            .map(|r| {
+                let resolution: Option<String> = r.get(5);
+                (
+                    r.get(0),
+                    TicketFacts {
+                        status: r.get(1),
+                        asset: r.get(2),
+                        created: ms(r.get::<&str, _>(3)),
+                        detected_ms: r.get(4),
+                        resolution: resolution.and_then(|j| serde_json::from_str(&j).ok()),
+                        lead_h: r.get(6),
+                        started: None,
+                        resolved: None,
+                        reopened_after_resolve: false,
+                    },
+                )
+            })
+            .collect();
+        for e in &events {
+            let id: i64 = e.get(0);
+            let Ok(i) = rows.binary_search_by_key(&id, |(t, _)| *t) else {
+                continue;
+            };
+            let t = &mut rows[i].1;
+            let at = ms(e.get::<&str, _>(1));
+            match e.get::<&str, _>(2) {
+                "in_progress" if t.started.is_none() => t.started = at,
+                "resolved" if t.resolved.is_none() => t.resolved = at,
+                "reopened" if t.resolved.is_some() => t.reopened_after_resolve = true,
+                _ => {}
+            }
+        }
+        let rows: Vec<TicketFacts> = rows.into_iter().map(|(_, r)| r).collect();
+        let done: Vec<&TicketFacts> = rows
+            .iter()
+            .filter(|r| r.status == "resolved" || r.status == "closed")
+            .collect();
+
+        let repairs: Vec<f64> = done
+            .iter()
+            .filter_map(|r| Some((r.resolved? - r.started.or(r.created)?) as f64 / 3.6e6))
+            .collect();
+        let with_fault: Vec<&TicketFacts> = done
+            .iter()
+            .copied()
+            .filter(|r| !matches!(r.resolution, Some(Resolution::NoFaultFound)))
+            .collect();
+        let share = |n: usize, of: usize| {
+            (of > 0).then(|| (n as f64 / of as f64 * 1000.0).round() / 1000.0)
+        };
+        // Failures per asset in device time, for the time between them.
+        let mut failures: Vec<(&str, i64)> = with_fault
+            .iter()
+            .map(|r| (r.asset.as_str(), r.detected_ms))
+            .collect();
+        failures.sort();
+        let between: Vec<f64> = failures
+            .windows(2)
+            .filter(|w| w[0].0 == w[1].0)
+            .map(|w| (w[1].1 - w[0].1) as f64 / 3.6e6)
+            .collect();
+        let mut leads: Vec<f64> = with_fault.iter().filter_map(|r| r.lead_h).collect();
+        leads.sort_by(f64::total_cmp);
+        Ok(Kpis {
+            open_tickets: (rows.len()
+                - done.len()
+                - rows.iter().filter(|r| r.status == "cancelled").count())
+                as u64,
+            resolved_tickets: done.len() as u64,
+            mttr_h: mean(&repairs),
+            mtbf_h: mean(&between),
+            first_time_fix_rate: share(
+                with_fault
+                    .iter()
+                    .filter(|r| !r.reopened_after_resolve)
+                    .count(),
+                with_fault.len(),
+            ),
+            false_alarm_rate: share(done.len() - with_fault.len(), done.len()),
+            prediction_lead_h: leads.get(leads.len() / 2).map(|&x| round1(x)),
+        })
+    }
+}
