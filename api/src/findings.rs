@@ -189,7 +189,7 @@ async fn open(
                 new: true,
             }),
         ),
-        Opened::Existing(id) => (
+        Opened::Existing(id) | Opened::CoolingDown(id) => (
             StatusCode::OK,
             Json(Outcome {
                 ticket_id: id,

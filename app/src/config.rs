@@ -37,9 +37,29 @@ pub struct Config {
     /// The embedded store.
     #[serde(default)]
     pub store: StoreSection,
+    /// Ticket rules.
+    #[serde(default)]
+    pub maintenance: MaintenanceSection,
     /// Assets declared up front.
     #[serde(default)]
     pub assets: Vec<Asset>,
+}
+
+/// `[maintenance]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceSection {
+    /// Hours after a ticket is resolved, closed or cancelled during which new alerts for the same
+    /// asset and failure mode join it instead of opening another (0 = off).
+    pub cooldown_hours: f64,
+}
+
+impl Default for MaintenanceSection {
+    fn default() -> Self {
+        Self {
+            cooldown_hours: forewarn_maintenance::DEFAULT_COOLDOWN.as_secs_f64() / 3600.0,
+        }
+    }
 }
 
 /// `[mqtt]`.
@@ -259,6 +279,10 @@ impl Config {
             "analytics times must be positive"
         );
         anyhow::ensure!(
+            cfg.maintenance.cooldown_hours >= 0.0 && cfg.maintenance.cooldown_hours.is_finite(),
+            "maintenance.cooldown_hours must be 0 or more"
+        );
+        anyhow::ensure!(
             a.clear_threshold > 0.0 && a.clear_threshold <= a.threshold,
             "analytics: need 0 < clear_threshold <= threshold"
         );
@@ -338,6 +362,11 @@ impl Config {
             minute_retention_ms: ms(self.store.minute_retention_days),
             hour_retention_ms: ms(self.store.hour_retention_days),
         }
+    }
+
+    /// How long a finished ticket keeps absorbing alerts for its asset and mode.
+    pub fn cooldown(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.maintenance.cooldown_hours * 3600.0)
     }
 
     /// Detector settings.

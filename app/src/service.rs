@@ -64,7 +64,8 @@ pub async fn run(
         .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
     let db = Maintenance::open(&spec.data_dir)
         .await
-        .context("opening the tickets database")?;
+        .context("opening the tickets database")?
+        .with_cooldown(spec.config.cooldown());
     metrics.readings_stored.inc_by(
         store
             .stats()

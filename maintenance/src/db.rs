@@ -43,12 +43,19 @@ pub enum Opened {
     New(Box<Ticket>),
     /// The alert was attached to the ticket already open for its asset and failure mode.
     Existing(i64),
+    /// The ticket for its asset and failure mode was finished within the cooldown: the alert
+    /// was counted on it and nothing opened.
+    CoolingDown(i64),
 }
+
+/// Default of [`Maintenance::with_cooldown`].
+pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 
 /// Tickets, parts and their history in SQL.
 #[derive(Debug, Clone)]
 pub struct Maintenance {
     pub(crate) pool: SqlitePool,
+    cooldown: Duration,
 }
 
 impl Maintenance {
@@ -66,7 +73,17 @@ impl Maintenance {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            cooldown: DEFAULT_COOLDOWN,
+        })
+    }
+
+    /// For how long after a ticket is finished new alerts for its asset and failure mode join it
+    /// instead of opening another (zero: off).
+    pub fn with_cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
     }
 
     /// Opens an existing database for reading only (`forewarn stats` while the service runs).
@@ -82,7 +99,10 @@ impl Maintenance {
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        Ok(Some(Self { pool }))
+        Ok(Some(Self {
+            pool,
+            cooldown: DEFAULT_COOLDOWN,
+        }))
     }
 
     /// Opens a ticket for the alert, or — when one is already open for the same asset and failure
@@ -97,6 +117,10 @@ impl Maintenance {
         if let Some(id) = attach(&mut tx, alert, &now).await? {
             tx.commit().await?;
             return Ok(Opened::Existing(id));
+        }
+        if let Some(id) = self.cooling(&mut tx, alert, &now).await? {
+            tx.commit().await?;
+            return Ok(Opened::CoolingDown(id));
         }
         let inserted = sqlx::query(
             "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence)
@@ -269,6 +293,41 @@ impl Maintenance {
     /// Closes the pool, flushing SQLite's WAL.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl Maintenance {
+    /// Counts the alert on the ticket of its asset and mode finished within the cooldown, if
+    /// any. The cooldown runs from the audit log's last resolve, close or cancel (wall clock),
+    /// so alerts counted on the ticket do not extend it.
+    async fn cooling(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        alert: &Alert,
+        now: &str,
+    ) -> Result<Option<i64>, MaintenanceError> {
+        if self.cooldown.is_zero() {
+            return Ok(None);
+        }
+        let since = (Utc::now()
+            - chrono::Duration::from_std(self.cooldown).unwrap_or(chrono::Duration::MAX))
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+        Ok(sqlx::query_scalar(
+            "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?
+             WHERE id = (SELECT id FROM tickets t WHERE asset_id = ? AND failure_mode = ?
+                         AND status IN ('resolved', 'closed', 'cancelled')
+                         AND (SELECT max(at) FROM ticket_events e WHERE e.ticket_id = t.id
+                              AND e.to_status IN ('resolved', 'closed', 'cancelled')) >= ?
+                         ORDER BY id DESC LIMIT 1)
+             RETURNING id",
+        )
+        .bind(alert.raised_at_ms)
+        .bind(now)
+        .bind(alert.asset.as_str())
+        .bind(alert.failure_mode.as_str())
+        .bind(since)
+        .fetch_optional(&mut *tx)
+        .await?)
     }
 }
 

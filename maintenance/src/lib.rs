@@ -16,7 +16,7 @@ mod ticket;
 mod tokens;
 mod transition;
 
-pub use db::{Maintenance, MaintenanceError, Opened};
+pub use db::{DEFAULT_COOLDOWN, Maintenance, MaintenanceError, Opened};
 pub use kpis::Kpis;
 pub use lifecycle::{Resolution, Role};
 pub use stage::{open, run};

@@ -39,6 +39,10 @@ pub async fn open(
         Opened::Existing(_) => {
             metrics.alerts_deduplicated.inc();
         }
+        Opened::CoolingDown(id) => {
+            metrics.alerts_deduplicated.inc();
+            tracing::debug!(ticket = id, asset = %alert.asset, failure_mode = %alert.failure_mode, "alert within the cooldown of a finished ticket");
+        }
     }
     Ok(result)
 }

@@ -24,14 +24,18 @@ async fn open(db: &Maintenance, asset: &str) -> i64 {
         .unwrap()
     {
         Opened::New(t) => t.id,
-        Opened::Existing(id) => id,
+        Opened::Existing(id) | Opened::CoolingDown(id) => id,
     }
 }
 
 #[tokio::test]
 async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    // No cooldown: the second ticket below must open.
+    let db = Maintenance::open(dir.path())
+        .await
+        .unwrap()
+        .with_cooldown(std::time::Duration::ZERO);
     let id = open(&db, "p-1").await;
     use TicketStatus::*;
     for to in [Assigned, InProgress, WaitingParts, InProgress] {
@@ -243,4 +247,33 @@ async fn kpis_come_from_resolutions_and_the_audit_log() {
     assert_eq!(k.mtbf_h, Some(100.0));
     assert_eq!(k.first_time_fix_rate, Some(0.5), "a2 was reopened");
     assert_eq!(k.false_alarm_rate, Some(0.333));
+}
+
+#[tokio::test]
+async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Maintenance::open(dir.path()).await.unwrap();
+    let id = open(&db, "p-3").await;
+    db.transition(id, &mv(Role::Planner, TicketStatus::Cancelled, None))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            db.open_ticket(&alert("p-3", "bearing_wear", Severity::High))
+                .await
+                .unwrap(),
+            Opened::CoolingDown(id)
+        );
+    }
+    let t = db.ticket(id).await.unwrap().unwrap();
+    assert_eq!((t.status, t.alert_count), (TicketStatus::Cancelled, 6));
+    // Once the cooldown is over, the next alert opens a new ticket.
+    let db = db.with_cooldown(std::time::Duration::from_millis(1));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert!(matches!(
+        db.open_ticket(&alert("p-3", "bearing_wear", Severity::High))
+            .await
+            .unwrap(),
+        Opened::New(_)
+    ));
 }
