@@ -86,6 +86,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         catalog: std::sync::Arc::new(Catalog::from_toml(CATALOG).unwrap()),
         health: nothing_analysed_yet(),
         opened: tokio::sync::broadcast::channel(16).0,
+        changed: tokio::sync::broadcast::channel(16).0,
     }
 }
 
@@ -521,4 +522,55 @@ async fn outside_findings_take_the_pipelines_path_to_one_ticket() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(body.contains(&format!("\"ticket_id\":{}", t.id)), "{body}");
     assert_eq!(db.count().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn status_changes_and_new_tickets_stream_as_server_sent_events() {
+    use forewarn_maintenance::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    let planner = state.db.create_token("pat", Role::Planner).await.unwrap();
+    let app = router(state);
+    let res = app
+        .clone()
+        .oneshot(Request::get("/api/v1/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+
+    let (s, _) = send(
+        &app,
+        "POST",
+        "/api/v1/tickets/1/transition",
+        Some(&planner),
+        r#"{"to":"assigned"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = send(
+        &app,
+        "POST",
+        "/api/v1/tickets",
+        Some(&planner),
+        r#"{"asset_id":"pump-0001","failure_mode":"impeller_wear"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !(seen.contains("event: ticket_changed") && seen.contains("event: ticket_opened")) {
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .expect("events within 5 s")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            seen.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    assert!(seen.contains(r#""status":"assigned""#), "{seen}");
+    assert!(seen.contains(r#""failure_mode":"impeller_wear""#), "{seen}");
 }

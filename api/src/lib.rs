@@ -10,6 +10,7 @@
 mod assets;
 mod auth;
 mod error;
+mod events;
 mod findings;
 mod fleet_telemetry;
 mod health;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub health: mpsc::Sender<(AssetId, oneshot::Sender<Option<AssetHealth>>)>,
     /// New tickets are announced here (as the pipeline's are).
     pub opened: broadcast::Sender<Ticket>,
+    /// Tickets whose status changed through the API.
+    pub changed: broadcast::Sender<Ticket>,
 }
 
 /// The whole HTTP surface.
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tickets", get(tickets::list).post(findings::manual))
         .route("/api/v1/findings", post(findings::post))
         .route("/api/v1/kpis", get(tickets::kpis))
+        .route("/api/v1/events", get(events::stream))
         .route("/api/v1/tickets/{id}", get(tickets::get))
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))

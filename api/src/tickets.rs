@@ -97,20 +97,22 @@ pub async fn transition(
         note: req.note.as_deref(),
         resolution: req.resolution.as_ref(),
     };
-    s.db.transition(id, &m)
-        .await
-        .map(Json)
-        .map_err(|e| match e {
-            MoveError::NotFound(_) => ApiError::not_found(e.to_string()),
-            MoveError::Refused(Refusal::Forbidden(..)) => {
-                ApiError::new(StatusCode::FORBIDDEN, e.to_string())
-            }
-            MoveError::Refused(Refusal::Resolution(_)) => ApiError::bad_request(e.to_string()),
-            MoveError::Refused(Refusal::NotAllowed(..)) | MoveError::AlreadyOpen(_) => {
-                ApiError::new(StatusCode::CONFLICT, e.to_string())
-            }
-            MoveError::Db(e) => ApiError::from(e),
-        })
+    let moved = s.db.transition(id, &m).await;
+    if let Ok(t) = &moved {
+        // Nobody listening is fine.
+        let _ = s.changed.send(t.clone());
+    }
+    moved.map(Json).map_err(|e| match e {
+        MoveError::NotFound(_) => ApiError::not_found(e.to_string()),
+        MoveError::Refused(Refusal::Forbidden(..)) => {
+            ApiError::new(StatusCode::FORBIDDEN, e.to_string())
+        }
+        MoveError::Refused(Refusal::Resolution(_)) => ApiError::bad_request(e.to_string()),
+        MoveError::Refused(Refusal::NotAllowed(..)) | MoveError::AlreadyOpen(_) => {
+            ApiError::new(StatusCode::CONFLICT, e.to_string())
+        }
+        MoveError::Db(e) => ApiError::from(e),
+    })
 }
 
 /// The mode a repair found must be one of the asset type's.

@@ -109,6 +109,7 @@ pub async fn run(
         catalog: catalog.clone(),
         health: health_tx,
         opened: opened.clone(),
+        changed: broadcast::channel(256).0,
     });
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
