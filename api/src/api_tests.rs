@@ -378,6 +378,12 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
         body.contains(r#""resolution":{"code":"other_mode","failure_mode":"impeller_wear"}"#),
         "{body}"
     );
+    let rate = |token: &'static str, body: &'static str| {
+        let app = app.clone();
+        async move { send(&app, "POST", "/api/v1/tickets/1/rating", Some(token), body).await }
+    };
+    let (s, body) = rate(planner, r#"{"score":5}"#).await;
+    assert_eq!(s, StatusCode::CONFLICT, "only after closing: {body}");
     assert_eq!(
         post(Some(tech), r#"{"to":"closed"}"#).await.0,
         StatusCode::FORBIDDEN
@@ -385,6 +391,26 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
     assert_eq!(
         post(Some(planner), r#"{"to":"closed"}"#).await.0,
         StatusCode::OK
+    );
+    assert_eq!(
+        rate(viewer, r#"{"score":4}"#).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rate(planner, r#"{"score":6}"#).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, body) = rate(planner, r#"{"score":4,"comment":"quick, clean"}"#).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        rate(planner, r#"{"score":1}"#).await.0,
+        StatusCode::CONFLICT,
+        "once"
+    );
+    let (_, body) = call(&app, "/api/v1/tickets/1").await;
+    assert!(
+        body.contains(r#""rating":{"score":4,"comment":"quick, clean","by":"pat""#),
+        "{body}"
     );
 
     let (s, body) = call(&app, "/api/v1/tickets/1/audit").await;

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tickets/{id}", get(tickets::get))
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
+        .route("/api/v1/tickets/{id}/rating", post(tickets::rate))
         .fallback(error::not_found)
         .with_state(state)
 }

@@ -6,7 +6,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use forewarn_domain::AssetId;
 use forewarn_maintenance::lifecycle::Refusal;
-use forewarn_maintenance::{Kpis, Move, MoveError, Resolution, Ticket, TicketEvent, TicketStatus};
+use forewarn_maintenance::{
+    Kpis, Move, MoveError, Rating, RatingError, Resolution, Role, Ticket, TicketEvent, TicketStatus,
+};
 use serde::Deserialize;
 
 use crate::auth::Authenticated;
@@ -154,4 +156,46 @@ pub async fn audit(
 /// open and resolved tickets (definitions on [`Kpis`]).
 pub async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiError> {
     Ok(Json(s.db.kpis().await?))
+}
+
+/// Body of a rating.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// 1 to 5.
+    pub score: u8,
+    /// Free text (at most 2000 characters).
+    pub comment: Option<String>,
+}
+
+/// `POST /api/v1/tickets/{id}/rating`: satisfaction with a closed ticket's work, once (409 before
+/// closing or when rated already).
+pub async fn rate(
+    State(s): State<AppState>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<RatingRequest>, JsonRejection>,
+) -> Result<Json<Rating>, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
+    let Json(r) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if caller.role < Role::Technician {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "rating needs a technician, planner or admin token",
+        ));
+    }
+    if r.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+        return Err(ApiError::bad_request(
+            "a comment is at most 2000 characters",
+        ));
+    }
+    s.db.rate(id, &caller.name, r.score, r.comment.as_deref())
+        .await
+        .map(Json)
+        .map_err(|e| match e {
+            RatingError::NotFound(_) => ApiError::not_found(e.to_string()),
+            RatingError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            RatingError::Score => ApiError::bad_request(e.to_string()),
+            RatingError::Db(e) => ApiError::from(e),
+        })
 }

@@ -358,7 +358,7 @@ async fn attach(
 /// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).
 macro_rules! select_tickets {
     () => {
-        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution FROM tickets"
+        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating FROM tickets"
     };
 }
 use select_tickets;
@@ -369,6 +369,7 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
     let detected_at_ms: i64 = row.get("detected_at_ms");
     let evidence: String = row.get("evidence");
     let resolution: Option<String> = row.get("resolution");
+    let rating: Option<String> = row.get("rating");
     Ok(Ticket {
         id,
         asset_id: row.get("asset_id"),
@@ -402,6 +403,13 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
             .map_err(|_| MaintenanceError::Invalid {
                 id,
                 field: "resolution",
+            })?,
+        rating: rating
+            .map(|r| serde_json::from_str(&r))
+            .transpose()
+            .map_err(|_| MaintenanceError::Invalid {
+                id,
+                field: "rating",
             })?,
     })
 }

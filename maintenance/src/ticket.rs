@@ -104,6 +104,9 @@ pub struct Ticket {
     /// How it was resolved, once it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<crate::Resolution>,
+    /// Satisfaction with the work, once closed and rated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<crate::Rating>,
 }
 
 /// One entry of a ticket's audit log: a change of status, who made it and why.
