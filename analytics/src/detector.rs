@@ -388,6 +388,11 @@ const FAILURE_LEVEL_SPREAD: (f64, f64) = (0.7, 1.4);
 /// trend's uncertainty and where between units failure happens.
 fn time_to_failure(b: &SensorBaseline, level: f64) -> Option<TimeToFailure> {
     let mid = b.time_to(level)?;
+    // A deviation that is not growing has no time to failure (and JSON has no infinity: it
+    // would be written as null where a number is expected).
+    if !mid.hours.is_finite() {
+        return None;
+    }
     let low = b
         .time_to(level * FAILURE_LEVEL_SPREAD.0)
         .map_or(0.0, |t| t.low);

@@ -37,6 +37,11 @@ fn seeded_fleets_ticket_every_fault_early_and_no_healthy_asset() {
         let mut first_alert: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut instrument_alert: BTreeMap<String, (i64, Vec<String>)> = BTreeMap::new();
         let models = replay(&mut fleet, &catalog, |asset, t, f| {
+            // Tickets keep findings as JSON and the classifier reads them back.
+            let json = serde_json::to_string(&f).unwrap();
+            let back: forewarn_domain::Finding =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+            assert_eq!(back.deviations.len(), f.deviations.len());
             let Some(mode) = forewarn_alerting::classify(&catalog, &f) else {
                 return;
             };
