@@ -18,6 +18,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         asset_type: AssetTypeId::new("centrifugal_pump").unwrap(),
         model: "CP-200".into(),
         location: "hall".into(),
+        criticality: Default::default(),
     };
     let reading = Reading {
         asset: asset.id.clone(),

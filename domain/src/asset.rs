@@ -20,4 +20,32 @@ pub struct Asset {
     /// Where it stands, free text.
     #[serde(default)]
     pub location: String,
+    /// How much its failure costs (production stops, safety): weighs its tickets' priority.
+    #[serde(default)]
+    pub criticality: Criticality,
+}
+
+/// How much an asset's failure costs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Criticality {
+    /// Redundant or non-essential.
+    Low,
+    /// The default.
+    #[default]
+    Medium,
+    /// Its failure stops production or endangers people.
+    High,
+}
+
+impl Criticality {
+    /// Parses `low`, `medium` or `high`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
 }

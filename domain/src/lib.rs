@@ -19,7 +19,7 @@ mod reading;
 mod rejection;
 
 pub use alert::Alert;
-pub use asset::Asset;
+pub use asset::{Asset, Criticality};
 pub use batch::Batch;
 pub use catalog::{
     AssetType, Catalog, CatalogError, Direction, FailureMode, ModeKind, PartRequirement, SensorSpec,

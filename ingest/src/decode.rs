@@ -3,7 +3,9 @@
 //! The function never panics and never allocates more than the payload warrants: every way a
 //! message can be wrong becomes a [`Rejection`] with a reason class and a human-readable detail.
 
-use forewarn_domain::{Asset, AssetId, AssetTypeId, Reading, RejectReason, Rejection, TimestampMs};
+use forewarn_domain::{
+    Asset, AssetId, AssetTypeId, Criticality, Reading, RejectReason, Rejection, TimestampMs,
+};
 use serde_json::{Map, Value};
 
 use crate::registry::AssetRegistry;
@@ -129,6 +131,21 @@ fn decode_inner(
                 asset_type,
                 model: optional_string(&object, "model")?,
                 location: optional_string(&object, "location")?,
+                criticality: match object.get("criticality") {
+                    None | Some(Value::Null) => Criticality::default(),
+                    Some(Value::String(c)) => Criticality::parse(c).ok_or_else(|| {
+                        (
+                            RejectReason::WrongType,
+                            format!("\"criticality\" must be low, medium or high, not {c:?}"),
+                        )
+                    })?,
+                    Some(other) => {
+                        return Err((
+                            RejectReason::WrongType,
+                            format!("\"criticality\" must be a string, got {}", type_name(other)),
+                        ));
+                    }
+                },
             }))
         }
         TopicKind::Telemetry => {

@@ -21,6 +21,7 @@ fn registry() -> AssetRegistry {
         asset_type: AssetTypeId::new(ty).unwrap(),
         model: String::new(),
         location: String::new(),
+        criticality: Default::default(),
     };
     r.register(asset("p-1", "pump"));
     r.register(asset("ghost-1", "turbine"));
@@ -94,6 +95,14 @@ fn accepts_births() {
         ),
         ("new-9", "s2", "pump", "CP-200")
     );
+    assert_eq!(a.criticality, forewarn_domain::Criticality::Medium);
+    let Decoded::Birth(a) = run(
+        "forewarn/s2/new-9/birth",
+        r#"{"type": "pump", "criticality": "high"}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(a.criticality, forewarn_domain::Criticality::High);
 }
 
 #[test]
@@ -171,6 +180,16 @@ fn rejects_every_reason() {
             "forewarn/s1/x/birth",
             r#"{"type": "turbine"}"#.into(),
             RejectReason::UnknownAssetType,
+        ),
+        (
+            "forewarn/s1/x/birth",
+            r#"{"type": "pump", "criticality": "extreme"}"#.into(),
+            RejectReason::WrongType,
+        ),
+        (
+            "forewarn/s1/x/birth",
+            r#"{"type": "pump", "criticality": 3}"#.into(),
+            RejectReason::WrongType,
         ),
         (
             T,

@@ -126,6 +126,8 @@ pub struct SimAsset {
     pub model: String,
     /// Location text.
     pub location: String,
+    /// `low`, `medium` or `high`, as its birth message says.
+    pub criticality: &'static str,
     nameplate: Nameplate,
     phase: f64,
     ambient_offset: f64,
@@ -179,6 +181,8 @@ impl Fleet {
                 SimAsset {
                     id: format!("{prefix}-{:04}", i + 1),
                     location: format!("{site}, line {}", i / config.sites % 4 + 1),
+                    // One asset in five stops its line when it fails.
+                    criticality: if i % 5 == 0 { "high" } else { "medium" },
                     site,
                     kind,
                     model: model.into(),

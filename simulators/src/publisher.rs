@@ -181,7 +181,7 @@ pub async fn publish(
     for a in &fleet.assets {
         let topic = format!("{prefix}/{}/{}/birth", a.site, a.id);
         let payload =
-            serde_json::json!({"type": a.kind.type_id(), "model": a.model, "location": a.location})
+            serde_json::json!({"type": a.kind.type_id(), "model": a.model, "location": a.location, "criticality": a.criticality})
                 .to_string();
         send(topic, payload, true, 0).await?;
         messages += 1;

@@ -158,6 +158,7 @@ mod tests {
             asset_type: AssetTypeId::new("pump").unwrap(),
             model: "m".into(),
             location: "l".into(),
+            criticality: Default::default(),
         };
         let mut buf = Vec::new();
         encode_birth(&asset, &mut buf);

@@ -41,6 +41,7 @@ fn survives_reopen_and_dedups_redeliveries() {
             asset_type: AssetTypeId::new("pump").unwrap(),
             model: String::new(),
             location: String::new(),
+            criticality: Default::default(),
         });
         b.rejections.push(Rejection {
             topic: "t".into(),

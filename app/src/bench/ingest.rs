@@ -88,6 +88,7 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
             asset_type: forewarn_domain::AssetTypeId::new("bench_machine")?,
             model: String::new(),
             location: String::new(),
+            criticality: Default::default(),
         });
     }
 
