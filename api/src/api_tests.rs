@@ -49,18 +49,21 @@ async fn state(dir: &std::path::Path) -> AppState {
         health: None,
         evidence: None,
     };
-    db.open_ticket(&Alert {
-        asset: asset.id.clone(),
-        failure_mode: FailureModeId::new("bearing_wear").unwrap(),
-        severity: Severity::Medium,
-        raised_at_ms: 1_780_000_000_000,
-        finding,
-        parts: vec![PartRequirement {
-            part_number: "BRG-6309-2RS".into(),
-            description: "bearing".into(),
-            quantity: 2,
-        }],
-    })
+    db.open_ticket(
+        &Alert {
+            asset: asset.id.clone(),
+            failure_mode: FailureModeId::new("bearing_wear").unwrap(),
+            severity: Severity::Medium,
+            raised_at_ms: 1_780_000_000_000,
+            finding,
+            parts: vec![PartRequirement {
+                part_number: "BRG-6309-2RS".into(),
+                description: "bearing".into(),
+                quantity: 2,
+            }],
+        },
+        Criticality::Medium,
+    )
     .await
     .unwrap();
     let model = FittedModel {

@@ -180,7 +180,8 @@ async fn open(
             evidence: Some(r.evidence),
         },
     };
-    let opened = forewarn_maintenance::open(&s.db, &s.metrics, &s.opened, &alert).await?;
+    let opened =
+        forewarn_maintenance::open(&s.db, &s.metrics, &s.opened, &alert, asset.criticality).await?;
     Ok(match opened {
         Opened::New(t) => (
             StatusCode::CREATED,

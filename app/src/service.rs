@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use forewarn_analytics::Detector;
-use forewarn_domain::{Batch, Metrics};
+use forewarn_domain::{AssetId, Batch, Metrics};
 use forewarn_ingest::{AssetRegistry, IngestConfig};
 use forewarn_maintenance::{Maintenance, Ticket};
 use forewarn_store::{Embedded, InfluxStore, Mirrored, OpenMode, Shipper, Store, Telemetry};
@@ -115,7 +115,10 @@ pub async fn run(
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     tasks.spawn(stage(
         "maintenance",
-        forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone()),
+        forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone(), {
+            let store = store.clone();
+            Arc::new(move |a: &AssetId| store.asset(a).map(|a| a.criticality).unwrap_or_default())
+        }),
     ));
     // Resolved tickets are labelled history: what the learnt mode classifier starts from.
     let learned =

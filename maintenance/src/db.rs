@@ -5,7 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
-use forewarn_domain::{Alert, FailureModeId, Finding};
+use forewarn_domain::{Alert, Criticality, FailureModeId, Finding};
+
+use crate::priority::{Priority, Urgency};
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -105,16 +107,31 @@ impl Maintenance {
         }))
     }
 
-    /// Opens a ticket for the alert, or — when one is already open for the same asset and failure
-    /// mode — attaches the alert to it (raising its severity if the alert is worse).
-    pub async fn open_ticket(&self, alert: &Alert) -> Result<Opened, MaintenanceError> {
+    /// Opens a ticket for the alert on an asset of `criticality`, or — when one is already open
+    /// for the same asset and failure mode — attaches the alert to it (raising its severity and
+    /// priority if the alert is worse: escalation when the estimate worsens).
+    pub async fn open_ticket(
+        &self,
+        alert: &Alert,
+        criticality: Criticality,
+    ) -> Result<Opened, MaintenanceError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let urgency = Urgency {
+            severity: alert.severity,
+            hours_to_failure: alert
+                .finding
+                .health
+                .as_ref()
+                .and_then(|h| h.time_to_failure_h)
+                .map(|t| t.hours),
+            criticality,
+        };
         let evidence = serde_json::to_string(&alert.finding).unwrap_or_else(|_| "{}".into());
         let title = format!("{} predicted on {}", alert.failure_mode, alert.asset);
         // Attach first: the common case is an alert for a ticket that is already open, and trying
         // the insert first would burn an id on every conflict (SQLite AUTOINCREMENT leaves gaps).
         let mut tx = self.pool.begin().await?;
-        if let Some(id) = attach(&mut tx, alert, &now).await? {
+        if let Some(id) = attach(&mut tx, alert, &urgency, &now).await? {
             tx.commit().await?;
             return Ok(Opened::Existing(id));
         }
@@ -123,8 +140,8 @@ impl Maintenance {
             return Ok(Opened::CoolingDown(id));
         }
         let inserted = sqlx::query(
-            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence)
-             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert)
+             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING
              RETURNING id",
         )
@@ -137,16 +154,19 @@ impl Maintenance {
         .bind(alert.raised_at_ms)
         .bind(alert.raised_at_ms)
         .bind(&evidence)
+        .bind(urgency.priority().as_str())
+        .bind(urgency.red_alert())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
             // Another writer (another instance) opened it between our two statements.
-            let id = attach(&mut tx, alert, &now)
-                .await?
-                .ok_or(MaintenanceError::Invalid {
-                    id: 0,
-                    field: "open ticket",
-                })?;
+            let id =
+                attach(&mut tx, alert, &urgency, &now)
+                    .await?
+                    .ok_or(MaintenanceError::Invalid {
+                        id: 0,
+                        field: "open ticket",
+                    })?;
             tx.commit().await?;
             return Ok(Opened::Existing(id));
         };
@@ -336,12 +356,14 @@ impl Maintenance {
 async fn attach(
     tx: &mut sqlx::SqliteConnection,
     alert: &Alert,
+    urgency: &Urgency,
     now: &str,
 ) -> Result<Option<i64>, MaintenanceError> {
     Ok(sqlx::query_scalar(
         "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?,
             severity = CASE WHEN ? > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
-                            THEN ? ELSE severity END
+                            THEN ? ELSE severity END,
+            priority = min(priority, ?), red_alert = max(red_alert, ?)
          WHERE asset_id = ? AND failure_mode = ? AND status NOT IN ('resolved', 'closed', 'cancelled')
          RETURNING id",
     )
@@ -349,6 +371,8 @@ async fn attach(
     .bind(now)
     .bind(alert.severity as i64)
     .bind(alert.severity.as_str())
+    .bind(urgency.priority().as_str())
+    .bind(urgency.red_alert())
     .bind(alert.asset.as_str())
     .bind(alert.failure_mode.as_str())
     .fetch_optional(&mut *tx)
@@ -358,7 +382,7 @@ async fn attach(
 /// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).
 macro_rules! select_tickets {
     () => {
-        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating FROM tickets"
+        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating, priority, red_alert FROM tickets"
     };
 }
 use select_tickets;
@@ -370,7 +394,13 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
     let evidence: String = row.get("evidence");
     let resolution: Option<String> = row.get("resolution");
     let rating: Option<String> = row.get("rating");
+    let priority: String = row.get("priority");
     Ok(Ticket {
+        priority: Priority::parse(&priority).ok_or(MaintenanceError::Invalid {
+            id,
+            field: "priority",
+        })?,
+        red_alert: row.get("red_alert"),
         id,
         asset_id: row.get("asset_id"),
         failure_mode: row.get("failure_mode"),

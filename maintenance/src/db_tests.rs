@@ -1,6 +1,8 @@
 //! Ticket database tests: one open ticket per (asset, mode), under concurrency and across reopen.
 
-use forewarn_domain::{AssetId, AssetTypeId, FailureModeId, Finding, PartRequirement, Severity};
+use forewarn_domain::{
+    AssetId, AssetTypeId, Criticality, FailureModeId, Finding, PartRequirement, Severity,
+};
 
 use super::*;
 
@@ -51,7 +53,7 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
             Severity::Medium
         };
         tasks.push(tokio::spawn(async move {
-            db.open_ticket(&alert("p-1", "bearing_wear", sev))
+            db.open_ticket(&alert("p-1", "bearing_wear", sev), Criticality::Medium)
                 .await
                 .unwrap()
         }));
@@ -81,15 +83,21 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
     );
     // Another mode or another asset is another ticket.
     assert!(matches!(
-        db.open_ticket(&alert("p-1", "impeller_wear", Severity::Low))
-            .await
-            .unwrap(),
+        db.open_ticket(
+            &alert("p-1", "impeller_wear", Severity::Low),
+            Criticality::Medium
+        )
+        .await
+        .unwrap(),
         Opened::New(_)
     ));
     assert!(matches!(
-        db.open_ticket(&alert("p-2", "bearing_wear", Severity::Low))
-            .await
-            .unwrap(),
+        db.open_ticket(
+            &alert("p-2", "bearing_wear", Severity::Low),
+            Criticality::Medium
+        )
+        .await
+        .unwrap(),
         Opened::New(_)
     ));
     db.close().await;
@@ -97,9 +105,12 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
     // The rule holds after a restart, and stats can read while stopped.
     let db = Maintenance::open(dir.path()).await.unwrap();
     assert!(matches!(
-        db.open_ticket(&alert("p-1", "bearing_wear", Severity::Low))
-            .await
-            .unwrap(),
+        db.open_ticket(
+            &alert("p-1", "bearing_wear", Severity::Low),
+            Criticality::Medium
+        )
+        .await
+        .unwrap(),
         Opened::Existing(_)
     ));
     assert_eq!(db.count().await.unwrap(), 3);
@@ -128,12 +139,18 @@ async fn a_missing_database_reads_as_none() {
 async fn resolved_tickets_are_labelled_history() {
     let dir = tempfile::tempdir().unwrap();
     let db = Maintenance::open(dir.path()).await.unwrap();
-    db.open_ticket(&alert("p-1", "bearing_wear", Severity::High))
-        .await
-        .unwrap();
-    db.open_ticket(&alert("p-2", "impeller_wear", Severity::High))
-        .await
-        .unwrap();
+    db.open_ticket(
+        &alert("p-1", "bearing_wear", Severity::High),
+        Criticality::Medium,
+    )
+    .await
+    .unwrap();
+    db.open_ticket(
+        &alert("p-2", "impeller_wear", Severity::High),
+        Criticality::Medium,
+    )
+    .await
+    .unwrap();
     assert!(
         db.resolved_examples().await.unwrap().is_empty(),
         "open tickets are not labels"

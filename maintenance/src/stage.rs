@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
-use forewarn_domain::{Alert, Metrics};
+use forewarn_domain::{Alert, AssetId, Criticality, Metrics};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::{Maintenance, MaintenanceError, Opened, Ticket};
+
+/// How critical an asset is (from the registry the service holds).
+pub type CriticalityOf = Arc<dyn Fn(&AssetId) -> Criticality + Send + Sync>;
 
 /// Opens (or attaches to) a ticket for every alert. New tickets are announced on `opened`, a lossy
 /// broadcast for observers (terminal progress, live dashboards) that never slows the pipeline.
@@ -14,9 +17,11 @@ pub async fn run(
     metrics: Arc<Metrics>,
     mut input: mpsc::Receiver<Alert>,
     opened: broadcast::Sender<Ticket>,
+    criticality: CriticalityOf,
 ) -> Result<(), MaintenanceError> {
     while let Some(alert) = input.recv().await {
-        open(&db, &metrics, &opened, &alert).await?;
+        let c = criticality(&alert.asset);
+        open(&db, &metrics, &opened, &alert, c).await?;
     }
     Ok(())
 }
@@ -28,8 +33,9 @@ pub async fn open(
     metrics: &Metrics,
     opened: &broadcast::Sender<Ticket>,
     alert: &Alert,
+    criticality: Criticality,
 ) -> Result<Opened, MaintenanceError> {
-    let result = db.open_ticket(alert).await?;
+    let result = db.open_ticket(alert, criticality).await?;
     match &result {
         Opened::New(ticket) => {
             metrics.tickets_opened.inc();

@@ -85,6 +85,11 @@ pub struct Ticket {
     pub status: TicketStatus,
     /// Severity of the finding (raised when later findings are worse).
     pub severity: String,
+    /// From severity, predicted time to failure and the asset's criticality (raised, never
+    /// lowered, by later findings).
+    pub priority: crate::Priority,
+    /// A critical asset failing within a day (or with a critical finding): skips approval.
+    pub red_alert: bool,
     /// One-line summary.
     pub title: String,
     /// When the ticket was opened (wall clock, RFC 3339).

@@ -1,7 +1,7 @@
 //! The lifecycle against the database: moves, refusals, the audit log, resolutions as labels,
 //! concurrent moves, tokens.
 
-use forewarn_domain::Severity;
+use forewarn_domain::{Criticality, Severity};
 
 use super::*;
 use crate::db::tests::alert;
@@ -19,7 +19,10 @@ fn mv<'a>(role: Role, to: TicketStatus, resolution: Option<&'a Resolution>) -> M
 
 async fn open(db: &Maintenance, asset: &str) -> i64 {
     match db
-        .open_ticket(&alert(asset, "bearing_wear", Severity::Medium))
+        .open_ticket(
+            &alert(asset, "bearing_wear", Severity::Medium),
+            Criticality::Medium,
+        )
         .await
         .unwrap()
     {
@@ -122,7 +125,7 @@ async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
     );
     // A reopened ticket is open: a new alert attaches to it.
     assert!(matches!(
-        db.open_ticket(&alert("p-1", "bearing_wear", Severity::High)).await.unwrap(),
+        db.open_ticket(&alert("p-1", "bearing_wear", Severity::High), Criticality::Medium).await.unwrap(),
         Opened::Existing(i) if i == id
     ));
 }
@@ -259,9 +262,12 @@ async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
         .unwrap();
     for _ in 0..5 {
         assert_eq!(
-            db.open_ticket(&alert("p-3", "bearing_wear", Severity::High))
-                .await
-                .unwrap(),
+            db.open_ticket(
+                &alert("p-3", "bearing_wear", Severity::High),
+                Criticality::Medium
+            )
+            .await
+            .unwrap(),
             Opened::CoolingDown(id)
         );
     }
@@ -271,9 +277,53 @@ async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
     let db = db.with_cooldown(std::time::Duration::from_millis(1));
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert!(matches!(
-        db.open_ticket(&alert("p-3", "bearing_wear", Severity::High))
-            .await
-            .unwrap(),
+        db.open_ticket(
+            &alert("p-3", "bearing_wear", Severity::High),
+            Criticality::Medium
+        )
+        .await
+        .unwrap(),
         Opened::New(_)
     ));
+}
+
+#[tokio::test]
+async fn priority_escalates_with_worse_findings_and_never_falls() {
+    use crate::Priority;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Maintenance::open(dir.path()).await.unwrap();
+    let Opened::New(t) = db
+        .open_ticket(
+            &alert("p-9", "bearing_wear", Severity::Medium),
+            Criticality::High,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("a new ticket")
+    };
+    assert_eq!((t.priority, t.red_alert), (Priority::P3, false));
+    db.open_ticket(
+        &alert("p-9", "bearing_wear", Severity::Critical),
+        Criticality::High,
+    )
+    .await
+    .unwrap();
+    let t = db.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (t.priority, t.red_alert, t.severity.as_str()),
+        (Priority::P1, true, "critical")
+    );
+    db.open_ticket(
+        &alert("p-9", "bearing_wear", Severity::Low),
+        Criticality::High,
+    )
+    .await
+    .unwrap();
+    let t = db.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (t.priority, t.red_alert),
+        (Priority::P1, true),
+        "never lowered"
+    );
 }
