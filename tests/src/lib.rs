@@ -115,24 +115,38 @@ pub fn forewarn_bin() -> PathBuf {
 }
 
 /// Creates the persistent MQTT session `client_id` with a QoS 1 subscription to `filter`, so the
-/// broker queues every message for it even before the service first connects.
+/// broker queues every message for it even before the service first connects. A connection the
+/// broker resets (it can, right after it started or while it is busy) is retried a few times.
 pub async fn create_session(port: u16, client_id: &str, filter: &str) {
+    let mut last = String::new();
+    for attempt in 0..5 {
+        match try_create_session(port, client_id, filter).await {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+    }
+    panic!("creating the session failed five times, last: {last}");
+}
+
+async fn try_create_session(port: u16, client_id: &str, filter: &str) -> Result<(), String> {
     let mut opts = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
     opts.set_clean_session(false);
     let (client, mut eventloop) = rumqttc::AsyncClient::new(opts, 10);
     client
         .subscribe(filter, rumqttc::QoS::AtLeastOnce)
         .await
-        .expect("subscribe");
+        .map_err(|e| e.to_string())?;
     loop {
         match tokio::time::timeout(Duration::from_secs(10), eventloop.poll()).await {
             Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)))) => break,
             Ok(Ok(_)) => {}
-            other => panic!("creating the session failed: {other:?}"),
+            other => return Err(format!("{other:?}")),
         }
     }
     let _ = client.disconnect().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await;
+    Ok(())
 }
 
 /// The service as a child process (`forewarn run`), for tests that kill it.
