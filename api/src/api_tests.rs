@@ -189,6 +189,15 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
         assert_eq!(s, want, "{uri}: {body}");
         let v: serde_json::Value =
             serde_json::from_str(&body).unwrap_or_else(|_| panic!("{uri}: not JSON: {body}"));
+        assert_eq!(
+            v["status"].as_u64(),
+            Some(u64::from(want.as_u16())),
+            "{body}"
+        );
+        assert!(
+            v["title"].is_string() && v["detail"] == v["error"],
+            "{body}"
+        );
         assert!(
             v["error"].as_str().is_some_and(|m| !m.is_empty()),
             "{uri}: {body}"

@@ -57,11 +57,22 @@ impl From<forewarn_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // RFC 9457 problem details; `error` repeats `detail` for clients of the first format.
         let mut res = (
             self.status,
-            Json(json!({"error": self.message, "status": self.status.as_u16()})),
+            Json(json!({
+                "type": "about:blank",
+                "title": self.status.canonical_reason().unwrap_or("Error"),
+                "status": self.status.as_u16(),
+                "detail": self.message,
+                "error": self.message,
+            })),
         )
             .into_response();
+        res.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/problem+json"),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

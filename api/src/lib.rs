@@ -1,9 +1,12 @@
 //! The HTTP API (axum) and the dashboard routes.
 //!
-//! One module per resource: [`health`] (liveness and Prometheus metrics), [`assets`], [`telemetry`]
-//! (raw or downsampled history of one sensor), [`fleet_telemetry`] (one sensor across many
-//! assets), [`tickets`],
-//! and [`pages`] (the server-rendered dashboard). Every error is JSON (`{"error": ..., "status": ...}`)
+//! One module per resource: [`health`] (liveness and Prometheus metrics), [`assets`] (with their
+//! live health and model versions), [`telemetry`] (raw or downsampled history of one sensor),
+//! [`fleet_telemetry`] (one sensor across many assets), [`tickets`] (lifecycle, audit, KPIs,
+//! ratings), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
+//! events) and [`pages`] (the server-rendered dashboard); [`auth`] turns a bearer token into a
+//! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
+//! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
 //! with a 4xx status when the request was at fault — unknown ids are 404, malformed ids and query
 //! parameters 400 — so a bad request is never a 500.
 
