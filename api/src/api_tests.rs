@@ -561,6 +561,54 @@ async fn outside_findings_take_the_pipelines_path_to_one_ticket() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(body.contains(&format!("\"ticket_id\":{}", t.id)), "{body}");
     assert_eq!(db.count().await.unwrap(), 2);
+
+    // Pages and filters on the ticket list.
+    let page = |uri: String| {
+        let app = app.clone();
+        async move {
+            let res = app
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let link = res
+                .headers()
+                .get("link")
+                .map(|l| l.to_str().unwrap().to_owned());
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            let ids: Vec<i64> = serde_json::from_slice::<Vec<serde_json::Value>>(&body)
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect();
+            (ids, link)
+        }
+    };
+    let (ids, link) = page("/api/v1/tickets?status=all&limit=1".into()).await;
+    assert_eq!(ids, [2]);
+    let link = link.expect("a full page links the next");
+    assert_eq!(
+        link,
+        r#"</api/v1/tickets?status=all&limit=1&before=2>; rel="next""#
+    );
+    let next = link[1..link.find('>').unwrap()].to_owned();
+    assert_eq!(page(next).await.0, [1]);
+    let (ids, link) = page("/api/v1/tickets?status=all&before=1".into()).await;
+    assert!(ids.is_empty() && link.is_none());
+    assert_eq!(
+        page("/api/v1/tickets?failure_mode=impeller_wear".into())
+            .await
+            .0,
+        [2]
+    );
+    assert_eq!(page("/api/v1/tickets?status=new".into()).await.0, [2, 1]);
+    for bad in [
+        "/api/v1/tickets?priority=p9",
+        "/api/v1/tickets?status=done",
+        "/api/v1/tickets?before=x",
+    ] {
+        assert_eq!(call(&app, bad).await.0, StatusCode::BAD_REQUEST, "{bad}");
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use forewarn_domain::AssetId;
 use forewarn_maintenance::lifecycle::Refusal;
 use forewarn_maintenance::{
-    Kpis, Move, MoveError, Rating, RatingError, Resolution, Role, Ticket, TicketEvent, TicketStatus,
+    Kpis, Move, MoveError, Priority, Rating, RatingError, Resolution, Role, Ticket, TicketEvent,
+    TicketFilter, TicketStatus,
 };
 use serde::Deserialize;
 
@@ -18,36 +19,87 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// `open` (default) or `all`.
+    /// `open` (default), `all`, or one status (`new`, `assigned`, …).
     pub status: Option<String>,
     /// Only this asset's tickets.
     pub asset: Option<String>,
+    /// Only this failure mode's.
+    pub failure_mode: Option<String>,
+    /// Only this priority's (`p1`–`p4`).
+    pub priority: Option<String>,
+    /// The next page: tickets older than this id (the `Link: rel="next"` header gives it).
+    pub before: Option<i64>,
     /// At most this many (1–1000, default 100).
     pub limit: Option<u32>,
 }
 
-/// `GET /api/v1/tickets?status=open|all&asset=ID&limit=N`, newest first.
+/// `GET /api/v1/tickets?status=open|all|STATUS&asset=ID&failure_mode=M&priority=P&before=ID&limit=N`,
+/// newest first. A full page carries `Link: <…&before=ID>; rel="next"`.
 pub async fn list(
     State(s): State<AppState>,
+    uri: axum::http::Uri,
     q: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Vec<Ticket>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let open_only = match q.status.as_deref() {
-        None | Some("open") => true,
-        Some("all") => false,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "status must be open or all, not {other:?}"
-            )));
-        }
+    let (open_only, status) = match q.status.as_deref() {
+        None | Some("open") => (true, None),
+        Some("all") => (false, None),
+        Some(other) => match TicketStatus::parse(other) {
+            Some(st) => (false, Some(st)),
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "status must be open, all or a ticket status, not {other:?}"
+                )));
+            }
+        },
+    };
+    let priority = match q.priority.as_deref() {
+        None => None,
+        Some(p) => Some(Priority::parse(p).ok_or_else(|| {
+            ApiError::bad_request(format!("priority must be p1, p2, p3 or p4, not {p:?}"))
+        })?),
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
-    Ok(Json(
-        s.db.tickets(q.asset.as_deref(), open_only, limit).await?,
-    ))
+    let tickets =
+        s.db.find_tickets(&TicketFilter {
+            asset: q.asset.as_deref(),
+            open_only,
+            status,
+            failure_mode: q.failure_mode.as_deref(),
+            priority,
+            before: q.before,
+            limit,
+        })
+        .await?;
+    // The next page: the same query, before the last id of this one.
+    let next = match tickets.last() {
+        Some(last) if tickets.len() == limit as usize => {
+            let kept: Vec<&str> = uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .filter(|kv| !kv.is_empty() && !kv.starts_with("before="))
+                .collect();
+            let mut query = kept.join("&");
+            if !query.is_empty() {
+                query.push('&');
+            }
+            Some(format!(
+                "<{}?{query}before={}>; rel=\"next\"",
+                uri.path(),
+                last.id
+            ))
+        }
+        _ => None,
+    };
+    let mut res = axum::response::IntoResponse::into_response(Json(tickets));
+    if let Some(link) = next.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(axum::http::header::LINK, link);
+    }
+    Ok(res)
 }
 
 /// `GET /api/v1/tickets/{id}`.

@@ -50,6 +50,25 @@ pub enum Opened {
     CoolingDown(i64),
 }
 
+/// Which tickets [`Maintenance::find_tickets`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter<'a> {
+    /// Only this asset's.
+    pub asset: Option<&'a str>,
+    /// Only those still needing work.
+    pub open_only: bool,
+    /// Only those in this status.
+    pub status: Option<TicketStatus>,
+    /// Only those for this failure mode.
+    pub failure_mode: Option<&'a str>,
+    /// Only those of this priority.
+    pub priority: Option<crate::Priority>,
+    /// Only those older than this ticket (the next page after it).
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
 /// Default of [`Maintenance::with_cooldown`].
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 
@@ -222,15 +241,37 @@ impl Maintenance {
         open_only: bool,
         limit: u32,
     ) -> Result<Vec<Ticket>, MaintenanceError> {
+        self.find_tickets(&TicketFilter {
+            asset,
+            open_only,
+            limit,
+            ..TicketFilter::default()
+        })
+        .await
+    }
+
+    /// A page of tickets matching `f`, newest first.
+    pub async fn find_tickets(
+        &self,
+        f: &TicketFilter<'_>,
+    ) -> Result<Vec<Ticket>, MaintenanceError> {
         let rows = sqlx::query(concat!(
             select_tickets!(),
             " WHERE (?1 IS NULL OR asset_id = ?1)
                AND (?2 = 0 OR status NOT IN ('resolved', 'closed', 'cancelled'))
-             ORDER BY id DESC LIMIT ?3"
+               AND (?3 IS NULL OR status = ?3)
+               AND (?4 IS NULL OR failure_mode = ?4)
+               AND (?5 IS NULL OR priority = ?5)
+               AND (?6 IS NULL OR id < ?6)
+             ORDER BY id DESC LIMIT ?7"
         ))
-        .bind(asset)
-        .bind(open_only)
-        .bind(limit as i64)
+        .bind(f.asset)
+        .bind(f.open_only)
+        .bind(f.status.map(TicketStatus::as_str))
+        .bind(f.failure_mode)
+        .bind(f.priority.map(crate::Priority::as_str))
+        .bind(f.before)
+        .bind(f.limit as i64)
         .fetch_all(&self.pool)
         .await?;
         let mut tickets = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;

@@ -18,7 +18,7 @@ mod ticket;
 mod tokens;
 mod transition;
 
-pub use db::{DEFAULT_COOLDOWN, Maintenance, MaintenanceError, Opened};
+pub use db::{DEFAULT_COOLDOWN, Maintenance, MaintenanceError, Opened, TicketFilter};
 pub use kpis::Kpis;
 pub use lifecycle::{Resolution, Role};
 pub use priority::Priority;
