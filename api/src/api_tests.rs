@@ -510,6 +510,13 @@ async fn outside_findings_take_the_pipelines_path_to_one_ticket() {
         assert_eq!(s, want, "{body}");
         assert!(body.contains("\"error\""), "{body}");
     }
+    let huge = finding(
+        "impeller_wear",
+        &format!(r#","evidence":"{}""#, "x".repeat(300_000)),
+    );
+    let (s, body) = send(&app, "POST", "/api/v1/findings", Some(&planner), &huge).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(body.contains("\"detail\""), "a problem document: {body}");
     assert_eq!(
         db.count().await.unwrap(),
         1,

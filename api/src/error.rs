@@ -93,3 +93,16 @@ impl From<forewarn_maintenance::MaintenanceError> for ApiError {
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    /// 413 for a body over the limit, 415 without a JSON content type, and 400 for anything
+    /// that is not the expected document (axum says 422 for a well-formed wrong one; one status
+    /// for "your document is wrong" is simpler to handle).
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        let status = match e.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            s => s,
+        };
+        ApiError::new(status, e.body_text())
+    }
+}

@@ -63,7 +63,7 @@ pub async fn post(
     Authenticated(caller): Authenticated,
     body: Result<Json<ExternalFinding>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Outcome>), ApiError> {
-    let Json(f) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(f) = body.map_err(ApiError::from)?;
     if !f.score.is_finite() {
         return Err(ApiError::bad_request("score must be a finite number"));
     }
@@ -98,7 +98,7 @@ pub async fn manual(
     Authenticated(caller): Authenticated,
     body: Result<Json<ManualTicket>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Outcome>), ApiError> {
-    let Json(t) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(t) = body.map_err(ApiError::from)?;
     let severity = match t.severity.as_deref() {
         None => Severity::Medium,
         Some(s) => Severity::parse(s).ok_or_else(|| {

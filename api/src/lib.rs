@@ -74,8 +74,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
         .route("/api/v1/tickets/{id}/rating", post(tickets::rate))
         .fallback(error::not_found)
+        // Bodies are small JSON documents; anything larger is refused (413) before it is read.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A request that has not produced its response head in time is answered 408 (an SSE
+        // stream has, at once, and is not cut).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Longest a request may take to answer.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[cfg(test)]
 #[path = "api_tests.rs"]

@@ -137,7 +137,7 @@ pub async fn transition(
     body: Result<Json<TransitionRequest>, JsonRejection>,
 ) -> Result<Json<Ticket>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(req) = body.map_err(ApiError::from)?;
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::bad_request("a note is at most 2000 characters"));
     }
@@ -229,7 +229,7 @@ pub async fn rate(
     body: Result<Json<RatingRequest>, JsonRejection>,
 ) -> Result<Json<Rating>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
-    let Json(r) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(r) = body.map_err(ApiError::from)?;
     if caller.role < Role::Technician {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
