@@ -107,7 +107,7 @@ pub async fn get(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<Ticket>, ApiError> {
-    let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
+    let id = ticket_id(id)?;
     s.db.ticket(id)
         .await?
         .map(Json)
@@ -136,7 +136,7 @@ pub async fn transition(
     id: Result<Path<i64>, PathRejection>,
     body: Result<Json<TransitionRequest>, JsonRejection>,
 ) -> Result<Json<Ticket>, ApiError> {
-    let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
+    let id = ticket_id(id)?;
     let Json(req) = body.map_err(ApiError::from)?;
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::bad_request("a note is at most 2000 characters"));
@@ -197,7 +197,7 @@ pub async fn audit(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<Vec<TicketEvent>>, ApiError> {
-    let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
+    let id = ticket_id(id)?;
     s.db.audit(id)
         .await?
         .map(Json)
@@ -228,7 +228,7 @@ pub async fn rate(
     id: Result<Path<i64>, PathRejection>,
     body: Result<Json<RatingRequest>, JsonRejection>,
 ) -> Result<Json<Rating>, ApiError> {
-    let Path(id) = id.map_err(|_| ApiError::bad_request("ticket id must be a number"))?;
+    let id = ticket_id(id)?;
     let Json(r) = body.map_err(ApiError::from)?;
     if caller.role < Role::Technician {
         return Err(ApiError::new(
@@ -250,4 +250,10 @@ pub async fn rate(
             RatingError::Score => ApiError::bad_request(e.to_string()),
             RatingError::Db(e) => ApiError::from(e),
         })
+}
+
+/// The ticket id of the path, or 400.
+fn ticket_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    id.map(|Path(id)| id)
+        .map_err(|_| ApiError::bad_request("ticket id must be a number"))
 }

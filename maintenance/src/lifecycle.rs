@@ -155,16 +155,7 @@ mod tests {
     use super::*;
     use TicketStatus::*;
 
-    const ALL: [TicketStatus; 8] = [
-        New,
-        Assigned,
-        InProgress,
-        WaitingParts,
-        Resolved,
-        Closed,
-        Cancelled,
-        Reopened,
-    ];
+    const ALL: [TicketStatus; 8] = TicketStatus::ALL;
 
     #[test]
     fn the_happy_path_and_its_detours_are_allowed() {

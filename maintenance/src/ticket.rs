@@ -39,20 +39,21 @@ impl TicketStatus {
         }
     }
 
+    /// Every status.
+    pub const ALL: [TicketStatus; 8] = [
+        Self::New,
+        Self::Assigned,
+        Self::InProgress,
+        Self::WaitingParts,
+        Self::Resolved,
+        Self::Closed,
+        Self::Cancelled,
+        Self::Reopened,
+    ];
+
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::New,
-            Self::Assigned,
-            Self::InProgress,
-            Self::WaitingParts,
-            Self::Resolved,
-            Self::Closed,
-            Self::Cancelled,
-            Self::Reopened,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
     /// Whether the ticket still needs work (and so blocks another for the same asset and mode).

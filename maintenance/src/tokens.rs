@@ -19,11 +19,12 @@ pub struct Caller {
 /// Tokens start with this, so they are recognisable in logs and secret scanners.
 const PREFIX: &str = "fw_";
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 impl Maintenance {
@@ -32,9 +33,7 @@ impl Maintenance {
     pub async fn create_token(&self, name: &str, role: Role) -> Result<String, MaintenanceError> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| MaintenanceError::Random(e.to_string()))?;
-        let token: String = std::iter::once(PREFIX.to_string())
-            .chain(bytes.iter().map(|b| format!("{b:02x}")))
-            .collect();
+        let token = format!("{PREFIX}{}", hex(&bytes));
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         sqlx::query("INSERT INTO api_tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)")
             .bind(name)
