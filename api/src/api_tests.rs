@@ -62,7 +62,7 @@ async fn state(dir: &std::path::Path) -> AppState {
                 quantity: 2,
             }],
         },
-        Criticality::Medium,
+        &Criticality::Medium.into(),
     )
     .await
     .unwrap();

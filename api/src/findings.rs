@@ -181,7 +181,7 @@ async fn open(
         },
     };
     let opened =
-        forewarn_maintenance::open(&s.db, &s.metrics, &s.opened, &alert, asset.criticality).await?;
+        forewarn_maintenance::open(&s.db, &s.metrics, &s.opened, &alert, &(&asset).into()).await?;
     Ok(match opened {
         Opened::New(t) => (
             StatusCode::CREATED,

@@ -117,7 +117,12 @@ pub async fn run(
         "maintenance",
         forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone(), {
             let store = store.clone();
-            Arc::new(move |a: &AssetId| store.asset(a).map(|a| a.criticality).unwrap_or_default())
+            Arc::new(move |a: &AssetId| {
+                store
+                    .asset(a)
+                    .map(|a| forewarn_maintenance::AssetContext::from(&a))
+                    .unwrap_or_default()
+            })
         }),
     ));
     // Resolved tickets are labelled history: what the learnt mode classifier starts from.

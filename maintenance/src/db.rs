@@ -5,8 +5,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
-use forewarn_domain::{Alert, Criticality, FailureModeId, Finding};
+use forewarn_domain::{Alert, Asset, Criticality, FailureModeId, Finding};
 
+use crate::outbox::emit;
+use crate::parts::allocate::allocate;
 use crate::priority::{Priority, Urgency};
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -69,6 +71,33 @@ pub struct TicketFilter<'a> {
     pub limit: u32,
 }
 
+/// What a ticket needs to know of its asset beyond the alert.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetContext {
+    /// How much its failure costs: weighs the priority.
+    pub criticality: Criticality,
+    /// Its site: parts and technicians nearest it are preferred.
+    pub site: Option<String>,
+}
+
+impl From<&Asset> for AssetContext {
+    fn from(asset: &Asset) -> Self {
+        Self {
+            criticality: asset.criticality,
+            site: Some(asset.site.as_str().to_owned()),
+        }
+    }
+}
+
+impl From<Criticality> for AssetContext {
+    fn from(criticality: Criticality) -> Self {
+        Self {
+            criticality,
+            site: None,
+        }
+    }
+}
+
 /// Default of [`Maintenance::with_cooldown`].
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 
@@ -126,14 +155,16 @@ impl Maintenance {
         }))
     }
 
-    /// Opens a ticket for the alert on an asset of `criticality`, or — when one is already open
+    /// Opens a ticket for the alert on `asset` (its criticality weighs the priority, its site
+    /// says where parts come from), reserving the parts its failure mode needs, or — when one is already open
     /// for the same asset and failure mode — attaches the alert to it (raising its severity and
     /// priority if the alert is worse: escalation when the estimate worsens).
     pub async fn open_ticket(
         &self,
         alert: &Alert,
-        criticality: Criticality,
+        asset: &AssetContext,
     ) -> Result<Opened, MaintenanceError> {
+        let criticality = asset.criticality;
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         let urgency = Urgency {
             severity: alert.severity,
@@ -159,8 +190,8 @@ impl Maintenance {
             return Ok(Opened::CoolingDown(id));
         }
         let inserted = sqlx::query(
-            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert)
-             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site)
+             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING
              RETURNING id",
         )
@@ -175,6 +206,7 @@ impl Maintenance {
         .bind(&evidence)
         .bind(urgency.priority().as_str())
         .bind(urgency.red_alert())
+        .bind(asset.site.as_deref())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -206,7 +238,26 @@ impl Maintenance {
                 .bind(part.quantity as i64)
                 .execute(&mut *tx)
                 .await?;
+            allocate(
+                &mut tx,
+                &now,
+                "forewarn",
+                id,
+                asset.site.as_deref(),
+                &part.part_number,
+                &part.description,
+                i64::from(part.quantity),
+            )
+            .await?;
         }
+        let opened = serde_json::json!({
+            "asset_id": alert.asset.as_str(),
+            "failure_mode": alert.failure_mode.as_str(),
+            "severity": alert.severity.as_str(),
+            "priority": urgency.priority().as_str(),
+            "red_alert": urgency.red_alert(),
+        });
+        emit(&mut tx, &now, "ticket.opened", Some(id), &opened).await?;
         tx.commit().await?;
         let ticket = self
             .ticket(id)
@@ -423,7 +474,9 @@ async fn attach(
 /// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).
 macro_rules! select_tickets {
     () => {
-        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating, priority, red_alert FROM tickets"
+        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating, priority, red_alert, site,
+         (SELECT count(*) FROM requisitions r WHERE r.ticket_id = tickets.id AND r.status = 'open') AS open_requisitions
+         FROM tickets"
     };
 }
 use select_tickets;
@@ -442,6 +495,8 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
             field: "priority",
         })?,
         red_alert: row.get("red_alert"),
+        site: row.get("site"),
+        open_requisitions: row.get("open_requisitions"),
         id,
         asset_id: row.get("asset_id"),
         failure_mode: row.get("failure_mode"),

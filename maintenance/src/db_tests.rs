@@ -53,9 +53,12 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
             Severity::Medium
         };
         tasks.push(tokio::spawn(async move {
-            db.open_ticket(&alert("p-1", "bearing_wear", sev), Criticality::Medium)
-                .await
-                .unwrap()
+            db.open_ticket(
+                &alert("p-1", "bearing_wear", sev),
+                &Criticality::Medium.into(),
+            )
+            .await
+            .unwrap()
         }));
     }
     let mut new = 0;
@@ -85,7 +88,7 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
     assert!(matches!(
         db.open_ticket(
             &alert("p-1", "impeller_wear", Severity::Low),
-            Criticality::Medium
+            &Criticality::Medium.into()
         )
         .await
         .unwrap(),
@@ -94,7 +97,7 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
     assert!(matches!(
         db.open_ticket(
             &alert("p-2", "bearing_wear", Severity::Low),
-            Criticality::Medium
+            &Criticality::Medium.into()
         )
         .await
         .unwrap(),
@@ -107,7 +110,7 @@ async fn concurrent_alerts_open_one_ticket_with_its_parts() {
     assert!(matches!(
         db.open_ticket(
             &alert("p-1", "bearing_wear", Severity::Low),
-            Criticality::Medium
+            &Criticality::Medium.into()
         )
         .await
         .unwrap(),
@@ -141,13 +144,13 @@ async fn resolved_tickets_are_labelled_history() {
     let db = Maintenance::open(dir.path()).await.unwrap();
     db.open_ticket(
         &alert("p-1", "bearing_wear", Severity::High),
-        Criticality::Medium,
+        &Criticality::Medium.into(),
     )
     .await
     .unwrap();
     db.open_ticket(
         &alert("p-2", "impeller_wear", Severity::High),
-        Criticality::Medium,
+        &Criticality::Medium.into(),
     )
     .await
     .unwrap();

@@ -8,9 +8,14 @@
 //! concurrent writers and instances. A new ticket copies the parts its failure mode needs.
 
 mod db;
+mod geo;
+pub use geo::LatLon;
 mod kpis;
 pub mod lifecycle;
 mod models;
+mod outbox;
+pub mod parts;
+pub use outbox::OutboxEvent;
 pub mod priority;
 mod rating;
 mod stage;
@@ -18,12 +23,12 @@ mod ticket;
 mod tokens;
 mod transition;
 
-pub use db::{DEFAULT_COOLDOWN, Maintenance, MaintenanceError, Opened, TicketFilter};
+pub use db::{AssetContext, DEFAULT_COOLDOWN, Maintenance, MaintenanceError, Opened, TicketFilter};
 pub use kpis::Kpis;
 pub use lifecycle::{Resolution, Role};
 pub use priority::Priority;
 pub use rating::{Rating, RatingError};
-pub use stage::{CriticalityOf, open, run};
+pub use stage::{AssetOf, open, run};
 pub use ticket::{Ticket, TicketEvent, TicketPart, TicketStatus};
 pub use tokens::Caller;
 pub use transition::{Move, MoveError};

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use forewarn_domain::{Alert, AssetId, Criticality, Metrics};
+use forewarn_domain::{Alert, AssetId, Metrics};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::{Maintenance, MaintenanceError, Opened, Ticket};
+use crate::{AssetContext, Maintenance, MaintenanceError, Opened, Ticket};
 
-/// How critical an asset is (from the registry the service holds).
-pub type CriticalityOf = Arc<dyn Fn(&AssetId) -> Criticality + Send + Sync>;
+/// What tickets need to know of an asset (from the registry the service holds).
+pub type AssetOf = Arc<dyn Fn(&AssetId) -> AssetContext + Send + Sync>;
 
 /// Opens (or attaches to) a ticket for every alert. New tickets are announced on `opened`, a lossy
 /// broadcast for observers (terminal progress, live dashboards) that never slows the pipeline.
@@ -17,11 +17,11 @@ pub async fn run(
     metrics: Arc<Metrics>,
     mut input: mpsc::Receiver<Alert>,
     opened: broadcast::Sender<Ticket>,
-    criticality: CriticalityOf,
+    asset_of: AssetOf,
 ) -> Result<(), MaintenanceError> {
     while let Some(alert) = input.recv().await {
-        let c = criticality(&alert.asset);
-        open(&db, &metrics, &opened, &alert, c).await?;
+        let asset = asset_of(&alert.asset);
+        open(&db, &metrics, &opened, &alert, &asset).await?;
     }
     Ok(())
 }
@@ -33,9 +33,9 @@ pub async fn open(
     metrics: &Metrics,
     opened: &broadcast::Sender<Ticket>,
     alert: &Alert,
-    criticality: Criticality,
+    asset: &AssetContext,
 ) -> Result<Opened, MaintenanceError> {
-    let result = db.open_ticket(alert, criticality).await?;
+    let result = db.open_ticket(alert, asset).await?;
     match &result {
         Opened::New(ticket) => {
             metrics.tickets_opened.inc();

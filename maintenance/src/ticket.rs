@@ -91,6 +91,12 @@ pub struct Ticket {
     pub priority: crate::Priority,
     /// A critical asset failing within a day (or with a critical finding): skips approval.
     pub red_alert: bool,
+    /// The asset's site when the ticket opened.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Requisitions still open: parts no warehouse had yet (0: every part is reserved).
+    #[serde(default)]
+    pub open_requisitions: i64,
     /// One-line summary.
     pub title: String,
     /// When the ticket was opened (wall clock, RFC 3339).

@@ -3,7 +3,12 @@
 use chrono::{SecondsFormat, Utc};
 use sqlx::Row;
 
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
 use crate::lifecycle::{self, Refusal, Resolution, Role};
+use crate::outbox::emit;
+use crate::parts::allocate;
 use crate::{Maintenance, MaintenanceError, Ticket, TicketEvent, TicketStatus};
 
 /// A requested status change.
@@ -44,12 +49,64 @@ impl From<sqlx::Error> for MoveError {
     }
 }
 
+/// The payload of a `ticket.status_changed` event.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusChange<'a> {
+    pub from: Option<TicketStatus>,
+    pub to: TicketStatus,
+    pub actor: &'a str,
+    pub note: Option<&'a str>,
+}
+
+/// A move the service makes by itself (parts missing or arrived), inside the caller's
+/// transaction: only if the ticket is still in `from`, with its audit entry and event.
+pub(crate) async fn system_move(
+    tx: &mut SqliteConnection,
+    at: &str,
+    id: i64,
+    from: TicketStatus,
+    to: TicketStatus,
+    note: &str,
+) -> Result<bool, MaintenanceError> {
+    let done =
+        sqlx::query("UPDATE tickets SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
+            .bind(to.as_str())
+            .bind(at)
+            .bind(id)
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
+         VALUES (?, ?, 'forewarn', ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(note)
+    .execute(&mut *tx)
+    .await?;
+    let change = StatusChange {
+        from: Some(from),
+        to,
+        actor: "forewarn",
+        note: Some(note),
+    };
+    emit(tx, at, "ticket.status_changed", Some(id), &change).await?;
+    Ok(true)
+}
+
 impl Maintenance {
     /// Moves ticket `id` as asked, if the lifecycle and the caller's role allow it; the audit log
     /// gets the entry in the same transaction, so no change goes unrecorded.
     pub async fn transition(&self, id: i64, m: &Move<'_>) -> Result<Ticket, MoveError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the write lock before the read, so the status read is the one updated.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query("SELECT status, asset_id, failure_mode FROM tickets WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -108,6 +165,21 @@ impl Maintenance {
         .bind(m.note)
         .execute(&mut *tx)
         .await?;
+        let change = StatusChange {
+            from: Some(from),
+            to: m.to,
+            actor: m.actor,
+            note: m.note,
+        };
+        emit(&mut tx, &now, "ticket.status_changed", Some(id), &change).await?;
+        if from.is_open() && !m.to.is_open() {
+            // Finished: what it still holds on the shelf goes back to stock.
+            allocate::release(&mut tx, &now, m.actor, id).await?;
+        }
+        if from == TicketStatus::Assigned && m.to == TicketStatus::InProgress {
+            // Work starts without its parts: the ticket waits for them.
+            allocate::hold_if_missing(&mut tx, &now, id).await?;
+        }
         tx.commit().await?;
         self.ticket(id).await?.ok_or(MoveError::NotFound(id))
     }

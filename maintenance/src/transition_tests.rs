@@ -21,7 +21,7 @@ async fn open(db: &Maintenance, asset: &str) -> i64 {
     match db
         .open_ticket(
             &alert(asset, "bearing_wear", Severity::Medium),
-            Criticality::Medium,
+            &Criticality::Medium.into(),
         )
         .await
         .unwrap()
@@ -39,6 +39,8 @@ async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
         .await
         .unwrap()
         .with_cooldown(std::time::Duration::ZERO);
+    // Parts in stock: starting work does not wait for them.
+    crate::parts::tests::stock_all(&db, 10).await;
     let id = open(&db, "p-1").await;
     use TicketStatus::*;
     for to in [Assigned, InProgress, WaitingParts, InProgress] {
@@ -125,7 +127,7 @@ async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
     );
     // A reopened ticket is open: a new alert attaches to it.
     assert!(matches!(
-        db.open_ticket(&alert("p-1", "bearing_wear", Severity::High), Criticality::Medium).await.unwrap(),
+        db.open_ticket(&alert("p-1", "bearing_wear", Severity::High), &Criticality::Medium.into()).await.unwrap(),
         Opened::Existing(i) if i == id
     ));
 }
@@ -264,7 +266,7 @@ async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
         assert_eq!(
             db.open_ticket(
                 &alert("p-3", "bearing_wear", Severity::High),
-                Criticality::Medium
+                &Criticality::Medium.into()
             )
             .await
             .unwrap(),
@@ -279,7 +281,7 @@ async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
     assert!(matches!(
         db.open_ticket(
             &alert("p-3", "bearing_wear", Severity::High),
-            Criticality::Medium
+            &Criticality::Medium.into()
         )
         .await
         .unwrap(),
@@ -295,7 +297,7 @@ async fn priority_escalates_with_worse_findings_and_never_falls() {
     let Opened::New(t) = db
         .open_ticket(
             &alert("p-9", "bearing_wear", Severity::Medium),
-            Criticality::High,
+            &Criticality::High.into(),
         )
         .await
         .unwrap()
@@ -305,7 +307,7 @@ async fn priority_escalates_with_worse_findings_and_never_falls() {
     assert_eq!((t.priority, t.red_alert), (Priority::P3, false));
     db.open_ticket(
         &alert("p-9", "bearing_wear", Severity::Critical),
-        Criticality::High,
+        &Criticality::High.into(),
     )
     .await
     .unwrap();
@@ -316,7 +318,7 @@ async fn priority_escalates_with_worse_findings_and_never_falls() {
     );
     db.open_ticket(
         &alert("p-9", "bearing_wear", Severity::Low),
-        Criticality::High,
+        &Criticality::High.into(),
     )
     .await
     .unwrap();
