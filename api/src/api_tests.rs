@@ -10,7 +10,7 @@ use super::*;
 
 const CATALOG: &str = include_str!("../../config/catalog.toml");
 
-async fn state(dir: &std::path::Path) -> AppState {
+pub(crate) async fn state(dir: &std::path::Path) -> AppState {
     let (store, _) = forewarn_store::Store::open(dir, forewarn_store::OpenMode::ReadWrite).unwrap();
     let asset = Asset {
         id: AssetId::new("pump-0001").unwrap(),
@@ -109,7 +109,7 @@ fn nothing_analysed_yet()
     tx
 }
 
-async fn call(app: &Router, uri: &str) -> (StatusCode, String) {
+pub(crate) async fn call(app: &Router, uri: &str) -> (StatusCode, String) {
     let res = app
         .clone()
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
@@ -295,7 +295,7 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
 }
 
 /// A request with an optional bearer token and JSON body; the status and body.
-async fn send(
+pub(crate) async fn send(
     app: &Router,
     method: &str,
     uri: &str,
@@ -366,6 +366,10 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
     let (s, body) = post(Some(planner), r#"{"to":"assigned","note":"Tom, please"}"#).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(body.contains(r#""status":"assigned""#), "{body}");
+    // No bearing in stock: starting work puts the ticket on hold; the technician goes on anyway.
+    let (s, body) = post(Some(tech), r#"{"to":"in_progress"}"#).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains(r#""status":"waiting_parts""#), "{body}");
     assert_eq!(
         post(Some(tech), r#"{"to":"in_progress"}"#).await.0,
         StatusCode::OK
@@ -438,6 +442,8 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
         [
             ("forewarn", "new"),
             ("pat", "assigned"),
+            ("tom", "in_progress"),
+            ("forewarn", "waiting_parts"),
             ("tom", "in_progress"),
             ("tom", "resolved"),
             ("pat", "closed")

@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use forewarn_maintenance::Caller;
+use forewarn_maintenance::{Caller, Role};
 
 use crate::{ApiError, AppState};
 
@@ -32,5 +32,23 @@ impl FromRequestParts<AppState> for Authenticated {
             .await?
             .map(Authenticated)
             .ok_or_else(|| unauthorized("unknown token"))
+    }
+}
+
+impl Authenticated {
+    /// The caller, if its role is at least `role`; 403 saying what needs which role otherwise.
+    pub fn at_least(&self, role: Role, action: &str) -> Result<&Caller, ApiError> {
+        if self.0.role >= role {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{action} needs a {} token or higher; this one is {}",
+                    role.as_str(),
+                    self.0.role.as_str()
+                ),
+            ))
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! One module per resource: [`health`] (liveness and Prometheus metrics), [`assets`] (with their
 //! live health and model versions), [`telemetry`] (raw or downsampled history of one sensor),
 //! [`fleet_telemetry`] (one sensor across many assets), [`tickets`] (lifecycle, audit, KPIs,
-//! ratings), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
+//! ratings), [`ticket_parts`] (what a ticket holds and waits for; issue, consume, return),
+//! [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
 //! events) and [`pages`] (the server-rendered dashboard); [`auth`] turns a bearer token into a
 //! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
 //! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
@@ -18,13 +19,15 @@ mod findings;
 mod fleet_telemetry;
 mod health;
 mod pages;
+mod stock;
 mod telemetry;
+mod ticket_parts;
 mod tickets;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use forewarn_domain::{AssetHealth, AssetId, Catalog, Metrics};
 use forewarn_maintenance::Maintenance;
 use forewarn_maintenance::Ticket;
@@ -73,6 +76,37 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
         .route("/api/v1/tickets/{id}/rating", post(tickets::rate))
+        .route("/api/v1/tickets/{id}/parts", get(ticket_parts::get))
+        .route(
+            "/api/v1/tickets/{id}/parts/reserve",
+            post(ticket_parts::reserve),
+        )
+        .route(
+            "/api/v1/tickets/{id}/parts/issue",
+            post(ticket_parts::issue),
+        )
+        .route(
+            "/api/v1/tickets/{id}/parts/consume",
+            post(ticket_parts::consume),
+        )
+        .route(
+            "/api/v1/tickets/{id}/parts/return",
+            post(ticket_parts::return_parts),
+        )
+        .route("/api/v1/sites", get(stock::sites).post(stock::put_site))
+        .route("/api/v1/parts", get(stock::parts).post(stock::put_part))
+        .route(
+            "/api/v1/warehouses",
+            get(stock::warehouses).post(stock::put_warehouse),
+        )
+        .route("/api/v1/stock", get(stock::stock))
+        .route("/api/v1/stock/{warehouse}/{part}", put(stock::settings))
+        .route("/api/v1/stock/receive", post(stock::receive))
+        .route("/api/v1/stock/adjust", post(stock::adjust))
+        .route("/api/v1/stock/transfer", post(stock::transfer))
+        .route("/api/v1/stock/ledger", get(stock::ledger))
+        .route("/api/v1/stock/alerts", get(stock::alerts))
+        .route("/api/v1/requisitions", get(stock::requisitions))
         .fallback(error::not_found)
         // Bodies are small JSON documents; anything larger is refused (413) before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -90,6 +124,9 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Longest a request may take to answer.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+#[cfg(test)]
+#[path = "api_parts_tests.rs"]
+mod parts_tests;
 #[cfg(test)]
 #[path = "api_tests.rs"]
 mod tests;

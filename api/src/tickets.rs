@@ -224,18 +224,13 @@ pub struct RatingRequest {
 /// closing or when rated already).
 pub async fn rate(
     State(s): State<AppState>,
-    Authenticated(caller): Authenticated,
+    auth: Authenticated,
     id: Result<Path<i64>, PathRejection>,
     body: Result<Json<RatingRequest>, JsonRejection>,
 ) -> Result<Json<Rating>, ApiError> {
     let id = ticket_id(id)?;
     let Json(r) = body.map_err(ApiError::from)?;
-    if caller.role < Role::Technician {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "rating needs a technician, planner or admin token",
-        ));
-    }
+    let caller = auth.at_least(Role::Technician, "rating")?;
     if r.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(ApiError::bad_request(
             "a comment is at most 2000 characters",
@@ -253,7 +248,7 @@ pub async fn rate(
 }
 
 /// The ticket id of the path, or 400.
-fn ticket_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+pub(crate) fn ticket_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
     id.map(|Path(id)| id)
         .map_err(|_| ApiError::bad_request("ticket id must be a number"))
 }

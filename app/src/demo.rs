@@ -70,6 +70,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("admin token (for writes: Authorization: Bearer …): {token}");
     }
 
+    crate::demo_seed::stores(&handle.db).await?;
+
     let duration_ms = args.duration.as_millis() as i64;
     let fleet = Fleet::new(FleetConfig::ending_at(
         args.seed,

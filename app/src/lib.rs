@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_seed;
 pub mod influxd;
 pub mod mosquitto;
 pub mod rul;

@@ -66,6 +66,17 @@ pub async fn run(
         .await
         .context("opening the tickets database")?
         .with_cooldown(spec.config.cooldown());
+    // The parts catalog starts with what the bills of materials name.
+    let bom: Vec<(&str, &str)> = catalog
+        .asset_types
+        .values()
+        .flat_map(|t| &t.failure_modes)
+        .flat_map(|m| &m.parts)
+        .map(|p| (p.part_number.as_str(), p.description.as_str()))
+        .collect();
+    db.add_catalog_parts(bom)
+        .await
+        .context("adding the catalog's parts")?;
     metrics.readings_stored.inc_by(
         store
             .stats()

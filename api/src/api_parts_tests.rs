@@ -1,0 +1,223 @@
+//! The parts API: master data and stock moves need a planner, ticket part moves a technician;
+//! refusals are problem documents with 4xx statuses; a ticket's parts follow its life.
+
+use axum::http::StatusCode;
+use forewarn_maintenance::Role;
+use serde_json::Value;
+
+use super::*;
+use crate::tests::{call, send, state};
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+}
+
+#[tokio::test]
+async fn stock_and_ticket_parts_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path()).await;
+    let planner = st.db.create_token("pat", Role::Planner).await.unwrap();
+    let tech = st.db.create_token("tom", Role::Technician).await.unwrap();
+    let viewer = st.db.create_token("vic", Role::Viewer).await.unwrap();
+    let app = router(st);
+    let (p, t, v) = (
+        Some(planner.as_str()),
+        Some(tech.as_str()),
+        Some(viewer.as_str()),
+    );
+
+    // Master data: planners write, everybody reads.
+    let warehouse = r#"{"id":"wh-a","name":"Stores A","site":"site-a","lat":48.1,"lon":11.5}"#;
+    for (token, want) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (v, StatusCode::FORBIDDEN),
+        (t, StatusCode::FORBIDDEN),
+        (p, StatusCode::OK),
+    ] {
+        let (s, body) = send(&app, "POST", "/api/v1/warehouses", token, warehouse).await;
+        assert_eq!(s, want, "{body}");
+    }
+    let site = r#"{"id":"site-a","name":"Plant A","lat":48.1,"lon":11.6}"#;
+    assert_eq!(
+        send(&app, "POST", "/api/v1/sites", p, site).await.0,
+        StatusCode::OK
+    );
+    let part =
+        r#"{"part_number":"BRG-6309-2RS","description":"Bearing","unit":"pcs","unit_cost":18.4}"#;
+    assert_eq!(
+        send(&app, "POST", "/api/v1/parts", p, part).await.0,
+        StatusCode::OK
+    );
+    for (uri, body, want) in [
+        (
+            "/api/v1/warehouses",
+            r#"{"id":"w","lat":95,"lon":0}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/warehouses",
+            r#"{"id":"w","lat":1}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/sites",
+            r#"{"id":"s","lat":1}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/parts",
+            r#"{"part_number":""}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/parts",
+            r#"{"part_number":"X","colour":"red"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/stock/receive",
+            r#"{"warehouse_id":"wh-a","part_number":"BRG-6309-2RS","quantity":-1}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/stock/receive",
+            r#"{"warehouse_id":"nope","part_number":"BRG-6309-2RS","quantity":1}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/stock/receive",
+            r#"{"warehouse_id":"wh-a","part_number":"NOPE","quantity":1}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/stock/transfer",
+            r#"{"from":"wh-a","to":"wh-a","part_number":"BRG-6309-2RS","quantity":1}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, b) = send(&app, "POST", uri, p, body).await;
+        assert_eq!(s, want, "{uri} {body}: {b}");
+        assert!(json(&b)["detail"].is_string(), "{b}");
+    }
+    let (s, body) = call(&app, "/api/v1/warehouses").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(json(&body)[0]["id"], "wh-a");
+
+    // Ticket 1 (opened by the test state, before any stock) waits for two bearings.
+    let (_, body) = call(&app, "/api/v1/tickets/1/parts").await;
+    let parts = json(&body);
+    assert_eq!(parts["requisitions"][0]["outstanding"], 2, "{body}");
+    assert_eq!(
+        json(&call(&app, "/api/v1/tickets/1").await.1)["open_requisitions"],
+        1
+    );
+    let (_, body) = call(&app, "/api/v1/requisitions?status=open").await;
+    assert_eq!(json(&body).as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(&app, "/api/v1/requisitions?status=maybe").await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // A delivery of five serves it at once; the reorder point then sees three available.
+    let settings = r#"{"reorder_point":4,"bin":"R1-S3"}"#;
+    let (s, body) = send(&app, "PUT", "/api/v1/stock/wh-a/BRG-6309-2RS", p, settings).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let receive =
+        r#"{"warehouse_id":"wh-a","part_number":"BRG-6309-2RS","quantity":5,"note":"PO 4711"}"#;
+    assert_eq!(
+        send(&app, "POST", "/api/v1/stock/receive", t, receive)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, body) = send(&app, "POST", "/api/v1/stock/receive", p, receive).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let level = json(&body);
+    assert_eq!(
+        (
+            level["on_hand"].as_i64(),
+            level["reserved"].as_i64(),
+            level["low"].as_bool()
+        ),
+        (Some(5), Some(2), Some(true))
+    );
+    let (_, body) = call(&app, "/api/v1/stock/alerts").await;
+    assert_eq!(json(&body)[0]["available"], 3, "{body}");
+    let (_, body) = call(&app, "/api/v1/stock?low=true").await;
+    assert_eq!(json(&body).as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(&app, "/api/v1/stock?low=maybe").await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The technician takes both bearings, uses one, brings one back.
+    let issue = r#"{"part_number":"BRG-6309-2RS","quantity":3}"#;
+    let (s, body) = send(&app, "POST", "/api/v1/tickets/1/parts/issue", t, issue).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/1/parts/issue", v, "{}")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, body) = send(&app, "POST", "/api/v1/tickets/1/parts/issue", t, "{}").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let one = r#"{"part_number":"BRG-6309-2RS","quantity":1}"#;
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/1/parts/consume", t, one)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (s, body) = send(&app, "POST", "/api/v1/tickets/1/parts/return", t, one).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(json(&body)["reservations"][0]["returned"], 1);
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/1/parts/return", t, one)
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/1/parts/consume", t, "{}")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/99/parts/consume", t, one)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/x/parts/issue", t, "{}")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Every movement is in the ledger, newest first, filterable by ticket.
+    let (_, body) = call(&app, "/api/v1/stock/ledger?ticket=1").await;
+    let ledger = json(&body);
+    let kinds: Vec<&str> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["reserve", "issue", "consume", "return"]);
+    let (_, body) = call(&app, "/api/v1/stock/ledger?part=BRG-6309-2RS&limit=1").await;
+    assert_eq!(json(&body).as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(&app, "/api/v1/stock/ledger?limit=5000").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, body) = call(&app, "/api/v1/stock?warehouse=wh-a").await;
+    let level = &json(&body)[0];
+    assert_eq!(
+        (level["on_hand"].as_i64(), level["reserved"].as_i64()),
+        (Some(4), Some(0))
+    );
+}
