@@ -47,6 +47,7 @@ pub async fn run(
             severity: finding.severity,
             raised_at_ms: finding.detected_at_ms,
             parts: mode.parts.clone(),
+            skills: mode.required_skills(),
             finding,
         };
         output

@@ -61,6 +61,7 @@ pub(crate) async fn state(dir: &std::path::Path) -> AppState {
                 description: "bearing".into(),
                 quantity: 2,
             }],
+            skills: vec!["mechanical".into()],
         },
         &Criticality::Medium.into(),
     )

@@ -166,6 +166,7 @@ async fn open(
         severity: r.severity,
         raised_at_ms: r.at_ms,
         parts: mode.parts.clone(),
+        skills: mode.required_skills(),
         finding: Finding {
             asset: asset_id,
             asset_type: asset.asset_type.clone(),

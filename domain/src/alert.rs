@@ -19,4 +19,7 @@ pub struct Alert {
     pub finding: Finding,
     /// Spare parts the repair needs, from the catalog.
     pub parts: Vec<PartRequirement>,
+    /// Skills the repair needs (every one), from the catalog.
+    #[serde(default)]
+    pub skills: Vec<String>,
 }

@@ -75,11 +75,26 @@ pub struct FailureMode {
     /// Spare parts a repair needs.
     #[serde(default)]
     pub parts: Vec<PartRequirement>,
+    /// What a technician needs for the job, every one of them (empty: the mode's id).
+    #[serde(default)]
+    pub skills: Vec<String>,
     /// How far (smoothed robust σ) each signature sensor has deviated when this mode fails,
     /// learnt from run-to-failure history: the level a deviation's trend is extrapolated to for
     /// the remaining useful life. A sensor without one gets no time to failure.
     #[serde(default)]
     pub failure_scores: BTreeMap<SensorName, f64>,
+}
+
+impl FailureMode {
+    /// The skills a technician needs for this mode's repair: those the catalog lists, or else
+    /// the mode's id itself.
+    pub fn required_skills(&self) -> Vec<String> {
+        if self.skills.is_empty() {
+            vec![self.id.as_str().to_owned()]
+        } else {
+            self.skills.clone()
+        }
+    }
 }
 
 /// A kind of equipment.

@@ -106,6 +106,7 @@ pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 pub struct Maintenance {
     pub(crate) pool: SqlitePool,
     cooldown: Duration,
+    pub(crate) sla: std::sync::Arc<crate::SlaPolicy>,
 }
 
 impl Maintenance {
@@ -126,6 +127,7 @@ impl Maintenance {
         Ok(Self {
             pool,
             cooldown: DEFAULT_COOLDOWN,
+            sla: Default::default(),
         })
     }
 
@@ -133,6 +135,12 @@ impl Maintenance {
     /// instead of opening another (zero: off).
     pub fn with_cooldown(mut self, cooldown: Duration) -> Self {
         self.cooldown = cooldown;
+        self
+    }
+
+    /// The service levels tickets are held to.
+    pub fn with_sla(mut self, policy: crate::SlaPolicy) -> Self {
+        self.sla = std::sync::Arc::new(policy);
         self
     }
 
@@ -152,6 +160,7 @@ impl Maintenance {
         Ok(Some(Self {
             pool,
             cooldown: DEFAULT_COOLDOWN,
+            sla: Default::default(),
         }))
     }
 
@@ -190,8 +199,8 @@ impl Maintenance {
             return Ok(Opened::CoolingDown(id));
         }
         let inserted = sqlx::query(
-            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site)
-             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site, skills, sla_priority)
+             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING
              RETURNING id",
         )
@@ -207,6 +216,8 @@ impl Maintenance {
         .bind(urgency.priority().as_str())
         .bind(urgency.red_alert())
         .bind(asset.site.as_deref())
+        .bind(serde_json::to_string(&alert.skills).unwrap_or_else(|_| "[]".into()))
+        .bind(urgency.priority().as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -230,6 +241,14 @@ impl Maintenance {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
+        let opened = serde_json::json!({
+            "asset_id": alert.asset.as_str(),
+            "failure_mode": alert.failure_mode.as_str(),
+            "severity": alert.severity.as_str(),
+            "priority": urgency.priority().as_str(),
+            "red_alert": urgency.red_alert(),
+        });
+        emit(&mut tx, &now, "ticket.opened", Some(id), &opened).await?;
         for part in &alert.parts {
             sqlx::query("INSERT INTO ticket_parts (ticket_id, part_number, description, quantity) VALUES (?, ?, ?, ?)")
                 .bind(id)
@@ -250,14 +269,7 @@ impl Maintenance {
             )
             .await?;
         }
-        let opened = serde_json::json!({
-            "asset_id": alert.asset.as_str(),
-            "failure_mode": alert.failure_mode.as_str(),
-            "severity": alert.severity.as_str(),
-            "priority": urgency.priority().as_str(),
-            "red_alert": urgency.red_alert(),
-        });
-        emit(&mut tx, &now, "ticket.opened", Some(id), &opened).await?;
+        crate::dispatch::assign::on_open(&mut tx, &self.sla, id, urgency.red_alert(), &now).await?;
         tx.commit().await?;
         let ticket = self
             .ticket(id)
@@ -276,6 +288,11 @@ impl Maintenance {
             return Ok(None);
         };
         let mut t = from_row(&row)?;
+        t.sla = self
+            .sla_of(&[id], Utc::now().timestamp_millis())
+            .await?
+            .pop()
+            .map(|(_, s)| s);
         t.parts = self
             .parts_of(&[id])
             .await?
@@ -328,7 +345,9 @@ impl Maintenance {
         let mut tickets = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
         let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
         let parts = self.parts_of(&ids).await?;
+        let sla = self.sla_of(&ids, Utc::now().timestamp_millis()).await?;
         for t in &mut tickets {
+            t.sla = sla.iter().find(|(id, _)| *id == t.id).map(|(_, s)| *s);
             t.parts = parts
                 .iter()
                 .filter(|(id, _)| *id == t.id)
@@ -455,7 +474,8 @@ async fn attach(
         "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?,
             severity = CASE WHEN ? > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
                             THEN ? ELSE severity END,
-            priority = min(priority, ?), red_alert = max(red_alert, ?)
+            priority = min(priority, ?), sla_priority = min(coalesce(sla_priority, priority), ?),
+            red_alert = max(red_alert, ?)
          WHERE asset_id = ? AND failure_mode = ? AND status NOT IN ('resolved', 'closed', 'cancelled')
          RETURNING id",
     )
@@ -463,6 +483,7 @@ async fn attach(
     .bind(now)
     .bind(alert.severity as i64)
     .bind(alert.severity.as_str())
+    .bind(urgency.priority().as_str())
     .bind(urgency.priority().as_str())
     .bind(urgency.red_alert())
     .bind(alert.asset.as_str())
@@ -474,7 +495,7 @@ async fn attach(
 /// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).
 macro_rules! select_tickets {
     () => {
-        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating, priority, red_alert, site,
+        "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating, priority, red_alert, site, skills, assignee, dispatch,
          (SELECT count(*) FROM requisitions r WHERE r.ticket_id = tickets.id AND r.status = 'open') AS open_requisitions
          FROM tickets"
     };
@@ -496,6 +517,12 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
         })?,
         red_alert: row.get("red_alert"),
         site: row.get("site"),
+        skills: serde_json::from_str(&row.get::<String, _>("skills")).unwrap_or_default(),
+        assignee: row.get("assignee"),
+        dispatch: row
+            .get::<Option<String>, _>("dispatch")
+            .and_then(|d| serde_json::from_str(&d).ok()),
+        sla: None,
         open_requisitions: row.get("open_requisitions"),
         id,
         asset_id: row.get("asset_id"),

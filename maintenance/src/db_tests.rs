@@ -37,6 +37,7 @@ pub(crate) fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
                 quantity: 1,
             },
         ],
+        skills: vec!["mechanical".into()],
     }
 }
 

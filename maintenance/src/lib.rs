@@ -8,6 +8,7 @@
 //! concurrent writers and instances. A new ticket copies the parts its failure mode needs.
 
 mod db;
+pub mod dispatch;
 mod geo;
 pub use geo::LatLon;
 mod kpis;
@@ -18,6 +19,9 @@ pub mod parts;
 pub use outbox::OutboxEvent;
 pub mod priority;
 mod rating;
+pub mod sla;
+pub use sla::sweep::{Clock, SlaEvent, run as run_sla};
+pub use sla::{SlaPolicy, SlaStatus, SlaTimes};
 mod stage;
 mod ticket;
 mod tokens;

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::MaintenanceError;
 
+pub(crate) use catalog::check_id;
 pub use catalog::{Part, Site, StockLevel, Warehouse};
 pub use ledger::{LedgerEntry, LedgerFilter};
 pub use moves::Actor;

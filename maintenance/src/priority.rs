@@ -29,6 +29,25 @@ impl Priority {
         }
     }
 
+    /// 1 (P1) to 4 (P4).
+    pub fn rank(self) -> u8 {
+        match self {
+            Priority::P1 => 1,
+            Priority::P2 => 2,
+            Priority::P3 => 3,
+            Priority::P4 => 4,
+        }
+    }
+
+    /// One step more urgent (P1 stays P1): a breached service level's escalation.
+    pub fn escalated(self) -> Self {
+        match self {
+            Priority::P1 | Priority::P2 => Priority::P1,
+            Priority::P3 => Priority::P2,
+            Priority::P4 => Priority::P3,
+        }
+    }
+
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
         [Priority::P1, Priority::P2, Priority::P3, Priority::P4]

@@ -97,6 +97,18 @@ pub struct Ticket {
     /// Requisitions still open: parts no warehouse had yet (0: every part is reserved).
     #[serde(default)]
     pub open_requisitions: i64,
+    /// Skills the repair needs (from the catalog).
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// The technician assigned, if any.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// The latest dispatch decision (proposal or assignment) and its reasons.
+    #[serde(default)]
+    pub dispatch: Option<crate::dispatch::Dispatch>,
+    /// Service level now: response and resolution due times and states.
+    #[serde(default)]
+    pub sla: Option<crate::SlaStatus>,
     /// One-line summary.
     pub title: String,
     /// When the ticket was opened (wall clock, RFC 3339).
