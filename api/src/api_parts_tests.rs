@@ -221,3 +221,95 @@ async fn stock_and_ticket_parts_through_the_api() {
         (Some(4), Some(0))
     );
 }
+
+#[tokio::test]
+async fn technicians_candidates_and_assignment_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path()).await;
+    let planner = st.db.create_token("pat", Role::Planner).await.unwrap();
+    let tech = st.db.create_token("tom", Role::Technician).await.unwrap();
+    let app = router(st);
+    let (p, t) = (Some(planner.as_str()), Some(tech.as_str()));
+    let always = r#""shift_start":"00:00","shift_end":"24:00","work_days":["mon","tue","wed","thu","fri","sat","sun"]"#;
+    let ann =
+        format!(r#"{{"id":"ann","name":"Ann","skills":["mechanical"],"site":"site-a",{always}}}"#);
+    let bob = format!(
+        r#"{{"id":"bob","name":"Bob","skills":["electrical"],"lat":48.0,"lon":11.0,{always}}}"#
+    );
+    assert_eq!(
+        send(&app, "POST", "/api/v1/technicians", t, &ann).await.0,
+        StatusCode::FORBIDDEN
+    );
+    for body in [&ann, &bob] {
+        let (s, b) = send(&app, "POST", "/api/v1/technicians", p, body).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    for bad in [
+        r#"{"id":"x","shift_start":"7am"}"#,
+        r#"{"id":"x","work_days":["someday"]}"#,
+        r#"{"id":"x","lat":10}"#,
+        r#"{"name":"no id"}"#,
+    ] {
+        let (s, b) = send(&app, "POST", "/api/v1/technicians", p, bad).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {b}");
+    }
+    let (_, body) = call(&app, "/api/v1/technicians").await;
+    let list = json(&body);
+    assert_eq!(
+        (list[0]["id"].as_str(), list[0]["load"].as_i64()),
+        (Some("ann"), Some(0))
+    );
+
+    // Ticket 1 (bearing wear, mechanical) was opened before anyone was on the roster.
+    let (s, body) = call(&app, "/api/v1/tickets/1/candidates").await;
+    assert_eq!(s, StatusCode::OK);
+    let ranking = json(&body);
+    assert_eq!(ranking["candidates"][0]["technician_id"], "ann", "{body}");
+    assert_eq!(ranking["lacking_skills"], 1);
+    assert_eq!(
+        call(&app, "/api/v1/tickets/9/candidates").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/1/assign", t, "{}")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, body) = send(&app, "POST", "/api/v1/tickets/1/assign", p, "{}").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let ticket = json(&body);
+    assert_eq!(
+        (ticket["status"].as_str(), ticket["assignee"].as_str()),
+        (Some("assigned"), Some("ann"))
+    );
+    assert_eq!(ticket["dispatch"]["kind"], "auto");
+    assert!(ticket["sla"]["response"]["due_at_ms"].is_i64(), "{body}");
+    let over = r#"{"technician_id":"bob","note":"Ann is on leave"}"#;
+    let (s, body) = send(&app, "POST", "/api/v1/tickets/1/assign", p, over).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(json(&body)["dispatch"]["kind"], "override");
+    for (body, want) in [
+        (r#"{"technician_id":"zed"}"#, StatusCode::NOT_FOUND),
+        (r#"{"technician":"bob"}"#, StatusCode::BAD_REQUEST),
+    ] {
+        let (s, b) = send(&app, "POST", "/api/v1/tickets/1/assign", p, body).await;
+        assert_eq!(s, want, "{b}");
+    }
+    let cancel = r#"{"to":"cancelled"}"#;
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/1/transition", p, cancel)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, "POST", "/api/v1/tickets/1/assign", p, "{}")
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    let (_, body) = call(&app, "/api/v1/kpis").await;
+    assert!(json(&body)["sla_breached_open"].is_u64(), "{body}");
+}

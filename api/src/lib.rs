@@ -4,7 +4,7 @@
 //! live health and model versions), [`telemetry`] (raw or downsampled history of one sensor),
 //! [`fleet_telemetry`] (one sensor across many assets), [`tickets`] (lifecycle, audit, KPIs,
 //! ratings), [`ticket_parts`] (what a ticket holds and waits for; issue, consume, return),
-//! [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
+//! [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
 //! events) and [`pages`] (the server-rendered dashboard); [`auth`] turns a bearer token into a
 //! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
 //! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
@@ -13,6 +13,7 @@
 
 mod assets;
 mod auth;
+mod dispatch;
 mod error;
 mod events;
 mod findings;
@@ -77,6 +78,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
         .route("/api/v1/tickets/{id}/rating", post(tickets::rate))
         .route("/api/v1/tickets/{id}/parts", get(ticket_parts::get))
+        .route("/api/v1/tickets/{id}/candidates", get(dispatch::candidates))
+        .route("/api/v1/tickets/{id}/assign", post(dispatch::assign))
+        .route(
+            "/api/v1/technicians",
+            get(dispatch::list).post(dispatch::put),
+        )
         .route(
             "/api/v1/tickets/{id}/parts/reserve",
             post(ticket_parts::reserve),

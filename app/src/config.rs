@@ -40,9 +40,61 @@ pub struct Config {
     /// Ticket rules.
     #[serde(default)]
     pub maintenance: MaintenanceSection,
+    /// Service levels per priority.
+    #[serde(default)]
+    pub sla: SlaSection,
     /// Assets declared up front.
     #[serde(default)]
     pub assets: Vec<Asset>,
+}
+
+/// Response and resolution hours of one priority.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaHours {
+    /// From opening to the start of work.
+    pub response_hours: f64,
+    /// From opening to resolved, less paused time.
+    pub resolution_hours: f64,
+}
+
+/// `[sla]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaSection {
+    /// Priority 1.
+    pub p1: SlaHours,
+    /// Priority 2.
+    pub p2: SlaHours,
+    /// Priority 3.
+    pub p3: SlaHours,
+    /// Priority 4.
+    pub p4: SlaHours,
+    /// Whether waiting for parts stops the resolution clock.
+    pub pause_waiting_parts: bool,
+    /// Share of a clock after which a warning is raised.
+    pub warn_at: f64,
+    /// How often open tickets are checked, seconds.
+    pub check_every_secs: u64,
+}
+
+impl Default for SlaSection {
+    fn default() -> Self {
+        let d = forewarn_maintenance::SlaPolicy::default();
+        let h = |i: usize| SlaHours {
+            response_hours: d.times[i].response.as_secs_f64() / 3600.0,
+            resolution_hours: d.times[i].resolution.as_secs_f64() / 3600.0,
+        };
+        Self {
+            p1: h(0),
+            p2: h(1),
+            p3: h(2),
+            p4: h(3),
+            pause_waiting_parts: d.pause_waiting_parts,
+            warn_at: d.warn_at,
+            check_every_secs: 60,
+        }
+    }
 }
 
 /// `[maintenance]`.
@@ -282,6 +334,28 @@ impl Config {
             cfg.maintenance.cooldown_hours >= 0.0 && cfg.maintenance.cooldown_hours.is_finite(),
             "maintenance.cooldown_hours must be 0 or more"
         );
+        let sla = &cfg.sla;
+        for (p, h) in [
+            ("p1", sla.p1),
+            ("p2", sla.p2),
+            ("p3", sla.p3),
+            ("p4", sla.p4),
+        ] {
+            anyhow::ensure!(
+                h.response_hours > 0.0
+                    && h.resolution_hours >= h.response_hours
+                    && h.resolution_hours.is_finite(),
+                "sla.{p}: need 0 < response_hours <= resolution_hours"
+            );
+        }
+        anyhow::ensure!(
+            sla.warn_at > 0.0 && sla.warn_at < 1.0,
+            "sla.warn_at must be between 0 and 1"
+        );
+        anyhow::ensure!(
+            sla.check_every_secs > 0,
+            "sla.check_every_secs must be positive"
+        );
         anyhow::ensure!(
             a.clear_threshold > 0.0 && a.clear_threshold <= a.threshold,
             "analytics: need 0 < clear_threshold <= threshold"
@@ -367,6 +441,20 @@ impl Config {
     /// How long a finished ticket keeps absorbing alerts for its asset and mode.
     pub fn cooldown(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.maintenance.cooldown_hours * 3600.0)
+    }
+
+    /// The service levels tickets are held to.
+    pub fn sla_policy(&self) -> forewarn_maintenance::SlaPolicy {
+        let s = &self.sla;
+        let t = |h: SlaHours| forewarn_maintenance::SlaTimes {
+            response: std::time::Duration::from_secs_f64(h.response_hours * 3600.0),
+            resolution: std::time::Duration::from_secs_f64(h.resolution_hours * 3600.0),
+        };
+        forewarn_maintenance::SlaPolicy {
+            times: [t(s.p1), t(s.p2), t(s.p3), t(s.p4)],
+            pause_waiting_parts: s.pause_waiting_parts,
+            warn_at: s.warn_at,
+        }
     }
 
     /// Detector settings.

@@ -65,7 +65,8 @@ pub async fn run(
     let db = Maintenance::open(&spec.data_dir)
         .await
         .context("opening the tickets database")?
-        .with_cooldown(spec.config.cooldown());
+        .with_cooldown(spec.config.cooldown())
+        .with_sla(spec.config.sla_policy());
     // The parts catalog starts with what the bills of materials name.
     let bom: Vec<(&str, &str)> = catalog
         .asset_types
@@ -228,6 +229,17 @@ pub async fn run(
             shipper.run(shutdown.child_token()),
         ));
     }
+    // Service levels are checked on the wall clock; the sweeper stops with the service.
+    let sla_stop = shutdown.clone();
+    tasks.spawn(stage(
+        "sla",
+        forewarn_maintenance::run_sla(
+            db.clone(),
+            Duration::from_secs(spec.config.sla.check_every_secs),
+            Arc::new(crate::now_ms),
+            async move { sla_stop.cancelled().await },
+        ),
+    ));
     let http_shutdown = shutdown.clone();
     tasks.spawn(stage("http", async move {
         axum::serve(listener, app)

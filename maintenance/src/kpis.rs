@@ -26,6 +26,13 @@ pub struct Kpis {
     /// Median remaining life the finding estimated when a ticket that found a fault was opened,
     /// hours: how much warning the prediction gave.
     pub prediction_lead_h: Option<f64>,
+    /// Of resolved tickets, the share whose work started within the response time.
+    pub sla_response_compliance: Option<f64>,
+    /// Of resolved tickets, the share resolved within the resolution time (paused time for
+    /// parts not counted when the policy says so).
+    pub sla_resolution_compliance: Option<f64>,
+    /// Open tickets past a due time now.
+    pub sla_breached_open: u64,
 }
 
 /// One ticket as the KPIs need it.
@@ -102,6 +109,25 @@ impl Maintenance {
                 _ => {}
             }
         }
+        let finished_ids: Vec<i64> = rows
+            .iter()
+            .filter(|(_, r)| r.status == "resolved" || r.status == "closed")
+            .map(|(id, _)| *id)
+            .collect();
+        let open_ids: Vec<i64> = rows
+            .iter()
+            .filter(|(_, r)| !["resolved", "closed", "cancelled"].contains(&r.status.as_str()))
+            .map(|(id, _)| *id)
+            .collect();
+        let now = chrono::Utc::now().timestamp_millis();
+        let finished_sla = self.sla_of(&finished_ids, now).await?;
+        let open_sla = self.sla_of(&open_ids, now).await?;
+        let met = |f: fn(&crate::SlaStatus) -> crate::sla::ClockState| {
+            finished_sla
+                .iter()
+                .filter(|(_, s)| f(s) == crate::sla::ClockState::Met)
+                .count()
+        };
         let rows: Vec<TicketFacts> = rows.into_iter().map(|(_, r)| r).collect();
         let done: Vec<&TicketFacts> = rows
             .iter()
@@ -150,6 +176,15 @@ impl Maintenance {
             ),
             false_alarm_rate: share(done.len() - with_fault.len(), done.len()),
             prediction_lead_h: leads.get(leads.len() / 2).map(|&x| round1(x)),
+            sla_response_compliance: share(met(|s| s.response.state), finished_sla.len()),
+            sla_resolution_compliance: share(met(|s| s.resolution.state), finished_sla.len()),
+            sla_breached_open: open_sla
+                .iter()
+                .filter(|(_, s)| {
+                    [s.response.state, s.resolution.state]
+                        .contains(&crate::sla::ClockState::Breached)
+                })
+                .count() as u64,
         })
     }
 }

@@ -207,3 +207,7 @@ pub fn evaluate(
 #[cfg(test)]
 #[path = "sla/tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sla/sweep_tests.rs"]
+mod sweep_tests;

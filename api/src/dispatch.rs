@@ -1,0 +1,110 @@
+//! Technicians and assignment: `/api/v1/technicians` (with their current load),
+//! `/api/v1/tickets/{id}/candidates` (the ranking now) and `/api/v1/tickets/{id}/assign`
+//! (the best candidate, or a planner's own choice).
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use forewarn_maintenance::Role;
+use forewarn_maintenance::Ticket;
+use forewarn_maintenance::dispatch::{AssignError, Candidate, Technician};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Authenticated;
+use crate::stock::{body, note};
+use crate::tickets::ticket_id;
+use crate::{ApiError, AppState};
+
+/// A technician and the open tickets assigned to them.
+#[derive(Debug, Serialize)]
+pub struct TechnicianLoad {
+    /// The technician.
+    #[serde(flatten)]
+    pub technician: Technician,
+    /// Open tickets assigned to them.
+    pub load: i64,
+}
+
+/// `GET /api/v1/technicians`.
+pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<TechnicianLoad>>, ApiError> {
+    Ok(Json(
+        s.db.technicians()
+            .await?
+            .into_iter()
+            .map(|(technician, load)| TechnicianLoad { technician, load })
+            .collect(),
+    ))
+}
+
+/// `POST /api/v1/technicians`: creates or replaces a technician (planner).
+pub async fn put(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    b: Result<Json<Technician>, JsonRejection>,
+) -> Result<Json<Technician>, ApiError> {
+    let t = body(b)?;
+    auth.at_least(Role::Planner, "editing technicians")?;
+    s.db.put_technician(&t).await?;
+    Ok(Json(t))
+}
+
+/// The ranking for a ticket.
+#[derive(Debug, Serialize)]
+pub struct Ranking {
+    /// Best first.
+    pub candidates: Vec<Candidate>,
+    /// Active technicians without the skills.
+    pub lacking_skills: usize,
+}
+
+/// `GET /api/v1/tickets/{id}/candidates`: who could take it now, best first, and why.
+pub async fn candidates(
+    State(s): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Ranking>, ApiError> {
+    let id = ticket_id(id)?;
+    let (candidates, lacking_skills) =
+        s.db.candidates(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))?;
+    Ok(Json(Ranking {
+        candidates,
+        lacking_skills,
+    }))
+}
+
+/// Body of an assignment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The planner's choice; left out: the best candidate.
+    pub technician_id: Option<String>,
+    /// Why (kept with the decision).
+    pub note: Option<String>,
+}
+
+/// `POST /api/v1/tickets/{id}/assign` (planner): assigns the best candidate or the one named;
+/// a new or reopened ticket becomes assigned. 409 when the ticket is finished or nobody can take
+/// it, 404 for an unknown technician, 400 for an inactive one.
+pub async fn assign(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    id: Result<Path<i64>, PathRejection>,
+    b: Result<Json<AssignRequest>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    let id = ticket_id(id)?;
+    let r = body(b)?;
+    let caller = auth.at_least(Role::Planner, "assigning tickets")?;
+    let t =
+        s.db.assign(id, &caller.name, r.technician_id.as_deref(), note(&r.note)?)
+            .await
+            .map_err(|e| match e {
+                AssignError::NotFound(m) => ApiError::not_found(m),
+                AssignError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+                AssignError::Invalid(m) => ApiError::bad_request(m),
+                AssignError::Db(e) => ApiError::from(e),
+            })?;
+    let _ = s.changed.send(t.clone());
+    Ok(Json(t))
+}
