@@ -4,7 +4,7 @@
 //! live health and model versions), [`telemetry`] (raw or downsampled history of one sensor),
 //! [`fleet_telemetry`] (one sensor across many assets), [`tickets`] (lifecycle, audit, KPIs,
 //! ratings), [`ticket_parts`] (what a ticket holds and waits for; issue, consume, return),
-//! [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
+//! [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
 //! events) and [`pages`] (the server-rendered dashboard); [`auth`] turns a bearer token into a
 //! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
 //! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
@@ -24,6 +24,7 @@ mod stock;
 mod telemetry;
 mod ticket_parts;
 mod tickets;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -114,6 +115,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stock/ledger", get(stock::ledger))
         .route("/api/v1/stock/alerts", get(stock::alerts))
         .route("/api/v1/requisitions", get(stock::requisitions))
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route("/api/v1/webhooks/{id}/active", post(webhooks::set_active))
+        .route("/api/v1/webhooks/{id}/redeliver", post(webhooks::redeliver))
+        .route("/api/v1/outbox", get(webhooks::outbox))
         .fallback(error::not_found)
         // Bodies are small JSON documents; anything larger is refused (413) before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -240,6 +240,14 @@ pub async fn run(
             async move { sla_stop.cancelled().await },
         ),
     ));
+    // Webhook deliveries from the outbox; what is not delivered waits in the database.
+    let hooks_stop = shutdown.clone();
+    tasks.spawn(stage(
+        "webhooks",
+        forewarn_maintenance::webhooks::deliver::run(db.clone(), Default::default(), async move {
+            hooks_stop.cancelled().await
+        }),
+    ));
     let http_shutdown = shutdown.clone();
     tasks.spawn(stage("http", async move {
         axum::serve(listener, app)

@@ -26,6 +26,7 @@ mod stage;
 mod ticket;
 mod tokens;
 mod transition;
+pub mod webhooks;
 
 pub use db::{AssetContext, DEFAULT_COOLDOWN, Maintenance, MaintenanceError, Opened, TicketFilter};
 pub use kpis::Kpis;

@@ -1,0 +1,160 @@
+//! `/api/v1/webhooks` (admin): subscriptions, their delivery logs, pausing, redelivery; and
+//! `/api/v1/outbox`, the events themselves in order.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use forewarn_maintenance::webhooks::{Delivery, Webhook};
+use forewarn_maintenance::{OutboxEvent, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Authenticated;
+use crate::stock::{body, limit, query};
+use crate::{ApiError, AppState};
+
+fn hook_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    id.map(|Path(id)| id)
+        .map_err(|_| ApiError::bad_request("webhook id must be a number"))
+}
+
+/// `GET /api/v1/webhooks` (admin): subscriptions with their pending and failed counts.
+pub async fn list(
+    State(s): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<Webhook>>, ApiError> {
+    auth.at_least(Role::Admin, "listing webhooks")?;
+    Ok(Json(s.db.webhooks().await?))
+}
+
+/// Body of a subscription.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// Where to POST events.
+    pub url: String,
+    /// Which: kinds (`ticket.opened`), prefixes (`sla.*`) or `*` (default).
+    #[serde(default = "everything")]
+    pub events: Vec<String>,
+}
+
+fn everything() -> Vec<String> {
+    vec!["*".into()]
+}
+
+/// A new subscription and its secret (shown only here).
+#[derive(Debug, Serialize)]
+pub struct Created {
+    /// The subscription.
+    #[serde(flatten)]
+    pub webhook: Webhook,
+    /// The HMAC-SHA256 key its requests are signed with.
+    pub secret: String,
+}
+
+/// `POST /api/v1/webhooks` (admin): subscribes a URL to events from now on (201).
+pub async fn create(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    b: Result<Json<CreateRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let r = body(b)?;
+    auth.at_least(Role::Admin, "creating webhooks")?;
+    let (webhook, secret) = s.db.create_webhook(&r.url, &r.events).await?;
+    Ok((StatusCode::CREATED, Json(Created { webhook, secret })))
+}
+
+/// Paging of a delivery log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    /// Attempts older than this id.
+    pub before: Option<i64>,
+    /// At most this many (1–1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/webhooks/{id}/deliveries` (admin): every attempt, newest first.
+pub async fn deliveries(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    id: Result<Path<i64>, PathRejection>,
+    q: Result<Query<DeliveriesQuery>, QueryRejection>,
+) -> Result<Json<Vec<Delivery>>, ApiError> {
+    let id = hook_id(id)?;
+    let q = query(q)?;
+    auth.at_least(Role::Admin, "reading webhook deliveries")?;
+    s.db.deliveries(id, q.before, limit(q.limit)?)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no webhook {id}")))
+}
+
+/// Body of a state change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveRequest {
+    /// False pauses deliveries (events keep queueing); true resumes them.
+    pub active: bool,
+}
+
+/// `POST /api/v1/webhooks/{id}/active` (admin).
+pub async fn set_active(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    id: Result<Path<i64>, PathRejection>,
+    b: Result<Json<ActiveRequest>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = hook_id(id)?;
+    let r = body(b)?;
+    auth.at_least(Role::Admin, "pausing webhooks")?;
+    if s.db.set_webhook_active(id, r.active).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no webhook {id}")))
+    }
+}
+
+/// What a redelivery queued.
+#[derive(Debug, Serialize)]
+pub struct Requeued {
+    /// Given-up events queued again.
+    pub requeued: u64,
+}
+
+/// `POST /api/v1/webhooks/{id}/redeliver` (admin): queues given-up events again.
+pub async fn redeliver(
+    State(s): State<AppState>,
+    auth: Authenticated,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Requeued>, ApiError> {
+    let id = hook_id(id)?;
+    auth.at_least(Role::Admin, "redelivering webhooks")?;
+    if !s.db.webhooks().await?.iter().any(|w| w.id == id) {
+        return Err(ApiError::not_found(format!("no webhook {id}")));
+    }
+    Ok(Json(Requeued {
+        requeued: s.db.redeliver_failed(id).await?,
+    }))
+}
+
+/// Paging of the outbox.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    /// Events after this id (default 0: from the start).
+    pub after: Option<i64>,
+    /// At most this many (1–1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/outbox?after=ID&limit=N`: the events webhooks carry, oldest first.
+pub async fn outbox(
+    State(s): State<AppState>,
+    q: Result<Query<OutboxQuery>, QueryRejection>,
+) -> Result<Json<Vec<OutboxEvent>>, ApiError> {
+    let q = query(q)?;
+    Ok(Json(
+        s.db.outbox(q.after.unwrap_or(0), limit(q.limit)?).await?,
+    ))
+}

@@ -1,0 +1,168 @@
+//! Sending queued events: signed POSTs, at most one in flight per subscription and ticket,
+//! exponential backoff on failure, every attempt logged.
+
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::queue::Ready;
+use crate::{Maintenance, MaintenanceError};
+
+/// How deliveries are paced.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// How often the queue is looked at when nothing is due.
+    pub poll: Duration,
+    /// The first retry's delay; each later one doubles it.
+    pub first_retry: Duration,
+    /// The longest delay between retries.
+    pub max_retry: Duration,
+    /// Attempts before an event is given up (then listed as failed, and redeliverable).
+    pub max_attempts: i64,
+    /// How long a receiver may take to answer.
+    pub timeout: Duration,
+    /// Events sent at once (across subscriptions and tickets).
+    pub batch: u32,
+}
+
+impl Default for DeliveryConfig {
+    /// Poll every 250 ms; retry after 1 s, 2 s, 4 s … at most 1 h apart; give up after 20
+    /// attempts (about 8 hours); 10 s per request; up to 32 at once.
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_millis(250),
+            first_retry: Duration::from_secs(1),
+            max_retry: Duration::from_secs(3600),
+            max_attempts: 20,
+            timeout: Duration::from_secs(10),
+            batch: 32,
+        }
+    }
+}
+
+impl DeliveryConfig {
+    /// The delay after the `attempt`-th failure (1-based).
+    pub fn backoff(&self, attempt: i64) -> Duration {
+        let factor = 2u32.saturating_pow((attempt - 1).clamp(0, 30) as u32);
+        self.first_retry.saturating_mul(factor).min(self.max_retry)
+    }
+}
+
+/// `sha256=HEX`: the HMAC-SHA256 of `timestamp.body` keyed with `secret`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    // HMAC takes keys of any length; this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+/// The JSON body of an event.
+fn body(r: &Ready) -> Vec<u8> {
+    let payload: serde_json::Value =
+        serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null);
+    serde_json::to_vec(&serde_json::json!({
+        "id": r.outbox_id,
+        "kind": r.kind,
+        "at": r.at,
+        "ticket_id": r.ticket_id,
+        "payload": payload,
+    }))
+    .unwrap_or_default()
+}
+
+/// Sends one event; the status, or why there was none.
+async fn send(client: &reqwest::Client, r: &Ready) -> (Option<u16>, Option<String>) {
+    let body = body(r);
+    let ts = Utc::now().timestamp();
+    let res = client
+        .post(&r.url)
+        .header("content-type", "application/json")
+        .header(
+            "user-agent",
+            concat!("forewarn/", env!("CARGO_PKG_VERSION")),
+        )
+        .header("x-forewarn-event", &r.kind)
+        .header("x-forewarn-delivery", r.outbox_id.to_string())
+        .header("x-forewarn-timestamp", ts.to_string())
+        .header("x-forewarn-signature", signature(&r.secret, ts, &body))
+        .body(body)
+        .send()
+        .await;
+    match res {
+        Ok(res) if res.status().is_success() => (Some(res.status().as_u16()), None),
+        Ok(res) => (
+            Some(res.status().as_u16()),
+            Some(format!("answered {}", res.status())),
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    }
+}
+
+/// Delivers until `stop` resolves: queue new events, send what is ready, record, repeat.
+pub async fn run(
+    db: Maintenance,
+    cfg: DeliveryConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), MaintenanceError> {
+    let client = reqwest::Client::builder()
+        .timeout(cfg.timeout)
+        .build()
+        .map_err(|e| MaintenanceError::Random(format!("HTTP client: {e}")))?;
+    tokio::pin!(stop);
+    loop {
+        db.enqueue().await?;
+        let ready = db.ready(Utc::now().timestamp_millis(), cfg.batch).await?;
+        if ready.is_empty() {
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                _ = tokio::time::sleep(cfg.poll) => continue,
+            }
+        }
+        let sends = ready.iter().map(|r| {
+            let client = &client;
+            async move {
+                let t = Instant::now();
+                let (status, error) = send(client, r).await;
+                (r, status, error, t.elapsed().as_millis() as i64)
+            }
+        });
+        // Sent together, recorded after: a crash in between sends them again (at least once).
+        let results = tokio::select! {
+            _ = &mut stop => return Ok(()),
+            r = futures_util::future::join_all(sends) => r,
+        };
+        for (r, status, error, took) in results {
+            let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+            let attempt = r.attempts + 1;
+            let (state, retry_at) = if error.is_none() {
+                ("delivered", 0)
+            } else if attempt >= cfg.max_attempts {
+                tracing::warn!(
+                    webhook = r.webhook_id,
+                    event = r.outbox_id,
+                    attempt,
+                    "webhook event given up"
+                );
+                ("failed", 0)
+            } else {
+                let wait = cfg.backoff(attempt);
+                (
+                    "pending",
+                    Utc::now().timestamp_millis() + wait.as_millis() as i64,
+                )
+            };
+            db.attempted(r, &at, status, error.as_deref(), took, state, retry_at)
+                .await?;
+        }
+    }
+}
