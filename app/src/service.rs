@@ -86,6 +86,24 @@ pub async fn run(
             .points,
     );
 
+    // Assets declared in the config and not yet registered by a birth are registered now, so
+    // the API (findings, tickets by hand, the dashboard) knows them before they first report.
+    let declared: Vec<_> = spec
+        .config
+        .assets
+        .iter()
+        .filter(|a| store.asset(&a.id).is_none())
+        .cloned()
+        .collect();
+    if !declared.is_empty() {
+        store
+            .append(vec![Batch {
+                births: declared,
+                ..Default::default()
+            }])
+            .await
+            .context("registering the config's assets")?;
+    }
     let mut registry = AssetRegistry::new(catalog.clone());
     for a in spec.config.assets.iter().cloned().chain(store.assets()) {
         registry.register(a);

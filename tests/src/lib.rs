@@ -162,21 +162,29 @@ impl ServiceProcess {
 
     /// As [`ServiceProcess::start`], with extra environment variables (crash points).
     pub fn start_with_env(dir: &Path, broker_port: u16, env: &[(&str, &str)]) -> ServiceProcess {
+        let config = format!(
+            "[mqtt]\nport = {broker_port}\nclient_id = \"forewarn-crash-test\"\n\n\
+             # Small, so the kills also land during flushes to Parquet.\n[store]\nflush_points = 20000\n"
+        );
+        Self::start_config(dir, &config, "127.0.0.1:0", env)
+    }
+
+    /// `forewarn run` with the configuration `config` (written to `dir/forewarn.toml`), data in
+    /// `dir/data`, the API on `http`.
+    pub fn start_config(
+        dir: &Path,
+        config: &str,
+        http: &str,
+        env: &[(&str, &str)],
+    ) -> ServiceProcess {
         let conf = dir.join("forewarn.toml");
-        std::fs::write(
-            &conf,
-            format!(
-                "[mqtt]\nport = {broker_port}\nclient_id = \"forewarn-crash-test\"\n\n\
-                 # Small, so the kills also land during flushes to Parquet.\n[store]\nflush_points = 20000\n"
-            ),
-        )
-        .expect("write config");
+        std::fs::write(&conf, config).expect("write config");
         let child = Command::new(forewarn_bin())
             .args(["run", "--config"])
             .arg(&conf)
             .arg("--data-dir")
             .arg(dir.join("data"))
-            .args(["--http", "127.0.0.1:0"])
+            .args(["--http", http])
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
@@ -229,6 +237,40 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
         .await
         .expect("connect to the API");
     let request = format!("GET {path} HTTP/1.1\r\nHost: forewarn\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("receive");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
+}
+
+/// A request with an optional bearer token and JSON body over plain HTTP/1.1: the status code
+/// and the body.
+pub async fn http_send(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the API");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: forewarn\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     s.write_all(request.as_bytes()).await.expect("send");
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.expect("receive");
