@@ -313,3 +313,153 @@ async fn technicians_candidates_and_assignment_through_the_api() {
     let (_, body) = call(&app, "/api/v1/kpis").await;
     assert!(json(&body)["sla_breached_open"].is_u64(), "{body}");
 }
+
+#[tokio::test]
+async fn csv_imports_are_all_or_nothing_with_every_bad_row_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(dir.path()).await;
+    let planner = st.db.create_token("pat", Role::Planner).await.unwrap();
+    let viewer = st.db.create_token("vic", Role::Viewer).await.unwrap();
+    let app = router(st);
+    let p = Some(planner.as_str());
+    let w = r#"{"id":"wh-a","lat":48.1,"lon":11.5}"#;
+    assert_eq!(
+        send(&app, "POST", "/api/v1/warehouses", p, w).await.0,
+        StatusCode::OK
+    );
+
+    // Parts: a file larger than the JSON body limit, all good.
+    let mut parts = String::from("part_number,description,unit,unit_cost\n");
+    for i in 0..9000 {
+        parts.push_str(&format!(
+            "P-{i:05},\"Part {i}, generic spare for the test fleet\",pcs,{}.5\n",
+            i % 90
+        ));
+    }
+    assert!(parts.len() > crate::MAX_BODY_BYTES);
+    assert_eq!(
+        send(&app, "POST", "/api/v1/import/parts", Some(&viewer), &parts)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, body) = send(&app, "POST", "/api/v1/import/parts", p, &parts).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(json(&body)["imported"], 9000);
+    let (_, body) = call(&app, "/api/v1/parts").await;
+    assert_eq!(
+        json(&body).as_array().unwrap().len(),
+        9000 + 1,
+        "and the ticket's bearing"
+    );
+
+    // Stock: three bad rows among good ones; every one reported, nothing applied.
+    let stock = "warehouse_id,part_number,on_hand,reorder_point,bin\n\
+                 wh-a,P-00001,5,2,A1\n\
+                 wh-x,P-00002,5,0,\n\
+                 wh-a,P-00003,-1,0,\n\
+                 wh-a,P-00001,7,0,\n\
+                 wh-a,P-00004,many,0,\n\
+                 wh-a,P-00005,3,1,B2\n";
+    let (s, body) = send(&app, "POST", "/api/v1/import/stock", p, stock).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let report = json(&body);
+    let lines: Vec<u64> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [6], "the parse error first: {body}");
+    let stock = stock.replace("many", "4");
+    let (s, body) = send(&app, "POST", "/api/v1/import/stock", p, &stock).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let mut lines: Vec<u64> = json(&body)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    lines.sort();
+    assert_eq!(lines, [3, 4, 5], "{body}");
+    assert!(body.contains("repeats line 2"), "{body}");
+    let (_, body) = call(&app, "/api/v1/stock").await;
+    assert_eq!(
+        json(&body).as_array().unwrap().len(),
+        0,
+        "nothing half-imported"
+    );
+    let good = "warehouse_id,part_number,on_hand,reorder_point,bin\nwh-a,P-00001,5,2,A1\nwh-a,P-00005,3,1,B2\n";
+    let (s, body) = send(&app, "POST", "/api/v1/import/stock", p, good).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, body) = call(&app, "/api/v1/stock/ledger").await;
+    assert_eq!(json(&body)[0]["kind"], "adjust");
+    // Unknown warehouses are found inside the transaction too.
+    let bad = "warehouse_id,part_number,on_hand\nwh-a,P-00001,9\nwh-zz,P-00001,1\n";
+    let (s, body) = send(&app, "POST", "/api/v1/import/stock", p, bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("no warehouse wh-zz"), "{body}");
+    let (_, body) = call(&app, "/api/v1/stock?part=P-00001").await;
+    assert_eq!(
+        json(&body)[0]["on_hand"],
+        5,
+        "the good row was rolled back too"
+    );
+
+    // Technicians, with ;-separated lists.
+    let techs = "id,name,skills,site,shift_start,shift_end,work_days,utc_offset_minutes\n\
+                 t1,Ann,mechanical;pumps,site-a,06:00,14:00,mon;tue;wed,60\n\
+                 t2,Bob,electrical,,,,,\n";
+    let (s, body) = send(&app, "POST", "/api/v1/import/technicians", p, techs).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, body) = call(&app, "/api/v1/technicians").await;
+    let list = json(&body);
+    assert_eq!(
+        list[0]["skills"],
+        serde_json::json!(["mechanical", "pumps"])
+    );
+    assert_eq!(list[1]["shift_start"], "07:00", "defaults for empty fields");
+    let bad = "id,name,shift_start\nt3,Cy,25:99\nt4,Di,07:00\n";
+    let (s, body) = send(&app, "POST", "/api/v1/import/technicians", p, bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        json(&call(&app, "/api/v1/technicians").await.1)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Assets: registered in the store, known to the API at once.
+    let assets = "id,site,asset_type,model,location,criticality\n\
+                  pump-0100,site-b,centrifugal_pump,CP-200,hall 2,high\n\
+                  fan-0001,site-b,ceiling_fan,,,\n\
+                  pump-0101,site b,centrifugal_pump,,,\n\
+                  pump-0102,site-b,centrifugal_pump,,,extreme\n";
+    let (s, body) = send(&app, "POST", "/api/v1/import/assets", p, assets).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(json(&body)["errors"].as_array().unwrap().len(), 3, "{body}");
+    assert_eq!(
+        call(&app, "/api/v1/assets/pump-0100").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let good: String = assets.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let (s, body) = send(&app, "POST", "/api/v1/import/assets", p, &good).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = call(&app, "/api/v1/assets/pump-0100").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""criticality":"high""#), "{body}");
+
+    for (uri, body, want) in [
+        ("/api/v1/import/robots", "id\nx\n", StatusCode::NOT_FOUND),
+        ("/api/v1/import/parts", "", StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/import/parts",
+            "part_number,colour\nX,red\n",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, b) = send(&app, "POST", uri, p, body).await;
+        assert_eq!(s, want, "{uri} {body:?}: {b}");
+    }
+}

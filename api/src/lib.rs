@@ -4,7 +4,7 @@
 //! live health and model versions), [`telemetry`] (raw or downsampled history of one sensor),
 //! [`fleet_telemetry`] (one sensor across many assets), [`tickets`] (lifecycle, audit, KPIs,
 //! ratings), [`ticket_parts`] (what a ticket holds and waits for; issue, consume, return),
-//! [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
+//! [`import`] (CSV files of assets, parts, stock, technicians), [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
 //! events) and [`pages`] (the server-rendered dashboard); [`auth`] turns a bearer token into a
 //! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
 //! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
@@ -19,6 +19,7 @@ mod events;
 mod findings;
 mod fleet_telemetry;
 mod health;
+mod import;
 mod pages;
 mod stock;
 mod telemetry;
@@ -126,6 +127,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/webhooks/{id}/active", post(webhooks::set_active))
         .route("/api/v1/webhooks/{id}/redeliver", post(webhooks::redeliver))
         .route("/api/v1/outbox", get(webhooks::outbox))
+        .route(
+            "/api/v1/import/{kind}",
+            // Imports are files, not documents: their own, larger limit.
+            post(import::import).layer(axum::extract::DefaultBodyLimit::max(
+                import::MAX_IMPORT_BYTES,
+            )),
+        )
         .fallback(error::not_found)
         // Bodies are small JSON documents; anything larger is refused (413) before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -9,7 +9,7 @@
 //! planner sees why, and can override.
 
 pub(crate) mod assign;
-mod technicians;
+pub(crate) mod technicians;
 
 use serde::{Deserialize, Serialize};
 

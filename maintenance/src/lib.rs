@@ -10,6 +10,7 @@
 mod db;
 pub mod dispatch;
 mod geo;
+pub mod import;
 pub use geo::LatLon;
 mod kpis;
 pub mod lifecycle;

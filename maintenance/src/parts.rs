@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::MaintenanceError;
 
-pub(crate) use catalog::check_id;
 pub use catalog::{Part, Site, StockLevel, Warehouse};
+pub(crate) use catalog::{check_id, upsert_part};
 pub use ledger::{LedgerEntry, LedgerFilter};
 pub use moves::Actor;
 

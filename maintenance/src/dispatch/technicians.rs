@@ -76,6 +76,24 @@ fn minutes(hhmm: &str) -> Option<u32> {
 }
 
 impl Technician {
+    /// A technician with this id and the defaults: no skills, 07:00–16:00 Monday to Friday,
+    /// UTC, active.
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: String::new(),
+            skills: Vec::new(),
+            site: None,
+            lat: None,
+            lon: None,
+            shift_start: default_start(),
+            shift_end: default_end(),
+            work_days: default_days(),
+            utc_offset_minutes: 0,
+            active: true,
+        }
+    }
+
     /// Checks the fields before they are stored.
     pub fn validate(&self) -> Result<(), StockError> {
         crate::parts::check_id("technician id", &self.id)?;
@@ -154,8 +172,24 @@ impl Maintenance {
     /// Creates or replaces a technician.
     pub async fn put_technician(&self, t: &Technician) -> Result<(), StockError> {
         t.validate()?;
-        let days = t.work_days.join(",");
-        sqlx::query(
+        let mut conn = self.pool.acquire().await?;
+        upsert(&mut conn, t).await
+    }
+
+    /// Every technician, by id, with their current load (open tickets assigned to them).
+    pub async fn technicians(&self) -> Result<Vec<(Technician, i64)>, MaintenanceError> {
+        let mut conn = self.pool.acquire().await?;
+        all(&mut conn).await
+    }
+}
+
+/// Creates or replaces a (validated) technician on `conn`.
+pub(crate) async fn upsert(
+    conn: &mut sqlx::SqliteConnection,
+    t: &Technician,
+) -> Result<(), StockError> {
+    let days = t.work_days.join(",");
+    sqlx::query(
             "INSERT INTO technicians (id, name, skills, site, lat, lon, shift_start, shift_end, work_days, utc_offset, active)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, skills = excluded.skills,
@@ -174,16 +208,9 @@ impl Maintenance {
         .bind(days)
         .bind(t.utc_offset_minutes)
         .bind(t.active)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await?;
-        Ok(())
-    }
-
-    /// Every technician, by id, with their current load (open tickets assigned to them).
-    pub async fn technicians(&self) -> Result<Vec<(Technician, i64)>, MaintenanceError> {
-        let mut conn = self.pool.acquire().await?;
-        all(&mut conn).await
-    }
+    Ok(())
 }
 
 /// Every technician, by id, with their load, read on `conn` (inside a transaction).

@@ -181,18 +181,8 @@ impl Maintenance {
     /// Creates or replaces a catalog part.
     pub async fn put_part(&self, part: &Part) -> Result<(), StockError> {
         part.validate()?;
-        sqlx::query(
-            "INSERT INTO parts (part_number, description, unit, unit_cost) VALUES (?, ?, ?, ?)
-             ON CONFLICT (part_number) DO UPDATE SET description = excluded.description,
-                 unit = excluded.unit, unit_cost = excluded.unit_cost",
-        )
-        .bind(&part.part_number)
-        .bind(&part.description)
-        .bind(&part.unit)
-        .bind(part.unit_cost)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        upsert_part(&mut conn, part).await
     }
 
     /// Adds the parts the equipment catalog's bills of materials name, keeping those already
@@ -336,4 +326,23 @@ impl Maintenance {
             })
             .collect())
     }
+}
+
+/// Creates or replaces a (validated) part on `conn`.
+pub(crate) async fn upsert_part(
+    conn: &mut sqlx::SqliteConnection,
+    part: &Part,
+) -> Result<(), StockError> {
+    sqlx::query(
+        "INSERT INTO parts (part_number, description, unit, unit_cost) VALUES (?, ?, ?, ?)
+         ON CONFLICT (part_number) DO UPDATE SET description = excluded.description,
+             unit = excluded.unit, unit_cost = excluded.unit_cost",
+    )
+    .bind(&part.part_number)
+    .bind(&part.description)
+    .bind(&part.unit)
+    .bind(part.unit_cost)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
