@@ -463,3 +463,46 @@ async fn csv_imports_are_all_or_nothing_with_every_bad_row_reported() {
         assert_eq!(s, want, "{uri} {body:?}: {b}");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(state(dir.path()).await);
+    let (s, body) = call(&app, "/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let doc = json(&body);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    let operations: usize = paths
+        .values()
+        .map(|p| {
+            p.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "delete"].contains(&k.as_str()))
+                .count()
+        })
+        .sum();
+    assert_eq!(operations, 48, "{:?}", paths.keys().collect::<Vec<_>>());
+    // Writes name the bearer scheme; every operation documents its errors.
+    let transition = &paths["/api/v1/tickets/{id}/transition"]["post"];
+    assert_eq!(transition["security"][0]["bearer"], serde_json::json!([]));
+    for code in ["400", "401", "403", "409"] {
+        assert!(transition["responses"][code].is_object(), "{code}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    for schema in [
+        "Ticket",
+        "Problem",
+        "StockLevel",
+        "Technician",
+        "SlaStatus",
+        "Webhook",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}

@@ -8,10 +8,11 @@ use forewarn_domain::{Asset, AssetHealth, AssetId, FittedModel};
 use forewarn_store::SeriesPoint;
 use serde::Serialize;
 
+use crate::error::ReadErrors;
 use crate::{ApiError, AppState};
 
 /// An asset with its latest values and open tickets.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssetView {
     /// The registration.
     #[serde(flatten)]
@@ -23,6 +24,7 @@ pub struct AssetView {
 }
 
 /// `GET /api/v1/assets`.
+#[utoipa::path(get, path = "/api/v1/assets", responses((status = 200, body = [AssetView]), ReadErrors))]
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AssetView>>, ApiError> {
     let mut open: HashMap<String, Vec<i64>> = HashMap::new();
     for t in s.db.tickets(None, true, 10_000).await? {
@@ -49,6 +51,7 @@ const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// `GET /api/v1/assets/{id}/health`: each sensor's state (warming, ok, deviating, faulty), its
 /// baseline score, the streaming change score of its last reading and its latest abrupt change,
 /// and the joint model's view. An asset with no reading analysed yet has no sensors.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/health", params(("id" = String, Path, description = "Asset id")), responses((status = 200, body = AssetHealth), ReadErrors))]
 pub async fn health(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -78,6 +81,7 @@ pub async fn health(
 
 /// `GET /api/v1/assets/{id}/models`: every version of the asset's fitted joint model, oldest
 /// first — what each finding's `joint.model` label names.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/models", params(("id" = String, Path, description = "Asset id")), responses((status = 200, body = [FittedModel]), ReadErrors))]
 pub async fn models(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -90,6 +94,7 @@ pub async fn models(
 }
 
 /// `GET /api/v1/assets/{id}`.
+#[utoipa::path(get, path = "/api/v1/assets/{id}", params(("id" = String, Path, description = "Asset id")), responses((status = 200, body = AssetView), ReadErrors))]
 pub async fn get(
     State(s): State<AppState>,
     Path(id): Path<String>,

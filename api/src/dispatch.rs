@@ -12,12 +12,13 @@ use forewarn_maintenance::dispatch::{AssignError, Candidate, Technician};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Authenticated;
+use crate::error::{ReadErrors, WriteErrors};
 use crate::stock::{body, note};
 use crate::tickets::ticket_id;
 use crate::{ApiError, AppState};
 
 /// A technician and the open tickets assigned to them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TechnicianLoad {
     /// The technician.
     #[serde(flatten)]
@@ -27,6 +28,7 @@ pub struct TechnicianLoad {
 }
 
 /// `GET /api/v1/technicians`.
+#[utoipa::path(get, path = "/api/v1/technicians", responses((status = 200, body = [TechnicianLoad]), ReadErrors))]
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<TechnicianLoad>>, ApiError> {
     Ok(Json(
         s.db.technicians()
@@ -38,6 +40,7 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<TechnicianLoad>>
 }
 
 /// `POST /api/v1/technicians`: creates or replaces a technician (planner).
+#[utoipa::path(post, path = "/api/v1/technicians", request_body = Technician, responses((status = 200, body = Technician), WriteErrors), security(("bearer" = [])))]
 pub async fn put(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -50,7 +53,7 @@ pub async fn put(
 }
 
 /// The ranking for a ticket.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Ranking {
     /// Best first.
     pub candidates: Vec<Candidate>,
@@ -59,6 +62,7 @@ pub struct Ranking {
 }
 
 /// `GET /api/v1/tickets/{id}/candidates`: who could take it now, best first, and why.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/candidates", params(("id" = i64, Path, description = "Ticket id")), responses((status = 200, body = Ranking), ReadErrors))]
 pub async fn candidates(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
@@ -75,7 +79,7 @@ pub async fn candidates(
 }
 
 /// Body of an assignment.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     /// The planner's choice; left out: the best candidate.
@@ -87,6 +91,7 @@ pub struct AssignRequest {
 /// `POST /api/v1/tickets/{id}/assign` (planner): assigns the best candidate or the one named;
 /// a new or reopened ticket becomes assigned. 409 when the ticket is finished or nobody can take
 /// it, 404 for an unknown technician, 400 for an inactive one.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", params(("id" = i64, Path, description = "Ticket id")), request_body = AssignRequest, responses((status = 200, body = Ticket), WriteErrors), security(("bearer" = [])))]
 pub async fn assign(
     State(s): State<AppState>,
     auth: Authenticated,

@@ -106,3 +106,73 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         ApiError::new(status, e.body_text())
     }
 }
+
+/// An RFC 9457 problem document: every error the API answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// The same as `detail` (the first error format's field).
+    pub error: String,
+    /// An import's bad rows (only there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<forewarn_maintenance::import::RowError>>,
+}
+
+/// Errors of a read.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Documentation only: the handlers answer `ApiError`.
+pub enum ReadErrors {
+    /// A malformed id or query parameter.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No such resource.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The answer took longer than 30 s.
+    #[response(status = 408, content_type = "application/problem+json")]
+    Timeout(Problem),
+    /// A backing service (database, store) failed; the request was fine.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+}
+
+/// Errors of a write.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Documentation only: the handlers answer `ApiError`.
+pub enum WriteErrors {
+    /// A malformed body, id or parameter, or values the rules refuse.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No token, or an unknown one.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The token's role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such resource.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The answer took longer than 30 s.
+    #[response(status = 408, content_type = "application/problem+json")]
+    Timeout(Problem),
+    /// The state does not allow it (lifecycle, stock, a finished ticket).
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// The body is over the limit.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// The body is not JSON.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
+    /// A backing service failed; the request was fine.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+}

@@ -15,8 +15,10 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::AppState;
+use crate::error::ReadErrors;
 
 /// `GET /api/v1/events`.
+#[utoipa::path(get, path = "/api/v1/events", responses((status = 200, description = "Server-sent events: ticket_opened, ticket_changed, lagged", content_type = "text/event-stream", body = String), ReadErrors))]
 pub async fn stream(
     State(s): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

@@ -12,10 +12,11 @@ use forewarn_maintenance::{Opened, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Authenticated;
+use crate::error::WriteErrors;
 use crate::{ApiError, AppState};
 
 /// Body of `POST /api/v1/findings`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalFinding {
     /// The asset (registered).
@@ -35,7 +36,7 @@ pub struct ExternalFinding {
 }
 
 /// Body of `POST /api/v1/tickets`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManualTicket {
     /// The asset (registered).
@@ -49,7 +50,7 @@ pub struct ManualTicket {
 }
 
 /// What became of a finding.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     /// The ticket it opened or joined.
     pub ticket_id: i64,
@@ -58,6 +59,7 @@ pub struct Outcome {
 }
 
 /// `POST /api/v1/findings`: 201 with the new ticket, 200 when it joined the open one.
+#[utoipa::path(post, path = "/api/v1/findings", request_body = ExternalFinding, responses((status = 201, description = "A new ticket", body = Outcome), (status = 200, description = "Joined the open ticket", body = Outcome), WriteErrors), security(("bearer" = [])))]
 pub async fn post(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -93,6 +95,7 @@ pub async fn post(
 
 /// `POST /api/v1/tickets`: a ticket opened by hand, on the same path as a finding (so it joins
 /// the open ticket for the asset and mode if there is one).
+#[utoipa::path(post, path = "/api/v1/tickets", request_body = ManualTicket, responses((status = 201, description = "A new ticket", body = Outcome), (status = 200, description = "Joined the open ticket", body = Outcome), WriteErrors), security(("bearer" = [])))]
 pub async fn manual(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,

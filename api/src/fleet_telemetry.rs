@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use forewarn_domain::{SensorName, TimestampMs};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ReadErrors;
 use crate::telemetry::{Bucket, MAX_POINTS, checked_asset, fetch, parse_step, parse_time};
 use crate::{ApiError, AppState};
 
@@ -13,8 +14,9 @@ use crate::{ApiError, AppState};
 const MAX_ASSETS: usize = 200;
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FleetQuery {
     /// Comma-separated asset ids.
     pub assets: String,
@@ -29,7 +31,7 @@ pub struct FleetQuery {
 }
 
 /// One asset's part of the answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssetSeries {
     /// Asset id.
     pub asset: String,
@@ -42,7 +44,7 @@ pub struct AssetSeries {
 }
 
 /// The response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FleetTelemetry {
     /// Sensor.
     pub sensor: String,
@@ -57,6 +59,7 @@ pub struct FleetTelemetry {
 }
 
 /// `GET /api/v1/telemetry?assets=A,B&sensor=S&from=..&to=..&step=..`.
+#[utoipa::path(get, path = "/api/v1/telemetry", params(FleetQuery), responses((status = 200, body = FleetTelemetry), ReadErrors))]
 pub async fn get(
     State(s): State<AppState>,
     q: Result<Query<FleetQuery>, QueryRejection>,

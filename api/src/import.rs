@@ -23,13 +23,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Authenticated;
+use crate::error::WriteErrors;
 use crate::{ApiError, AppState};
 
 /// Largest import accepted.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 
 /// What an import did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Imported {
     /// Rows applied.
     pub imported: usize,
@@ -191,6 +192,7 @@ impl AssetRow {
 }
 
 /// `POST /api/v1/import/{kind}` with a CSV body.
+#[utoipa::path(post, path = "/api/v1/import/{kind}", params(("kind" = String, Path, description = "assets, parts, stock or technicians")), request_body(content = String, content_type = "text/csv", description = "A CSV file with a header row"), responses((status = 200, body = Imported), WriteErrors), security(("bearer" = [])))]
 pub async fn import(
     State(s): State<AppState>,
     auth: Authenticated,

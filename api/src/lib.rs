@@ -20,6 +20,7 @@ mod findings;
 mod fleet_telemetry;
 mod health;
 mod import;
+mod openapi;
 mod pages;
 mod stock;
 mod telemetry;
@@ -30,12 +31,15 @@ mod webhooks;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use forewarn_domain::{AssetHealth, AssetId, Catalog, Metrics};
 use forewarn_maintenance::Maintenance;
 use forewarn_maintenance::Ticket;
 use forewarn_store::Telemetry;
 use tokio::sync::{broadcast, mpsc, oneshot};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
@@ -61,78 +65,68 @@ pub struct AppState {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::fleet))
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
-        .route("/api/v1/assets", get(assets::list))
-        .route("/api/v1/assets/{id}", get(assets::get))
-        .route("/api/v1/assets/{id}/telemetry", get(telemetry::get))
-        .route("/api/v1/assets/{id}/models", get(assets::models))
-        .route("/api/v1/assets/{id}/health", get(assets::health))
-        .route("/api/v1/telemetry", get(fleet_telemetry::get))
-        .route("/api/v1/tickets", get(tickets::list).post(findings::manual))
-        .route("/api/v1/findings", post(findings::post))
-        .route("/api/v1/kpis", get(tickets::kpis))
-        .route("/api/v1/events", get(events::stream))
-        .route("/api/v1/tickets/{id}", get(tickets::get))
-        .route("/api/v1/tickets/{id}/transition", post(tickets::transition))
-        .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
-        .route("/api/v1/tickets/{id}/rating", post(tickets::rate))
-        .route("/api/v1/tickets/{id}/parts", get(ticket_parts::get))
-        .route("/api/v1/tickets/{id}/candidates", get(dispatch::candidates))
-        .route("/api/v1/tickets/{id}/assign", post(dispatch::assign))
-        .route(
-            "/api/v1/technicians",
-            get(dispatch::list).post(dispatch::put),
-        )
-        .route(
-            "/api/v1/tickets/{id}/parts/reserve",
-            post(ticket_parts::reserve),
-        )
-        .route(
-            "/api/v1/tickets/{id}/parts/issue",
-            post(ticket_parts::issue),
-        )
-        .route(
-            "/api/v1/tickets/{id}/parts/consume",
-            post(ticket_parts::consume),
-        )
-        .route(
-            "/api/v1/tickets/{id}/parts/return",
-            post(ticket_parts::return_parts),
-        )
-        .route("/api/v1/sites", get(stock::sites).post(stock::put_site))
-        .route("/api/v1/parts", get(stock::parts).post(stock::put_part))
-        .route(
-            "/api/v1/warehouses",
-            get(stock::warehouses).post(stock::put_warehouse),
-        )
-        .route("/api/v1/stock", get(stock::stock))
-        .route("/api/v1/stock/{warehouse}/{part}", put(stock::settings))
-        .route("/api/v1/stock/receive", post(stock::receive))
-        .route("/api/v1/stock/adjust", post(stock::adjust))
-        .route("/api/v1/stock/transfer", post(stock::transfer))
-        .route("/api/v1/stock/ledger", get(stock::ledger))
-        .route("/api/v1/stock/alerts", get(stock::alerts))
-        .route("/api/v1/requisitions", get(stock::requisitions))
-        .route(
-            "/api/v1/webhooks",
-            get(webhooks::list).post(webhooks::create),
-        )
-        .route(
-            "/api/v1/webhooks/{id}/deliveries",
-            get(webhooks::deliveries),
-        )
-        .route("/api/v1/webhooks/{id}/active", post(webhooks::set_active))
-        .route("/api/v1/webhooks/{id}/redeliver", post(webhooks::redeliver))
-        .route("/api/v1/outbox", get(webhooks::outbox))
-        .route(
-            "/api/v1/import/{kind}",
-            // Imports are files, not documents: their own, larger limit.
-            post(import::import).layer(axum::extract::DefaultBodyLimit::max(
+    // Every handler is registered through `routes!`, which also puts its `#[utoipa::path]` into
+    // the OpenAPI document: a route cannot exist without being documented.
+    let (import, import_paths, import_route) = routes!(import::import);
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(pages::fleet))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(assets::list))
+        .routes(routes!(assets::get))
+        .routes(routes!(telemetry::get))
+        .routes(routes!(assets::models))
+        .routes(routes!(assets::health))
+        .routes(routes!(fleet_telemetry::get))
+        .routes(routes!(tickets::list, findings::manual))
+        .routes(routes!(findings::post))
+        .routes(routes!(tickets::kpis))
+        .routes(routes!(events::stream))
+        .routes(routes!(tickets::get))
+        .routes(routes!(tickets::transition))
+        .routes(routes!(tickets::audit))
+        .routes(routes!(tickets::rate))
+        .routes(routes!(ticket_parts::get))
+        .routes(routes!(dispatch::candidates))
+        .routes(routes!(dispatch::assign))
+        .routes(routes!(dispatch::list, dispatch::put))
+        .routes(routes!(ticket_parts::reserve))
+        .routes(routes!(ticket_parts::issue))
+        .routes(routes!(ticket_parts::consume))
+        .routes(routes!(ticket_parts::return_parts))
+        .routes(routes!(stock::sites, stock::put_site))
+        .routes(routes!(stock::parts, stock::put_part))
+        .routes(routes!(stock::warehouses, stock::put_warehouse))
+        .routes(routes!(stock::stock))
+        .routes(routes!(stock::settings))
+        .routes(routes!(stock::receive))
+        .routes(routes!(stock::adjust))
+        .routes(routes!(stock::transfer))
+        .routes(routes!(stock::ledger))
+        .routes(routes!(stock::alerts))
+        .routes(routes!(stock::requisitions))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::set_active))
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(webhooks::outbox))
+        // Imports are files, not documents: their own, larger limit.
+        .routes((
+            import,
+            import_paths,
+            import_route.layer(axum::extract::DefaultBodyLimit::max(
                 import::MAX_IMPORT_BYTES,
             )),
+        ))
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
         )
         .fallback(error::not_found)
         // Bodies are small JSON documents; anything larger is refused (413) before it is read.

@@ -7,6 +7,7 @@ use axum::response::Html;
 use chrono::{SecondsFormat, TimeZone, Utc};
 use forewarn_dashboards::{AssetRow, FleetPage, SensorCell, TicketRow};
 
+use crate::error::ReadErrors;
 use crate::{ApiError, AppState};
 
 /// An asset that has not reported for this long (in its own time, relative to the fleet's newest
@@ -14,6 +15,7 @@ use crate::{ApiError, AppState};
 const STALE_MS: i64 = 3 * 3_600_000;
 
 /// `GET /`: the fleet page.
+#[utoipa::path(get, path = "/", responses((status = 200, description = "The fleet dashboard", content_type = "text/html", body = String), ReadErrors))]
 pub async fn fleet(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
     let tickets = s.db.tickets(None, true, 500).await?;
     let mut open: HashMap<&str, usize> = HashMap::new();

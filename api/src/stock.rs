@@ -14,6 +14,7 @@ use forewarn_maintenance::parts::{
 use serde::Deserialize;
 
 use crate::auth::Authenticated;
+use crate::error::{ReadErrors, WriteErrors};
 use crate::{ApiError, AppState};
 
 impl From<StockError> for ApiError {
@@ -59,11 +60,13 @@ pub(crate) fn note(note: &Option<String>) -> Result<Option<&str>, ApiError> {
 }
 
 /// `GET /api/v1/sites`.
+#[utoipa::path(get, path = "/api/v1/sites", responses((status = 200, body = [Site]), ReadErrors))]
 pub async fn sites(State(s): State<AppState>) -> Result<Json<Vec<Site>>, ApiError> {
     Ok(Json(s.db.sites().await?))
 }
 
 /// `POST /api/v1/sites`: creates or replaces a site (planner).
+#[utoipa::path(post, path = "/api/v1/sites", request_body = Site, responses((status = 200, body = Site), WriteErrors), security(("bearer" = [])))]
 pub async fn put_site(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -76,11 +79,13 @@ pub async fn put_site(
 }
 
 /// `GET /api/v1/parts`: the parts catalog.
+#[utoipa::path(get, path = "/api/v1/parts", responses((status = 200, body = [Part]), ReadErrors))]
 pub async fn parts(State(s): State<AppState>) -> Result<Json<Vec<Part>>, ApiError> {
     Ok(Json(s.db.parts().await?))
 }
 
 /// `POST /api/v1/parts`: creates or replaces a catalog part (planner).
+#[utoipa::path(post, path = "/api/v1/parts", request_body = Part, responses((status = 200, body = Part), WriteErrors), security(("bearer" = [])))]
 pub async fn put_part(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -93,11 +98,13 @@ pub async fn put_part(
 }
 
 /// `GET /api/v1/warehouses`.
+#[utoipa::path(get, path = "/api/v1/warehouses", responses((status = 200, body = [Warehouse]), ReadErrors))]
 pub async fn warehouses(State(s): State<AppState>) -> Result<Json<Vec<Warehouse>>, ApiError> {
     Ok(Json(s.db.warehouses().await?))
 }
 
 /// `POST /api/v1/warehouses`: creates or replaces a warehouse (planner).
+#[utoipa::path(post, path = "/api/v1/warehouses", request_body = Warehouse, responses((status = 200, body = Warehouse), WriteErrors), security(("bearer" = [])))]
 pub async fn put_warehouse(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -110,8 +117,9 @@ pub async fn put_warehouse(
 }
 
 /// Filters of the stock list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StockQuery {
     /// Only this warehouse.
     pub warehouse: Option<String>,
@@ -123,6 +131,7 @@ pub struct StockQuery {
 }
 
 /// `GET /api/v1/stock?warehouse=W&part=P&low=true`.
+#[utoipa::path(get, path = "/api/v1/stock", params(StockQuery), responses((status = 200, body = [StockLevel]), ReadErrors))]
 pub async fn stock(
     State(s): State<AppState>,
     q: Result<Query<StockQuery>, QueryRejection>,
@@ -135,7 +144,7 @@ pub async fn stock(
 }
 
 /// Body of a stock settings change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsRequest {
     /// Below this many available units, a low-stock alert is raised.
@@ -146,6 +155,7 @@ pub struct SettingsRequest {
 }
 
 /// `PUT /api/v1/stock/{warehouse}/{part}`: reorder point and bin (planner).
+#[utoipa::path(put, path = "/api/v1/stock/{warehouse}/{part}", params(("warehouse" = String, Path), ("part" = String, Path)), request_body = SettingsRequest, responses((status = 200, body = StockLevel), WriteErrors), security(("bearer" = [])))]
 pub async fn settings(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -162,7 +172,7 @@ pub async fn settings(
 }
 
 /// Body of a delivery or a count.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {
     /// Where.
@@ -176,6 +186,7 @@ pub struct MoveRequest {
 }
 
 /// `POST /api/v1/stock/receive`: books a delivery; it first serves open requisitions (planner).
+#[utoipa::path(post, path = "/api/v1/stock/receive", request_body = MoveRequest, responses((status = 200, body = StockLevel), WriteErrors), security(("bearer" = [])))]
 pub async fn receive(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -194,6 +205,7 @@ pub async fn receive(
 }
 
 /// `POST /api/v1/stock/adjust`: a stock take; `quantity` is the count (planner).
+#[utoipa::path(post, path = "/api/v1/stock/adjust", request_body = MoveRequest, responses((status = 200, body = StockLevel), WriteErrors), security(("bearer" = [])))]
 pub async fn adjust(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -212,7 +224,7 @@ pub async fn adjust(
 }
 
 /// Body of a transfer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
     /// From this warehouse.
@@ -229,6 +241,7 @@ pub struct TransferRequest {
 
 /// `POST /api/v1/stock/transfer`: moves available units between warehouses (planner); 409 when
 /// the source has fewer available.
+#[utoipa::path(post, path = "/api/v1/stock/transfer", request_body = TransferRequest, responses((status = 200, description = "The source and the destination after the move", body = [StockLevel]), WriteErrors), security(("bearer" = [])))]
 pub async fn transfer(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -247,8 +260,9 @@ pub async fn transfer(
 }
 
 /// Filters of the ledger.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     /// Only this warehouse.
     pub warehouse: Option<String>,
@@ -263,6 +277,7 @@ pub struct LedgerQuery {
 }
 
 /// `GET /api/v1/stock/ledger?warehouse=W&part=P&ticket=T&before=ID&limit=N`, newest first.
+#[utoipa::path(get, path = "/api/v1/stock/ledger", params(LedgerQuery), responses((status = 200, body = [LedgerEntry]), ReadErrors))]
 pub async fn ledger(
     State(s): State<AppState>,
     q: Result<Query<LedgerQuery>, QueryRejection>,
@@ -279,14 +294,16 @@ pub async fn ledger(
 }
 
 /// Paging of simple lists.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LimitQuery {
     /// At most this many (1–1000, default 100).
     pub limit: Option<u32>,
 }
 
 /// `GET /api/v1/stock/alerts?limit=N`: low-stock alerts, newest first.
+#[utoipa::path(get, path = "/api/v1/stock/alerts", params(LimitQuery), responses((status = 200, body = [StockAlert]), ReadErrors))]
 pub async fn alerts(
     State(s): State<AppState>,
     q: Result<Query<LimitQuery>, QueryRejection>,
@@ -296,8 +313,9 @@ pub async fn alerts(
 }
 
 /// Filters of the requisition list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RequisitionQuery {
     /// `open`, `fulfilled` or `cancelled`.
     pub status: Option<String>,
@@ -306,6 +324,7 @@ pub struct RequisitionQuery {
 }
 
 /// `GET /api/v1/requisitions?status=open&ticket=T`, oldest first: what to buy.
+#[utoipa::path(get, path = "/api/v1/requisitions", params(RequisitionQuery), responses((status = 200, body = [Requisition]), ReadErrors))]
 pub async fn requisitions(
     State(s): State<AppState>,
     q: Result<Query<RequisitionQuery>, QueryRejection>,

@@ -8,14 +8,16 @@ use axum::response::{IntoResponse, Response};
 use forewarn_domain::{AssetId, SensorName, TimestampMs};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ReadErrors;
 use crate::{ApiError, AppState};
 
 /// Most raw points one response carries; ask for a `step` beyond that.
 pub(crate) const MAX_POINTS: usize = 200_000;
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TelemetryQuery {
     /// The sensor.
     pub sensor: String,
@@ -30,7 +32,7 @@ pub struct TelemetryQuery {
 }
 
 /// One downsampled bucket (from the store's rollups when the step allows).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bucket {
     /// Bucket start (ms).
     pub ts: TimestampMs,
@@ -47,7 +49,7 @@ pub struct Bucket {
 }
 
 /// The response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Telemetry {
     /// Asset id.
     pub asset: String,
@@ -68,6 +70,7 @@ pub struct Telemetry {
 }
 
 /// `GET /api/v1/assets/{id}/telemetry?sensor=S&from=..&to=..&step=..`.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/telemetry", params(("id" = String, Path, description = "Asset id"), TelemetryQuery), responses((status = 200, description = "Points or buckets, as JSON, CSV or Parquet", content((Telemetry = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.apache.parquet"))), ReadErrors))]
 pub async fn get(
     State(s): State<AppState>,
     Path(id): Path<String>,

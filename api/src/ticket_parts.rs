@@ -9,11 +9,13 @@ use forewarn_maintenance::parts::{Actor, TicketParts};
 use serde::Deserialize;
 
 use crate::auth::Authenticated;
+use crate::error::{ReadErrors, WriteErrors};
 use crate::stock::{body, note};
 use crate::tickets::ticket_id;
 use crate::{ApiError, AppState};
 
 /// `GET /api/v1/tickets/{id}/parts`.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/parts", params(("id" = i64, Path, description = "Ticket id")), responses((status = 200, body = TicketParts), ReadErrors))]
 pub async fn get(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
@@ -26,7 +28,7 @@ pub async fn get(
 }
 
 /// Body of a part move on a ticket.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartRequest {
     /// Which part (issue: all reserved parts when left out).
@@ -52,6 +54,7 @@ impl PartRequest {
 
 /// `POST /api/v1/tickets/{id}/parts/reserve`: reserves more parts, nearest stock first, the
 /// rest requisitioned (planner).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/parts/reserve", params(("id" = i64, Path, description = "Ticket id")), request_body = PartRequest, responses((status = 200, body = TicketParts), WriteErrors), security(("bearer" = [])))]
 pub async fn reserve(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -72,6 +75,7 @@ pub async fn reserve(
 
 /// `POST /api/v1/tickets/{id}/parts/issue`: hands reserved parts to the technician (all of
 /// them, or `quantity` of `part_number`); 409 when fewer are reserved.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/parts/issue", params(("id" = i64, Path, description = "Ticket id")), request_body = PartRequest, responses((status = 200, body = TicketParts), WriteErrors), security(("bearer" = [])))]
 pub async fn issue(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -92,6 +96,7 @@ pub async fn issue(
 }
 
 /// `POST /api/v1/tickets/{id}/parts/consume`: issued parts used in the repair.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/parts/consume", params(("id" = i64, Path, description = "Ticket id")), request_body = PartRequest, responses((status = 200, body = TicketParts), WriteErrors), security(("bearer" = [])))]
 pub async fn consume(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -109,6 +114,7 @@ pub async fn consume(
 }
 
 /// `POST /api/v1/tickets/{id}/parts/return`: issued, unused parts back to their shelf.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/parts/return", params(("id" = i64, Path, description = "Ticket id")), request_body = PartRequest, responses((status = 200, body = TicketParts), WriteErrors), security(("bearer" = [])))]
 pub async fn return_parts(
     State(s): State<AppState>,
     auth: Authenticated,

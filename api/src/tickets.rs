@@ -13,11 +13,13 @@ use forewarn_maintenance::{
 use serde::Deserialize;
 
 use crate::auth::Authenticated;
+use crate::error::{ReadErrors, WriteErrors};
 use crate::{ApiError, AppState};
 
 /// Filters of the ticket list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `open` (default), `all`, or one status (`new`, `assigned`, …).
     pub status: Option<String>,
@@ -35,6 +37,7 @@ pub struct ListQuery {
 
 /// `GET /api/v1/tickets?status=open|all|STATUS&asset=ID&failure_mode=M&priority=P&before=ID&limit=N`,
 /// newest first. A full page carries `Link: <…&before=ID>; rel="next"`.
+#[utoipa::path(get, path = "/api/v1/tickets", params(ListQuery), responses((status = 200, body = [Ticket]), ReadErrors))]
 pub async fn list(
     State(s): State<AppState>,
     uri: axum::http::Uri,
@@ -103,6 +106,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/tickets/{id}`.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "Ticket id")), responses((status = 200, body = Ticket), ReadErrors))]
 pub async fn get(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
@@ -115,7 +119,7 @@ pub async fn get(
 }
 
 /// Body of a status change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     /// The status wanted.
@@ -130,6 +134,7 @@ pub struct TransitionRequest {
 /// `POST /api/v1/tickets/{id}/transition`: moves a ticket through its lifecycle. 409 when the
 /// lifecycle has no such step (or reopening would duplicate an open ticket), 403 when the
 /// caller's role may not make it, 401 without a valid token.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/transition", params(("id" = i64, Path, description = "Ticket id")), request_body = TransitionRequest, responses((status = 200, body = Ticket), WriteErrors), security(("bearer" = [])))]
 pub async fn transition(
     State(s): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -193,6 +198,7 @@ async fn check_mode(s: &AppState, id: i64, mode: &str) -> Result<(), ApiError> {
 }
 
 /// `GET /api/v1/tickets/{id}/audit`: every status change, oldest first.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/audit", params(("id" = i64, Path, description = "Ticket id")), responses((status = 200, body = [TicketEvent]), ReadErrors))]
 pub async fn audit(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
@@ -206,12 +212,13 @@ pub async fn audit(
 
 /// `GET /api/v1/kpis`: MTTR, MTBF, first-time-fix rate, false-alarm rate, prediction lead time,
 /// open and resolved tickets (definitions on [`Kpis`]).
+#[utoipa::path(get, path = "/api/v1/kpis", responses((status = 200, body = Kpis), ReadErrors))]
 pub async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiError> {
     Ok(Json(s.db.kpis().await?))
 }
 
 /// Body of a rating.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingRequest {
     /// 1 to 5.
@@ -222,6 +229,7 @@ pub struct RatingRequest {
 
 /// `POST /api/v1/tickets/{id}/rating`: satisfaction with a closed ticket's work, once (409 before
 /// closing or when rated already).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/rating", params(("id" = i64, Path, description = "Ticket id")), request_body = RatingRequest, responses((status = 200, body = Rating), WriteErrors), security(("bearer" = [])))]
 pub async fn rate(
     State(s): State<AppState>,
     auth: Authenticated,

@@ -10,6 +10,7 @@ use forewarn_maintenance::{OutboxEvent, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Authenticated;
+use crate::error::{ReadErrors, WriteErrors};
 use crate::stock::{body, limit, query};
 use crate::{ApiError, AppState};
 
@@ -19,6 +20,7 @@ fn hook_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
 }
 
 /// `GET /api/v1/webhooks` (admin): subscriptions with their pending and failed counts.
+#[utoipa::path(get, path = "/api/v1/webhooks", responses((status = 200, body = [Webhook]), WriteErrors), security(("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -28,7 +30,7 @@ pub async fn list(
 }
 
 /// Body of a subscription.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     /// Where to POST events.
@@ -43,7 +45,7 @@ fn everything() -> Vec<String> {
 }
 
 /// A new subscription and its secret (shown only here).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Created {
     /// The subscription.
     #[serde(flatten)]
@@ -53,6 +55,7 @@ pub struct Created {
 }
 
 /// `POST /api/v1/webhooks` (admin): subscribes a URL to events from now on (201).
+#[utoipa::path(post, path = "/api/v1/webhooks", request_body = CreateRequest, responses((status = 201, body = Created), WriteErrors), security(("bearer" = [])))]
 pub async fn create(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -65,8 +68,9 @@ pub async fn create(
 }
 
 /// Paging of a delivery log.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// Attempts older than this id.
     pub before: Option<i64>,
@@ -75,6 +79,7 @@ pub struct DeliveriesQuery {
 }
 
 /// `GET /api/v1/webhooks/{id}/deliveries` (admin): every attempt, newest first.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", params(("id" = i64, Path, description = "Webhook id"), DeliveriesQuery), responses((status = 200, body = [Delivery]), WriteErrors), security(("bearer" = [])))]
 pub async fn deliveries(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -91,7 +96,7 @@ pub async fn deliveries(
 }
 
 /// Body of a state change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveRequest {
     /// False pauses deliveries (events keep queueing); true resumes them.
@@ -99,6 +104,7 @@ pub struct ActiveRequest {
 }
 
 /// `POST /api/v1/webhooks/{id}/active` (admin).
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/active", params(("id" = i64, Path, description = "Webhook id")), request_body = ActiveRequest, responses((status = 204, description = "Done"), WriteErrors), security(("bearer" = [])))]
 pub async fn set_active(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -116,13 +122,14 @@ pub async fn set_active(
 }
 
 /// What a redelivery queued.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Requeued {
     /// Given-up events queued again.
     pub requeued: u64,
 }
 
 /// `POST /api/v1/webhooks/{id}/redeliver` (admin): queues given-up events again.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/redeliver", params(("id" = i64, Path, description = "Webhook id")), responses((status = 200, body = Requeued), WriteErrors), security(("bearer" = [])))]
 pub async fn redeliver(
     State(s): State<AppState>,
     auth: Authenticated,
@@ -139,8 +146,9 @@ pub async fn redeliver(
 }
 
 /// Paging of the outbox.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     /// Events after this id (default 0: from the start).
     pub after: Option<i64>,
@@ -149,6 +157,7 @@ pub struct OutboxQuery {
 }
 
 /// `GET /api/v1/outbox?after=ID&limit=N`: the events webhooks carry, oldest first.
+#[utoipa::path(get, path = "/api/v1/outbox", params(OutboxQuery), responses((status = 200, body = [OutboxEvent]), ReadErrors))]
 pub async fn outbox(
     State(s): State<AppState>,
     q: Result<Query<OutboxQuery>, QueryRejection>,

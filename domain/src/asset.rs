@@ -6,7 +6,7 @@ use crate::{AssetId, AssetTypeId, SiteId};
 
 /// A registered piece of equipment. Assets register themselves with a retained birth message or
 /// are listed in the config; either way they name an asset type of the catalog.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Asset {
     /// The asset's id.
     pub id: AssetId,
@@ -26,7 +26,19 @@ pub struct Asset {
 }
 
 /// How much an asset's failure costs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Criticality {
     /// Redundant or non-essential.

@@ -5,7 +5,19 @@ use serde::{Deserialize, Serialize};
 use crate::{AssetId, AssetTypeId, Direction, SensorName, TimestampMs};
 
 /// How bad a deviation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth watching.
@@ -67,7 +79,7 @@ pub struct SensorDeviation {
 }
 
 /// What kind of abrupt change a streaming detector saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// One value far from its forecast.
@@ -87,7 +99,7 @@ impl ChangeKind {
 }
 
 /// An abrupt change on one sensor.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AbruptChange {
     /// Spike or shift.
     pub kind: ChangeKind,
@@ -98,7 +110,7 @@ pub struct AbruptChange {
 }
 
 /// Remaining useful life from a deviation's trend, in hours, with a 90 % interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TimeToFailure {
     /// Estimate.
     pub hours: f64,
@@ -109,7 +121,7 @@ pub struct TimeToFailure {
 }
 
 /// How a sensor misreads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InstrumentFault {
     /// The value has not changed for far longer than it ever stays still.
@@ -149,7 +161,7 @@ pub struct SensorFault {
 
 /// The asset's joint model on the reading that completed a finding: how far the sensors together
 /// are from their healthy joint behaviour, and which sensors account for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JointEvidence {
     /// Smoothed joint score in [0, 1): 0.5 at the model's threshold.
     pub score: f64,
@@ -198,7 +210,7 @@ pub struct Finding {
 
 /// An asset's health from all its sensors: how far the furthest-gone sensor is along the way
 /// from its healthy baseline to the level its failure modes fail at.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HealthIndex {
     /// 1 when every sensor is at its baseline, 0 when one has reached its failure level.
     pub index: f64,

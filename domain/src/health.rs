@@ -8,7 +8,9 @@ use crate::{
 };
 
 /// One sensor's state, worst first when ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SensorState {
     /// Misreading (stuck, spiking, silent, out of range): its values are not judged.
@@ -22,7 +24,7 @@ pub enum SensorState {
 }
 
 /// One sensor's health.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SensorHealth {
     /// The sensor.
     pub sensor: SensorName,
@@ -44,7 +46,7 @@ pub struct SensorHealth {
 }
 
 /// An asset's health as of its last reading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssetHealth {
     /// The asset.
     pub asset: AssetId,

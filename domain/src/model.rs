@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{AssetId, SensorName, TimestampMs};
 
 /// One version of an asset's joint model of healthy behaviour.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FittedModel {
     /// The asset.
     pub asset: AssetId,

@@ -26,7 +26,7 @@ pub const UNKNOWN_TRAVEL_H: f64 = 2.0;
 pub const HOURS_PER_JOB: f64 = 4.0;
 
 /// One technician weighed for a ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Candidate {
     /// The technician.
     pub technician_id: String,
@@ -47,7 +47,7 @@ pub struct Candidate {
 }
 
 /// A ticket's assignment and its reasons.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dispatch {
     /// `proposed` (waiting for a planner), `auto` (assigned by the service: a red alert or a
     /// planner's "assign the best"), or `override` (a planner's own choice).

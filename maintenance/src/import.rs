@@ -13,7 +13,7 @@ use crate::parts::{Part, StockError, upsert_part};
 use crate::{Maintenance, MaintenanceError};
 
 /// One bad row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RowError {
     /// Line in the file (1 is the header).
     pub line: u64,
@@ -39,7 +39,7 @@ impl From<sqlx::Error> for ImportError {
 }
 
 /// A stock count for one part at one warehouse.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockRow {
     /// Where.

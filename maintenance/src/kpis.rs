@@ -7,7 +7,7 @@ use sqlx::Row;
 use crate::{Maintenance, MaintenanceError, Resolution};
 
 /// The figures a maintenance organisation steers by. A figure with nothing to measure is `null`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Kpis {
     /// Tickets still needing work.
     pub open_tickets: u64,

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::TicketStatus;
 
 /// What an API caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads only.
@@ -48,7 +50,7 @@ impl Role {
 }
 
 /// How a resolved ticket turned out: the label the mode classifier learns from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Resolution {
     /// The predicted failure mode was found and fixed.

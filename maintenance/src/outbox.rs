@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 use crate::MaintenanceError;
 
 /// One event as stored and delivered.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct OutboxEvent {
     /// Position in the outbox: events are delivered in this order (per ticket).
     pub id: i64,
@@ -19,6 +19,7 @@ pub struct OutboxEvent {
     /// The ticket it concerns, if any.
     pub ticket_id: Option<i64>,
     /// The details.
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
 

@@ -30,7 +30,7 @@ pub use ledger::{LedgerEntry, LedgerFilter};
 pub use moves::Actor;
 
 /// Parts a ticket holds at one warehouse.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reservation {
     /// Where they are (or came from).
     pub warehouse_id: String,
@@ -47,7 +47,7 @@ pub struct Reservation {
 }
 
 /// Parts no warehouse had when they were asked for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Requisition {
     /// Requisition number.
     pub id: i64,
@@ -68,7 +68,7 @@ pub struct Requisition {
 }
 
 /// A ticket's parts: what it holds and what it waits for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketParts {
     /// Held, issued, used or returned, per warehouse.
     pub reservations: Vec<Reservation>,
@@ -77,7 +77,7 @@ pub struct TicketParts {
 }
 
 /// Available fell below the reorder point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StockAlert {
     /// Alert number.
     pub id: i64,

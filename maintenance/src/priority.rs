@@ -5,7 +5,9 @@ use forewarn_domain::{Criticality, Severity};
 use serde::{Deserialize, Serialize};
 
 /// Work order priority, P1 first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// Now.

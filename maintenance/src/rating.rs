@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Maintenance, MaintenanceError, TicketStatus};
 
 /// A satisfaction rating.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rating {
     /// 1 (poor) to 5 (excellent).
     pub score: u8,

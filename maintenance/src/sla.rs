@@ -70,7 +70,7 @@ impl SlaPolicy {
 }
 
 /// Where one clock (response or resolution) stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
     /// Running, within the warning share.
@@ -90,7 +90,7 @@ pub enum ClockState {
 }
 
 /// One clock.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SlaClock {
     /// When it is (or was) due, ms since the epoch (paused time moves it later).
     pub due_at_ms: i64,
@@ -103,7 +103,7 @@ pub struct SlaClock {
 }
 
 /// A ticket's service level now.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SlaStatus {
     /// The priority whose times apply.
     pub priority: Priority,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where a ticket is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
     /// Opened, nobody assigned yet.
@@ -63,7 +63,7 @@ impl TicketStatus {
 }
 
 /// A spare part a ticket needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketPart {
     /// Part number.
     pub part_number: String,
@@ -74,7 +74,7 @@ pub struct TicketPart {
 }
 
 /// A maintenance ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ticket {
     /// Ticket number.
     pub id: i64,
@@ -122,6 +122,7 @@ pub struct Ticket {
     /// How many alerts for this asset and mode it has absorbed.
     pub alert_count: i64,
     /// The finding that opened it: sensors, scores, baselines, times, detector version.
+    #[schema(value_type = Object)]
     pub evidence: serde_json::Value,
     /// Spare parts the repair needs.
     pub parts: Vec<TicketPart>,
@@ -134,7 +135,7 @@ pub struct Ticket {
 }
 
 /// One entry of a ticket's audit log: a change of status, who made it and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketEvent {
     /// Order of the entry (increasing across all tickets).
     pub id: i64,

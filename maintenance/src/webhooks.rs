@@ -23,7 +23,7 @@ use crate::parts::StockError;
 use crate::{Maintenance, MaintenanceError};
 
 /// A subscription as listed (the secret is shown once, at creation).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Webhook {
     /// Its id.
     pub id: i64,
@@ -42,7 +42,7 @@ pub struct Webhook {
 }
 
 /// One delivery attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// Attempt number in the log.
     pub id: i64,

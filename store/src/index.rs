@@ -16,7 +16,7 @@ use serde::Serialize;
 use series::SeriesBuffer;
 
 /// One point of a named series, as queries return it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoint {
     /// The sensor.
     pub sensor: SensorName,

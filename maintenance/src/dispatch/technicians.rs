@@ -8,7 +8,7 @@ use crate::parts::StockError;
 use crate::{Maintenance, MaintenanceError};
 
 /// A technician.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Technician {
     /// Id (e.g. the personnel number).

@@ -9,7 +9,7 @@ use super::StockError;
 use crate::{Maintenance, MaintenanceError};
 
 /// A site and where it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     /// The id assets name in their `site`.
@@ -26,7 +26,7 @@ pub struct Site {
 }
 
 /// A part in the catalog.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Part {
     /// The part number (as in the ERP and the bills of materials).
@@ -47,7 +47,7 @@ fn pcs() -> String {
 }
 
 /// A warehouse.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Warehouse {
     /// Its id.
@@ -65,7 +65,7 @@ pub struct Warehouse {
 }
 
 /// Stock of one part at one warehouse.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StockLevel {
     /// Where.
     pub warehouse_id: String,

@@ -9,7 +9,7 @@ use crate::outbox::emit;
 use crate::{Maintenance, MaintenanceError};
 
 /// One movement of stock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     /// Entry number (ledger order).
     pub id: i64,
