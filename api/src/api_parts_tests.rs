@@ -256,7 +256,10 @@ async fn technicians_candidates_and_assignment_through_the_api() {
     let (_, body) = call(&app, "/api/v1/technicians").await;
     let list = json(&body);
     assert_eq!(
-        (list[0]["id"].as_str(), list[0]["load"].as_i64()),
+        (
+            list[0]["technician"]["id"].as_str(),
+            list[0]["load"].as_i64()
+        ),
         (Some("ann"), Some(0))
     );
 
@@ -415,10 +418,13 @@ async fn csv_imports_are_all_or_nothing_with_every_bad_row_reported() {
     let (_, body) = call(&app, "/api/v1/technicians").await;
     let list = json(&body);
     assert_eq!(
-        list[0]["skills"],
+        list[0]["technician"]["skills"],
         serde_json::json!(["mechanical", "pumps"])
     );
-    assert_eq!(list[1]["shift_start"], "07:00", "defaults for empty fields");
+    assert_eq!(
+        list[1]["technician"]["shift_start"], "07:00",
+        "defaults for empty fields"
+    );
     let bad = "id,name,shift_start\nt3,Cy,25:99\nt4,Di,07:00\n";
     let (s, body) = send(&app, "POST", "/api/v1/import/technicians", p, bad).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");

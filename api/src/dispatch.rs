@@ -20,8 +20,8 @@ use crate::{ApiError, AppState};
 /// A technician and the open tickets assigned to them.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TechnicianLoad {
-    /// The technician.
-    #[serde(flatten)]
+    /// The technician (nested: its own schema refuses unknown fields, so it cannot be
+    /// flattened beside `load` in the OpenAPI document).
     pub technician: Technician,
     /// Open tickets assigned to them.
     pub load: i64,
@@ -46,8 +46,8 @@ pub async fn put(
     auth: Authenticated,
     b: Result<Json<Technician>, JsonRejection>,
 ) -> Result<Json<Technician>, ApiError> {
-    let t = body(b)?;
     auth.at_least(Role::Planner, "editing technicians")?;
+    let t = body(b)?;
     s.db.put_technician(&t).await?;
     Ok(Json(t))
 }
@@ -98,9 +98,9 @@ pub async fn assign(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<AssignRequest>, JsonRejection>,
 ) -> Result<Json<Ticket>, ApiError> {
+    let caller = auth.at_least(Role::Planner, "assigning tickets")?;
     let id = ticket_id(id)?;
     let r = body(b)?;
-    let caller = auth.at_least(Role::Planner, "assigning tickets")?;
     let t =
         s.db.assign(id, &caller.name, r.technician_id.as_deref(), note(&r.note)?)
             .await

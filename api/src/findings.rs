@@ -62,9 +62,10 @@ pub struct Outcome {
 #[utoipa::path(post, path = "/api/v1/findings", request_body = ExternalFinding, responses((status = 201, description = "A new ticket", body = Outcome), (status = 200, description = "Joined the open ticket", body = Outcome), WriteErrors), security(("bearer" = [])))]
 pub async fn post(
     State(s): State<AppState>,
-    Authenticated(caller): Authenticated,
+    auth: Authenticated,
     body: Result<Json<ExternalFinding>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    auth.at_least(Role::Technician, "reporting a finding")?;
     let Json(f) = body.map_err(ApiError::from)?;
     if !f.score.is_finite() {
         return Err(ApiError::bad_request("score must be a finite number"));
@@ -79,7 +80,6 @@ pub async fn post(
     let evidence = serde_json::json!({"source": source, "score": f.score, "evidence": f.evidence});
     open(
         &s,
-        &caller.role,
         Raised {
             asset: &f.asset_id,
             mode: &f.failure_mode,
@@ -98,9 +98,10 @@ pub async fn post(
 #[utoipa::path(post, path = "/api/v1/tickets", request_body = ManualTicket, responses((status = 201, description = "A new ticket", body = Outcome), (status = 200, description = "Joined the open ticket", body = Outcome), WriteErrors), security(("bearer" = [])))]
 pub async fn manual(
     State(s): State<AppState>,
-    Authenticated(caller): Authenticated,
+    auth: Authenticated,
     body: Result<Json<ManualTicket>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Outcome>), ApiError> {
+    let caller = auth.at_least(Role::Technician, "reporting a finding")?;
     let Json(t) = body.map_err(ApiError::from)?;
     let severity = match t.severity.as_deref() {
         None => Severity::Medium,
@@ -111,7 +112,6 @@ pub async fn manual(
     let evidence = serde_json::json!({"source": format!("manual:{}", caller.name), "note": t.note});
     open(
         &s,
-        &caller.role,
         Raised {
             asset: &t.asset_id,
             mode: &t.failure_mode,
@@ -136,17 +136,7 @@ struct Raised<'a> {
 }
 
 /// Checks the asset and mode against the registry and catalog, and opens (or joins) the ticket.
-async fn open(
-    s: &AppState,
-    role: &Role,
-    r: Raised<'_>,
-) -> Result<(StatusCode, Json<Outcome>), ApiError> {
-    if *role < Role::Technician {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "reporting a finding needs a technician, planner or admin token",
-        ));
-    }
+async fn open(s: &AppState, r: Raised<'_>) -> Result<(StatusCode, Json<Outcome>), ApiError> {
     let asset_id = AssetId::new(r.asset).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let asset = s
         .store

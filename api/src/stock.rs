@@ -72,8 +72,8 @@ pub async fn put_site(
     auth: Authenticated,
     b: Result<Json<Site>, JsonRejection>,
 ) -> Result<Json<Site>, ApiError> {
-    let site = body(b)?;
     auth.at_least(Role::Planner, "editing sites")?;
+    let site = body(b)?;
     s.db.put_site(&site).await?;
     Ok(Json(site))
 }
@@ -91,8 +91,8 @@ pub async fn put_part(
     auth: Authenticated,
     b: Result<Json<Part>, JsonRejection>,
 ) -> Result<Json<Part>, ApiError> {
-    let part = body(b)?;
     auth.at_least(Role::Planner, "editing the parts catalog")?;
+    let part = body(b)?;
     s.db.put_part(&part).await?;
     Ok(Json(part))
 }
@@ -110,8 +110,8 @@ pub async fn put_warehouse(
     auth: Authenticated,
     b: Result<Json<Warehouse>, JsonRejection>,
 ) -> Result<Json<Warehouse>, ApiError> {
-    let w = body(b)?;
     auth.at_least(Role::Planner, "editing warehouses")?;
+    let w = body(b)?;
     s.db.put_warehouse(&w).await?;
     Ok(Json(w))
 }
@@ -162,9 +162,9 @@ pub async fn settings(
     p: Result<Path<(String, String)>, PathRejection>,
     b: Result<Json<SettingsRequest>, JsonRejection>,
 ) -> Result<Json<StockLevel>, ApiError> {
+    auth.at_least(Role::Planner, "stock settings")?;
     let Path((warehouse, part)) = p.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let req = body(b)?;
-    auth.at_least(Role::Planner, "stock settings")?;
     Ok(Json(
         s.db.set_stock_settings(&warehouse, &part, req.reorder_point, &req.bin)
             .await?,
@@ -192,8 +192,8 @@ pub async fn receive(
     auth: Authenticated,
     b: Result<Json<MoveRequest>, JsonRejection>,
 ) -> Result<Json<StockLevel>, ApiError> {
-    let r = body(b)?;
     let caller = auth.at_least(Role::Planner, "receiving stock")?;
+    let r = body(b)?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,
@@ -211,8 +211,8 @@ pub async fn adjust(
     auth: Authenticated,
     b: Result<Json<MoveRequest>, JsonRejection>,
 ) -> Result<Json<StockLevel>, ApiError> {
-    let r = body(b)?;
     let caller = auth.at_least(Role::Planner, "counting stock")?;
+    let r = body(b)?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,
@@ -247,8 +247,8 @@ pub async fn transfer(
     auth: Authenticated,
     b: Result<Json<TransferRequest>, JsonRejection>,
 ) -> Result<Json<[StockLevel; 2]>, ApiError> {
-    let r = body(b)?;
     let caller = auth.at_least(Role::Planner, "transferring stock")?;
+    let r = body(b)?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,

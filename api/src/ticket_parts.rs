@@ -61,9 +61,9 @@ pub async fn reserve(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<PartRequest>, JsonRejection>,
 ) -> Result<Json<TicketParts>, ApiError> {
+    let caller = auth.at_least(Role::Planner, "reserving parts")?;
     let id = ticket_id(id)?;
     let r = body(b)?;
-    let caller = auth.at_least(Role::Planner, "reserving parts")?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,
@@ -82,9 +82,9 @@ pub async fn issue(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<PartRequest>, JsonRejection>,
 ) -> Result<Json<TicketParts>, ApiError> {
+    let caller = auth.at_least(Role::Technician, "issuing parts")?;
     let id = ticket_id(id)?;
     let r = body(b)?;
-    let caller = auth.at_least(Role::Technician, "issuing parts")?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,
@@ -103,9 +103,9 @@ pub async fn consume(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<PartRequest>, JsonRejection>,
 ) -> Result<Json<TicketParts>, ApiError> {
+    let caller = auth.at_least(Role::Technician, "consuming parts")?;
     let id = ticket_id(id)?;
     let r = body(b)?;
-    let caller = auth.at_least(Role::Technician, "consuming parts")?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,
@@ -121,9 +121,9 @@ pub async fn return_parts(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<PartRequest>, JsonRejection>,
 ) -> Result<Json<TicketParts>, ApiError> {
+    let caller = auth.at_least(Role::Technician, "returning parts")?;
     let id = ticket_id(id)?;
     let r = body(b)?;
-    let caller = auth.at_least(Role::Technician, "returning parts")?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,

@@ -137,10 +137,13 @@ pub struct TransitionRequest {
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/transition", params(("id" = i64, Path, description = "Ticket id")), request_body = TransitionRequest, responses((status = 200, body = Ticket), WriteErrors), security(("bearer" = [])))]
 pub async fn transition(
     State(s): State<AppState>,
-    Authenticated(caller): Authenticated,
+    auth: Authenticated,
     id: Result<Path<i64>, PathRejection>,
     body: Result<Json<TransitionRequest>, JsonRejection>,
 ) -> Result<Json<Ticket>, ApiError> {
+    // Viewers are refused before anything else is looked at; the lifecycle then says which
+    // moves the other roles may make.
+    let caller = auth.at_least(Role::Technician, "moving tickets")?;
     let id = ticket_id(id)?;
     let Json(req) = body.map_err(ApiError::from)?;
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
@@ -236,9 +239,9 @@ pub async fn rate(
     id: Result<Path<i64>, PathRejection>,
     body: Result<Json<RatingRequest>, JsonRejection>,
 ) -> Result<Json<Rating>, ApiError> {
+    let caller = auth.at_least(Role::Technician, "rating")?;
     let id = ticket_id(id)?;
     let Json(r) = body.map_err(ApiError::from)?;
-    let caller = auth.at_least(Role::Technician, "rating")?;
     if r.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(ApiError::bad_request(
             "a comment is at most 2000 characters",

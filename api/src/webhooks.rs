@@ -61,8 +61,8 @@ pub async fn create(
     auth: Authenticated,
     b: Result<Json<CreateRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let r = body(b)?;
     auth.at_least(Role::Admin, "creating webhooks")?;
+    let r = body(b)?;
     let (webhook, secret) = s.db.create_webhook(&r.url, &r.events).await?;
     Ok((StatusCode::CREATED, Json(Created { webhook, secret })))
 }
@@ -86,9 +86,9 @@ pub async fn deliveries(
     id: Result<Path<i64>, PathRejection>,
     q: Result<Query<DeliveriesQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Delivery>>, ApiError> {
+    auth.at_least(Role::Admin, "reading webhook deliveries")?;
     let id = hook_id(id)?;
     let q = query(q)?;
-    auth.at_least(Role::Admin, "reading webhook deliveries")?;
     s.db.deliveries(id, q.before, limit(q.limit)?)
         .await?
         .map(Json)
@@ -111,9 +111,9 @@ pub async fn set_active(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<ActiveRequest>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
+    auth.at_least(Role::Admin, "pausing webhooks")?;
     let id = hook_id(id)?;
     let r = body(b)?;
-    auth.at_least(Role::Admin, "pausing webhooks")?;
     if s.db.set_webhook_active(id, r.active).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -135,8 +135,8 @@ pub async fn redeliver(
     auth: Authenticated,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<Requeued>, ApiError> {
-    let id = hook_id(id)?;
     auth.at_least(Role::Admin, "redelivering webhooks")?;
+    let id = hook_id(id)?;
     if !s.db.webhooks().await?.iter().any(|w| w.id == id) {
         return Err(ApiError::not_found(format!("no webhook {id}")));
     }
