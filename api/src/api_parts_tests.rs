@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use forewarn_maintenance::Role;
 use serde_json::Value;
+use tower::ServiceExt;
 
 use super::*;
 use crate::tests::{call, send, state};
@@ -493,7 +494,7 @@ async fn the_openapi_document_covers_every_endpoint() {
                 .count()
         })
         .sum();
-    assert_eq!(operations, 48, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 49, "{:?}", paths.keys().collect::<Vec<_>>());
     // Writes name the bearer scheme; every operation documents its errors.
     let transition = &paths["/api/v1/tickets/{id}/transition"]["post"];
     assert_eq!(transition["security"][0]["bearer"], serde_json::json!([]));
@@ -510,5 +511,58 @@ async fn the_openapi_document_covers_every_endpoint() {
         "Webhook",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
+
+#[tokio::test]
+async fn tickets_link_to_an_svg_chart_of_their_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(state(dir.path()).await);
+    let (_, body) = call(&app, "/api/v1/tickets/1").await;
+    let t = json(&body);
+    assert_eq!(t["links"]["asset"], "/api/v1/assets/pump-0001");
+    // The test ticket's finding names no sensor: no chart.
+    assert!(t["links"]["chart"].is_null(), "{body}");
+
+    let uri = "/api/v1/assets/pump-0001/chart.svg?sensors=flow&from=1779990000000&to=1780010000000&mark=1780000000000&baselines=149.5";
+    let res = app
+        .clone()
+        .oneshot(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    let (_, svg) = call(&app, uri).await;
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{svg}");
+    for part in ["flow", "detected", "baseline", "<polyline"] {
+        assert!(svg.contains(part), "{part}: {svg}");
+    }
+    for (uri, want) in [
+        (
+            "/api/v1/assets/pump-0001/chart.svg?sensors=warp",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/assets/pump-0001/chart.svg?sensors=a,b,c,d,e,f,g",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/pump-0001/chart.svg?sensors=flow&from=5&to=4",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/pump-0001/chart.svg",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/nobody/chart.svg?sensors=flow",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        assert_eq!(call(&app, uri).await.0, want, "{uri}");
     }
 }

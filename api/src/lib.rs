@@ -4,6 +4,7 @@
 //! live health and model versions), [`telemetry`] (raw or downsampled history of one sensor),
 //! [`fleet_telemetry`] (one sensor across many assets), [`tickets`] (lifecycle, audit, KPIs,
 //! ratings), [`ticket_parts`] (what a ticket holds and waits for; issue, consume, return),
+//! [`chart`] (an SVG chart of an asset's sensors around a moment: what tickets link to),
 //! [`import`] (CSV files of assets, parts, stock, technicians), [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
 //! events) and [`pages`] (the server-rendered dashboard); [`auth`] turns a bearer token into a
 //! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
@@ -13,6 +14,7 @@
 
 mod assets;
 mod auth;
+mod chart;
 mod dispatch;
 mod error;
 mod events;
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(telemetry::get))
         .routes(routes!(assets::models))
         .routes(routes!(assets::health))
+        .routes(routes!(chart::get))
         .routes(routes!(fleet_telemetry::get))
         .routes(routes!(tickets::list, findings::manual))
         .routes(routes!(findings::post))

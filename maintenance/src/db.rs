@@ -545,6 +545,11 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
             })?,
         detected_at_ms,
         alert_count: row.get("alert_count"),
+        links: crate::TicketLinks::new(
+            &row.get::<String, _>("asset_id"),
+            detected_at_ms,
+            &serde_json::from_str(&evidence).unwrap_or_default(),
+        ),
         evidence: serde_json::from_str(&evidence).map_err(|_| MaintenanceError::Invalid {
             id,
             field: "evidence",

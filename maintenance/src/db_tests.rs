@@ -168,3 +168,24 @@ async fn resolved_tickets_are_labelled_history() {
     assert_eq!(examples[0].0.asset.as_str(), "p-2");
     assert_eq!(examples[0].1.as_str(), "impeller_wear");
 }
+
+#[test]
+fn ticket_links_chart_the_findings_sensors_around_detection() {
+    let evidence = serde_json::json!({
+        "deviations": [
+            {"sensor": "vibration_rms", "baseline": 2.5},
+            {"sensor": "bearing_temp", "baseline": 61.0}
+        ],
+        "sensor_faults": [{"sensor": "flow"}]
+    });
+    let links = crate::TicketLinks::new("p-1", 1_780_000_000_000, &evidence);
+    assert_eq!(links.asset, "/api/v1/assets/p-1");
+    assert_eq!(
+        links.chart.as_deref(),
+        Some(
+            "/api/v1/assets/p-1/chart.svg?sensors=vibration_rms,bearing_temp,flow&from=1779395200000&to=1780172800000&mark=1780000000000&baselines=2.5,61,"
+        )
+    );
+    let none = crate::TicketLinks::new("p-1", 0, &serde_json::json!({"source": "phone"}));
+    assert_eq!(none.chart, None);
+}

@@ -35,6 +35,6 @@ pub use lifecycle::{Resolution, Role};
 pub use priority::Priority;
 pub use rating::{Rating, RatingError};
 pub use stage::{AssetOf, open, run};
-pub use ticket::{Ticket, TicketEvent, TicketPart, TicketStatus};
+pub use ticket::{Ticket, TicketEvent, TicketLinks, TicketPart, TicketStatus};
 pub use tokens::Caller;
 pub use transition::{Move, MoveError};

@@ -109,6 +109,8 @@ pub struct Ticket {
     /// Service level now: response and resolution due times and states.
     #[serde(default)]
     pub sla: Option<crate::SlaStatus>,
+    /// Where to look: the asset, and a chart of the sensors the finding names around its time.
+    pub links: TicketLinks,
     /// One-line summary.
     pub title: String,
     /// When the ticket was opened (wall clock, RFC 3339).
@@ -151,4 +153,64 @@ pub struct TicketEvent {
     pub to: TicketStatus,
     /// Free text.
     pub note: Option<String>,
+}
+
+/// Links from a ticket to its evidence, relative to the API's origin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TicketLinks {
+    /// The asset (`/api/v1/assets/{id}`).
+    pub asset: String,
+    /// An SVG chart of the finding's sensors from a week before detection to two days after,
+    /// with their baselines and the detection marked (`None`: the finding names no sensor).
+    pub chart: Option<String>,
+}
+
+impl TicketLinks {
+    /// The links of a ticket on `asset` detected at `detected_ms` with `evidence` (a finding).
+    pub fn new(asset: &str, detected_ms: i64, evidence: &serde_json::Value) -> Self {
+        let mut sensors: Vec<(String, Option<f64>)> = Vec::new();
+        let named = evidence["deviations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| (d["sensor"].as_str(), d["baseline"].as_f64()))
+            .chain(
+                evidence["sensor_faults"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| (f["sensor"].as_str(), None)),
+            );
+        for (sensor, baseline) in named {
+            if let Some(sensor) = sensor
+                && !sensors.iter().any(|(s, _)| s == sensor)
+                && sensors.len() < 6
+            {
+                sensors.push((sensor.to_owned(), baseline));
+            }
+        }
+        const DAY: i64 = 86_400_000;
+        let chart = (!sensors.is_empty()).then(|| {
+            let names: Vec<&str> = sensors.iter().map(|(s, _)| s.as_str()).collect();
+            let baselines: Vec<String> = sensors
+                .iter()
+                .map(|(_, b)| {
+                    // Baselines are f32 at heart: four decimals say all they know.
+                    b.map(|b| format!("{}", (b * 1e4).round() / 1e4))
+                        .unwrap_or_default()
+                })
+                .collect();
+            format!(
+                "/api/v1/assets/{asset}/chart.svg?sensors={}&from={}&to={}&mark={detected_ms}&baselines={}",
+                names.join(","),
+                detected_ms - 7 * DAY,
+                detected_ms + 2 * DAY,
+                baselines.join(",")
+            )
+        });
+        Self {
+            asset: format!("/api/v1/assets/{asset}"),
+            chart,
+        }
+    }
 }
