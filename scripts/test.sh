@@ -20,17 +20,27 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # schemathesis, for the OpenAPI conformance test: a pinned version in a virtualenv of its own.
+# The newest Python there is: CPython 3.11's ast module crashes under Hypothesis now and then
+# ("AST constructor recursion depth mismatch"), which schemathesis reports as a runtime error.
 if [ -z "${FOREWARN_SCHEMATHESIS:-}" ]; then
-    venv="${XDG_CACHE_HOME:-$HOME/.cache}/forewarn/schemathesis-4.32.5"
+    python=python3
+    pyenv_newest=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V | tail -n 1)
+    for candidate in python3.14 python3.13 python3.12 $pyenv_newest; do
+        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c pass >/dev/null 2>&1; then
+            python=$candidate
+            break
+        fi
+    done
+    venv="${XDG_CACHE_HOME:-$HOME/.cache}/forewarn/schemathesis-4.32.5-$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
     if [ ! -x "$venv/bin/schemathesis" ]; then
         echo "installing schemathesis from PyPI into $venv..."
-        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
             sudo=""
             [ "$(id -u)" -ne 0 ] && sudo="sudo"
             $sudo apt-get update -qq
             DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
             rm -rf "$venv"
-            python3 -m venv "$venv"
+            "$python" -m venv "$venv"
         fi
         "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
     fi

@@ -89,6 +89,17 @@ impl From<forewarn_maintenance::MaintenanceError> for ApiError {
     }
 }
 
+/// A handler panicked: 500, logged with the panic's message.
+pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown");
+    tracing::error!(panic = what, "a request handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error (logged)").into_response()
+}
+
 /// Fallback for unknown routes.
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))

@@ -30,8 +30,10 @@ pub struct ExternalFinding {
     /// Who found it (`vibration-analyst`, `operator:jane`, `phone`).
     pub source: String,
     /// When it was observed: RFC 3339 or ms since the epoch (default: now).
+    #[schema(value_type = Option<String>, example = "2026-11-24T08:15:00Z")]
     pub observed_at: Option<serde_json::Value>,
-    /// Anything the source wants kept with it (a JSON value).
+    /// Anything the source wants kept with it (a JSON object).
+    #[schema(value_type = Option<Object>)]
     pub evidence: Option<serde_json::Value>,
 }
 
@@ -208,6 +210,10 @@ fn observed_at(v: Option<&serde_json::Value>) -> Result<i64, ApiError> {
     // Same rule as telemetry: nothing before 2000.
     if ms < 946_684_800_000 {
         return Err(ApiError::bad_request("observed_at is before 2000"));
+    }
+    // A little clock skew is tolerated; a finding from the future is an error.
+    if ms > chrono::Utc::now().timestamp_millis() + 3_600_000 {
+        return Err(ApiError::bad_request("observed_at is in the future"));
     }
     Ok(ms)
 }

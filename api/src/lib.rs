@@ -132,6 +132,11 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(error::not_found)
+        // A bug must not take the connection down with it: a panic is a 500 problem document
+        // (and logged), the service goes on.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panicked,
+        ))
         // Bodies are small JSON documents; anything larger is refused (413) before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A request that has not produced its response head in time is answered 408 (an SSE

@@ -260,12 +260,20 @@ pub(crate) async fn fetch(
 }
 
 pub(crate) fn parse_time(name: &str, s: &str) -> Result<TimestampMs, ApiError> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
+    // Years 0 to 9999: any difference of two times stays far from overflowing.
+    const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
+    let ms = match s.parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis())
+            .map_err(|_| {
+                ApiError::bad_request(format!("{name} must be epoch ms or RFC 3339, not {s:?}"))
+            })?,
+    };
+    if !RANGE.contains(&ms) {
+        return Err(ApiError::bad_request(format!(
+            "{name} must lie within the years 0 to 9999"
+        )));
     }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| {
-            ApiError::bad_request(format!("{name} must be epoch ms or RFC 3339, not {s:?}"))
-        })
+    Ok(ms)
 }

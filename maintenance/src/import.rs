@@ -141,10 +141,12 @@ impl Maintenance {
         let check = |r: &StockRow| {
             crate::parts::check_id("warehouse id", &r.warehouse_id)?;
             crate::parts::check_id("part number", &r.part_number)?;
-            if r.on_hand < 0 || r.reorder_point < 0 {
-                return Err(StockError::Invalid(
-                    "on_hand and reorder_point must not be negative".into(),
-                ));
+            let range = 0..=crate::parts::MAX_STOCK;
+            if !range.contains(&r.on_hand) || !range.contains(&r.reorder_point) {
+                return Err(StockError::Invalid(format!(
+                    "on_hand and reorder_point must be 0 to {}",
+                    crate::parts::MAX_STOCK
+                )));
             }
             Ok(())
         };

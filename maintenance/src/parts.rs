@@ -29,6 +29,11 @@ pub(crate) use catalog::{check_id, upsert_part};
 pub use ledger::{LedgerEntry, LedgerFilter};
 pub use moves::Actor;
 
+/// Most units one movement may move: a typing error's guard.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+/// Most units of one part one warehouse may hold (far below where integers overflow).
+pub const MAX_STOCK: i64 = 1_000_000_000_000;
+
 /// Parts a ticket holds at one warehouse.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reservation {

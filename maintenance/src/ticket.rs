@@ -203,8 +203,8 @@ impl TicketLinks {
             format!(
                 "/api/v1/assets/{asset}/chart.svg?sensors={}&from={}&to={}&mark={detected_ms}&baselines={}",
                 names.join(","),
-                detected_ms - 7 * DAY,
-                detected_ms + 2 * DAY,
+                detected_ms.saturating_sub(7 * DAY),
+                detected_ms.saturating_add(2 * DAY),
                 baselines.join(",")
             )
         });

@@ -266,10 +266,11 @@ impl Maintenance {
         reorder_point: i64,
         bin: &str,
     ) -> Result<StockLevel, StockError> {
-        if reorder_point < 0 {
-            return Err(StockError::Invalid(
-                "reorder_point must not be negative".into(),
-            ));
+        if !(0..=super::MAX_STOCK).contains(&reorder_point) {
+            return Err(StockError::Invalid(format!(
+                "reorder_point must be 0 to {}",
+                super::MAX_STOCK
+            )));
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         super::ledger::ensure_row(&mut tx, warehouse, part).await?;

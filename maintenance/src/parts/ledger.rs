@@ -96,16 +96,19 @@ pub(crate) async fn apply(
         "UPDATE stock SET on_hand = on_hand + ?1, reserved = reserved + ?2
          WHERE warehouse_id = ?3 AND part_number = ?4
            AND on_hand + ?1 >= 0 AND reserved + ?2 >= 0 AND reserved + ?2 <= on_hand + ?1
+           AND on_hand + ?1 <= ?5
          RETURNING on_hand, reserved, reorder_point",
     )
     .bind(m.on_hand)
     .bind(m.reserved)
     .bind(m.warehouse)
     .bind(m.part)
+    .bind(super::MAX_STOCK)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let (on_hand, reserved, reorder_point): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let (on_hand, reserved, reorder_point): (i64, i64, i64) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     sqlx::query(
         "INSERT INTO stock_ledger (at, actor, warehouse_id, part_number, kind, on_hand_delta,
              reserved_delta, on_hand_after, reserved_after, ticket_id, note)

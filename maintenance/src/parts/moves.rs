@@ -8,7 +8,9 @@ use sqlx::{Row, SqliteConnection};
 use super::allocate::{self, Allocated, fulfil};
 use super::catalog::check_id;
 use super::ledger::{Movement, apply, ensure_row};
-use super::{Requisition, Reservation, StockError, StockLevel, TicketParts};
+use super::{
+    MAX_QUANTITY, MAX_STOCK, Requisition, Reservation, StockError, StockLevel, TicketParts,
+};
 use crate::outbox::emit;
 use crate::{Maintenance, MaintenanceError, TicketStatus};
 
@@ -17,10 +19,19 @@ fn now() -> String {
 }
 
 fn positive(quantity: i64) -> Result<(), StockError> {
-    if quantity <= 0 {
-        return Err(StockError::Invalid("quantity must be at least 1".into()));
+    if !(1..=MAX_QUANTITY).contains(&quantity) {
+        return Err(StockError::Invalid(format!(
+            "quantity must be 1 to {MAX_QUANTITY}"
+        )));
     }
     Ok(())
+}
+
+/// The stock guard refused a movement that only adds: it would pass [`MAX_STOCK`].
+fn too_much(warehouse: &str, part: &str) -> StockError {
+    StockError::Invalid(format!(
+        "{part} at {warehouse} would hold more than {MAX_STOCK} units"
+    ))
 }
 
 /// Who does it and why.
@@ -57,7 +68,9 @@ impl Maintenance {
             ticket: None,
             note: who.note,
         };
-        apply(&mut tx, m).await?;
+        apply(&mut tx, m)
+            .await?
+            .ok_or_else(|| too_much(warehouse, part))?;
         fulfil(&mut tx, &at, who.name, warehouse, part).await?;
         tx.commit().await?;
         self.level(warehouse, part).await
@@ -72,8 +85,8 @@ impl Maintenance {
         part: &str,
         counted: i64,
     ) -> Result<StockLevel, StockError> {
-        if counted < 0 {
-            return Err(StockError::Invalid("a count is not negative".into()));
+        if !(0..=MAX_STOCK).contains(&counted) {
+            return Err(StockError::Invalid(format!("a count is 0 to {MAX_STOCK}")));
         }
         let at = now();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -102,7 +115,9 @@ impl Maintenance {
                 ticket: None,
                 note: who.note,
             };
-            apply(&mut tx, m).await?;
+            apply(&mut tx, m)
+                .await?
+                .ok_or_else(|| too_much(warehouse, part))?;
             fulfil(&mut tx, &at, who.name, warehouse, part).await?;
         }
         tx.commit().await?;
@@ -152,7 +167,9 @@ impl Maintenance {
             on_hand: quantity,
             ..out
         };
-        apply(&mut tx, into).await?;
+        apply(&mut tx, into)
+            .await?
+            .ok_or_else(|| too_much(to, part))?;
         fulfil(&mut tx, &at, who.name, to, part).await?;
         tx.commit().await?;
         Ok((self.level(from, part).await?, self.level(to, part).await?))
