@@ -200,7 +200,7 @@ impl Maintenance {
         }
         let inserted = sqlx::query(
             "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site, skills, sla_priority)
-             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              ON CONFLICT DO NOTHING
              RETURNING id",
         )
@@ -235,7 +235,7 @@ impl Maintenance {
         let id: i64 = row.get(0);
         sqlx::query(
             "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-             VALUES (?, ?, 'forewarn', NULL, 'new', 'opened from a finding')",
+             VALUES ($1, $2, 'forewarn', NULL, 'new', 'opened from a finding')",
         )
         .bind(id)
         .bind(&now)
@@ -250,7 +250,7 @@ impl Maintenance {
         });
         emit(&mut tx, &now, "ticket.opened", Some(id), &opened).await?;
         for part in &alert.parts {
-            sqlx::query("INSERT INTO ticket_parts (ticket_id, part_number, description, quantity) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO ticket_parts (ticket_id, part_number, description, quantity) VALUES ($1, $2, $3, $4)")
                 .bind(id)
                 .bind(&part.part_number)
                 .bind(&part.description)
@@ -280,7 +280,7 @@ impl Maintenance {
 
     /// One ticket with its parts.
     pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>, MaintenanceError> {
-        let Some(row) = sqlx::query(concat!(select_tickets!(), " WHERE id = ?"))
+        let Some(row) = sqlx::query(concat!(select_tickets!(), " WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -325,13 +325,13 @@ impl Maintenance {
     ) -> Result<Vec<Ticket>, MaintenanceError> {
         let rows = sqlx::query(concat!(
             select_tickets!(),
-            " WHERE (?1 IS NULL OR asset_id = ?1)
-               AND (?2 = 0 OR status NOT IN ('resolved', 'closed', 'cancelled'))
-               AND (?3 IS NULL OR status = ?3)
-               AND (?4 IS NULL OR failure_mode = ?4)
-               AND (?5 IS NULL OR priority = ?5)
-               AND (?6 IS NULL OR id < ?6)
-             ORDER BY id DESC LIMIT ?7"
+            " WHERE ($1 IS NULL OR asset_id = $1)
+               AND ($2 = 0 OR status NOT IN ('resolved', 'closed', 'cancelled'))
+               AND ($3 IS NULL OR status = $3)
+               AND ($4 IS NULL OR failure_mode = $4)
+               AND ($5 IS NULL OR priority = $5)
+               AND ($6 IS NULL OR id < $6)
+             ORDER BY id DESC LIMIT $7"
         ))
         .bind(f.asset)
         .bind(f.open_only)
@@ -369,14 +369,12 @@ impl Maintenance {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // One statement for any number of tickets, with the ids bound as a JSON array.
-        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        let rows = sqlx::query(
-            "SELECT ticket_id, part_number, description, quantity FROM ticket_parts
-             WHERE ticket_id IN (SELECT value FROM json_each(?)) ORDER BY ticket_id, part_number",
+        let rows = rows_for_ids(
+            &self.pool,
+            "SELECT ticket_id, part_number, description, quantity FROM ticket_parts WHERE ticket_id IN",
+            "ORDER BY ticket_id, part_number",
+            ids,
         )
-        .bind(ids)
-        .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .iter()
@@ -444,11 +442,11 @@ impl Maintenance {
             - chrono::Duration::from_std(self.cooldown).unwrap_or(chrono::Duration::MAX))
         .to_rfc3339_opts(SecondsFormat::Millis, true);
         Ok(sqlx::query_scalar(
-            "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?
-             WHERE id = (SELECT id FROM tickets t WHERE asset_id = ? AND failure_mode = ?
+            "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = CASE WHEN last_alert_ms > $1 THEN last_alert_ms ELSE $1 END, updated_at = $2
+             WHERE id = (SELECT id FROM tickets t WHERE asset_id = $3 AND failure_mode = $4
                          AND status IN ('resolved', 'closed', 'cancelled')
                          AND (SELECT max(at) FROM ticket_events e WHERE e.ticket_id = t.id
-                              AND e.to_status IN ('resolved', 'closed', 'cancelled')) >= ?
+                              AND e.to_status IN ('resolved', 'closed', 'cancelled')) >= $5
                          ORDER BY id DESC LIMIT 1)
              RETURNING id",
         )
@@ -471,12 +469,13 @@ async fn attach(
     now: &str,
 ) -> Result<Option<i64>, MaintenanceError> {
     Ok(sqlx::query_scalar(
-        "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = max(last_alert_ms, ?), updated_at = ?,
-            severity = CASE WHEN ? > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
-                            THEN ? ELSE severity END,
-            priority = min(priority, ?), sla_priority = min(coalesce(sla_priority, priority), ?),
-            red_alert = max(red_alert, ?)
-         WHERE asset_id = ? AND failure_mode = ? AND status NOT IN ('resolved', 'closed', 'cancelled')
+        "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = CASE WHEN last_alert_ms > $1 THEN last_alert_ms ELSE $1 END, updated_at = $2,
+            severity = CASE WHEN $3 > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
+                            THEN $4 ELSE severity END,
+            priority = CASE WHEN priority < $5 THEN priority ELSE $5 END,
+            sla_priority = CASE WHEN coalesce(sla_priority, priority) < $6 THEN coalesce(sla_priority, priority) ELSE $6 END,
+            red_alert = CASE WHEN red_alert > $7 THEN red_alert ELSE $7 END
+         WHERE asset_id = $8 AND failure_mode = $9 AND status NOT IN ('resolved', 'closed', 'cancelled')
          RETURNING id",
     )
     .bind(alert.raised_at_ms)
@@ -490,6 +489,29 @@ async fn attach(
     .bind(alert.failure_mode.as_str())
     .fetch_optional(&mut *tx)
     .await?)
+}
+
+/// The rows of `head` (a statement ending in `IN`) for `ids`, then `tail` (its ORDER BY): the
+/// ids bound one by one, in chunks far below any SQL dialect's limit on parameters. Rows keep the
+/// tail's order within a chunk, and chunks follow `ids`.
+pub(crate) async fn rows_for_ids(
+    pool: &SqlitePool,
+    head: &'static str,
+    tail: &'static str,
+    ids: &[i64],
+) -> Result<Vec<SqliteRow>, MaintenanceError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        // Built from constants and numbered placeholders only.
+        let sql = format!("{head} ({}) {tail}", list.join(", "));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        out.extend(q.fetch_all(pool).await?);
+    }
+    Ok(out)
 }
 
 /// The ticket columns, as a macro so statements stay `&'static str` (sqlx refuses runtime SQL).

@@ -165,7 +165,7 @@ impl Maintenance {
                 continue;
             }
             let (on_hand, reserved): (i64, i64) = sqlx::query_as(
-                "SELECT on_hand, reserved FROM stock WHERE warehouse_id = ? AND part_number = ?",
+                "SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND part_number = $2",
             )
             .bind(&r.warehouse_id)
             .bind(&r.part_number)
@@ -195,7 +195,7 @@ impl Maintenance {
                 };
                 apply(&mut tx, m).await?;
             }
-            sqlx::query("UPDATE stock SET reorder_point = ?, bin = ? WHERE warehouse_id = ? AND part_number = ?")
+            sqlx::query("UPDATE stock SET reorder_point = $1, bin = $2 WHERE warehouse_id = $3 AND part_number = $4")
                 .bind(r.reorder_point)
                 .bind(&r.bin)
                 .bind(&r.warehouse_id)

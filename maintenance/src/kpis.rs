@@ -66,8 +66,9 @@ impl Maintenance {
     /// The KPIs over every ticket.
     pub async fn kpis(&self) -> Result<Kpis, MaintenanceError> {
         let tickets = sqlx::query(
-            "SELECT id, status, asset_id, created_at, detected_at_ms, resolution,
-                    json_extract(evidence, '$.health.time_to_failure_h.hours')
+            // The evidence is read here rather than with a JSON function: SQL dialects spell those
+            // differently.
+            "SELECT id, status, asset_id, created_at, detected_at_ms, resolution, evidence
              FROM tickets ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -87,7 +88,9 @@ impl Maintenance {
                         created: ms(r.get::<&str, _>(3)),
                         detected_ms: r.get(4),
                         resolution: resolution.and_then(|j| serde_json::from_str(&j).ok()),
-                        lead_h: r.get(6),
+                        lead_h: serde_json::from_str::<serde_json::Value>(r.get::<&str, _>(6))
+                            .ok()
+                            .and_then(|e| e["health"]["time_to_failure_h"]["hours"].as_f64()),
                         started: None,
                         resolved: None,
                         reopened_after_resolve: false,

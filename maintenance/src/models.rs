@@ -12,7 +12,7 @@ impl Maintenance {
         let json = serde_json::to_string(m).unwrap_or_else(|_| "{}".into());
         let done = sqlx::query(
             "INSERT INTO models (asset_id, fitted_at_ms, version, method, model)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(m.asset.as_str())
         .bind(m.fitted_at_ms)
@@ -27,10 +27,11 @@ impl Maintenance {
     /// Every stored version of an asset's models, oldest first. A row that no longer parses (an
     /// older format) is skipped.
     pub async fn models(&self, asset: &AssetId) -> Result<Vec<FittedModel>, MaintenanceError> {
-        let rows = sqlx::query("SELECT model FROM models WHERE asset_id = ? ORDER BY fitted_at_ms")
-            .bind(asset.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT model FROM models WHERE asset_id = $1 ORDER BY fitted_at_ms")
+                .bind(asset.as_str())
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows
             .iter()
             .filter_map(|r| serde_json::from_str(r.get::<&str, _>(0)).ok())

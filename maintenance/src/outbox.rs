@@ -32,7 +32,7 @@ pub(crate) async fn emit(
     payload: &impl Serialize,
 ) -> Result<(), MaintenanceError> {
     let payload = serde_json::to_string(payload).unwrap_or_else(|_| "{}".into());
-    sqlx::query("INSERT INTO outbox (at, kind, ticket_id, payload) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO outbox (at, kind, ticket_id, payload) VALUES ($1, $2, $3, $4)")
         .bind(at)
         .bind(kind)
         .bind(ticket_id)

@@ -61,7 +61,7 @@ impl Maintenance {
         };
         let json = serde_json::to_string(&rating).unwrap_or_default();
         let done = sqlx::query(
-            "UPDATE tickets SET rating = ? WHERE id = ? AND status = 'closed' AND rating IS NULL",
+            "UPDATE tickets SET rating = $1 WHERE id = $2 AND status = 'closed' AND rating IS NULL",
         )
         .bind(json)
         .bind(id)

@@ -35,19 +35,21 @@ impl Maintenance {
         getrandom::fill(&mut bytes).map_err(|e| MaintenanceError::Random(e.to_string()))?;
         let token = format!("{PREFIX}{}", hex(&bytes));
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-        sqlx::query("INSERT INTO api_tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(name)
-            .bind(role.as_str())
-            .bind(hash(&token))
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (name, role, hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(hash(&token))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(token)
     }
 
     /// Whether a token of that name exists.
     pub async fn token_name_taken(&self, name: &str) -> Result<bool, MaintenanceError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE name = ?")
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await?;
@@ -56,7 +58,7 @@ impl Maintenance {
 
     /// Who holds `token`, if anyone.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, MaintenanceError> {
-        let row = sqlx::query("SELECT name, role FROM api_tokens WHERE hash = ?")
+        let row = sqlx::query("SELECT name, role FROM api_tokens WHERE hash = $1")
             .bind(hash(token))
             .fetch_optional(&self.pool)
             .await?;

@@ -68,20 +68,21 @@ pub(crate) async fn system_move(
     to: TicketStatus,
     note: &str,
 ) -> Result<bool, MaintenanceError> {
-    let done =
-        sqlx::query("UPDATE tickets SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
-            .bind(to.as_str())
-            .bind(at)
-            .bind(id)
-            .bind(from.as_str())
-            .execute(&mut *tx)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE tickets SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+    )
+    .bind(to.as_str())
+    .bind(at)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(&mut *tx)
+    .await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }
     sqlx::query(
         "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-         VALUES (?, ?, 'forewarn', ?, ?, ?)",
+         VALUES ($1, $2, 'forewarn', $3, $4, $5)",
     )
     .bind(id)
     .bind(at)
@@ -107,7 +108,7 @@ impl Maintenance {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         // IMMEDIATE: the write lock before the read, so the status read is the one updated.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query("SELECT status, asset_id, failure_mode FROM tickets WHERE id = ?")
+        let row = sqlx::query("SELECT status, asset_id, failure_mode FROM tickets WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -120,8 +121,8 @@ impl Maintenance {
         lifecycle::check(m.role, from, m.to, m.resolution)?;
         if !from.is_open() && m.to.is_open() {
             let other: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM tickets WHERE asset_id = ? AND failure_mode = ?
-                 AND status NOT IN ('resolved', 'closed', 'cancelled') AND id != ?",
+                "SELECT id FROM tickets WHERE asset_id = $1 AND failure_mode = $2
+                 AND status NOT IN ('resolved', 'closed', 'cancelled') AND id != $3",
             )
             .bind(row.get::<String, _>(1))
             .bind(row.get::<String, _>(2))
@@ -138,9 +139,9 @@ impl Maintenance {
         // The status read above is the condition: a concurrent move loses instead of
         // overwriting (SQLite serialises writers; the check keeps PostgreSQL honest too).
         let done = sqlx::query(
-            "UPDATE tickets SET status = ?, updated_at = ?,
-             resolution = CASE WHEN ? IS NULL THEN resolution ELSE ? END
-             WHERE id = ? AND status = ?",
+            "UPDATE tickets SET status = $1, updated_at = $2,
+             resolution = CASE WHEN $3 IS NULL THEN resolution ELSE $4 END
+             WHERE id = $5 AND status = $6",
         )
         .bind(m.to.as_str())
         .bind(&now)
@@ -155,7 +156,7 @@ impl Maintenance {
         }
         sqlx::query(
             "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id)
         .bind(&now)
@@ -186,7 +187,7 @@ impl Maintenance {
 
     /// A ticket's audit log, oldest first (`None`: no such ticket).
     pub async fn audit(&self, id: i64) -> Result<Option<Vec<TicketEvent>>, MaintenanceError> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -195,7 +196,7 @@ impl Maintenance {
         }
         let rows = sqlx::query(
             "SELECT id, at, actor, from_status, to_status, note FROM ticket_events
-             WHERE ticket_id = ? ORDER BY id",
+             WHERE ticket_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.pool)

@@ -197,7 +197,7 @@ async fn kpis_come_from_resolutions_and_the_audit_log() {
     let at = |h: i64| format!("2026-06-01T{h:02}:00:00.000Z");
     let resolve = async |id: i64, resolution: &str, detected_ms: i64, events: &[(&str, String)]| {
         sqlx::query(
-            "UPDATE tickets SET status = 'closed', resolution = ?, detected_at_ms = ? WHERE id = ?",
+            "UPDATE tickets SET status = 'closed', resolution = $1, detected_at_ms = $2 WHERE id = $3",
         )
         .bind(resolution)
         .bind(detected_ms)
@@ -207,7 +207,7 @@ async fn kpis_come_from_resolutions_and_the_audit_log() {
         .unwrap();
         for (to, when) in events {
             sqlx::query(
-                "INSERT INTO ticket_events (ticket_id, at, actor, to_status) VALUES (?, ?, 't', ?)",
+                "INSERT INTO ticket_events (ticket_id, at, actor, to_status) VALUES ($1, $2, 't', $3)",
             )
             .bind(id)
             .bind(when)

@@ -101,7 +101,7 @@ impl Maintenance {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO webhooks (url, secret, events, created_at, cursor)
-             VALUES (?, ?, ?, ?, (SELECT coalesce(max(id), 0) FROM outbox)) RETURNING id",
+             VALUES ($1, $2, $3, $4, (SELECT coalesce(max(id), 0) FROM outbox)) RETURNING id",
         )
         .bind(url)
         .bind(&secret)
@@ -152,7 +152,7 @@ impl Maintenance {
         id: i64,
         active: bool,
     ) -> Result<bool, MaintenanceError> {
-        Ok(sqlx::query("UPDATE webhooks SET active = ? WHERE id = ?")
+        Ok(sqlx::query("UPDATE webhooks SET active = $1 WHERE id = $2")
             .bind(active)
             .bind(id)
             .execute(&self.pool)
@@ -165,7 +165,7 @@ impl Maintenance {
     pub async fn redeliver_failed(&self, id: i64) -> Result<u64, MaintenanceError> {
         Ok(sqlx::query(
             "UPDATE webhook_queue SET state = 'pending', attempts = 0, next_at_ms = 0
-             WHERE webhook_id = ? AND state = 'failed'",
+             WHERE webhook_id = $1 AND state = 'failed'",
         )
         .bind(id)
         .execute(&self.pool)
@@ -185,7 +185,7 @@ impl Maintenance {
         }
         let rows = sqlx::query(
             "SELECT id, outbox_id, attempt, at, status, error, duration_ms FROM webhook_deliveries
-             WHERE webhook_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+             WHERE webhook_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         )
         .bind(id)
         .bind(before)
@@ -214,7 +214,7 @@ impl Maintenance {
         limit: u32,
     ) -> Result<Vec<crate::OutboxEvent>, MaintenanceError> {
         let rows = sqlx::query(
-            "SELECT id, at, kind, ticket_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, at, kind, ticket_id, payload FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit as i64)

@@ -53,7 +53,7 @@ async fn facts(
     let Some(r) = sqlx::query(
         "SELECT t.status, t.failure_mode, t.skills, t.site, t.created_at,
                 coalesce(t.sla_priority, t.priority), s.lat, s.lon
-         FROM tickets t LEFT JOIN sites s ON s.id = t.site WHERE t.id = ?",
+         FROM tickets t LEFT JOIN sites s ON s.id = t.site WHERE t.id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
@@ -103,7 +103,7 @@ async fn record(
     let json = serde_json::to_string(d).unwrap_or_else(|_| "{}".into());
     let assigning = d.kind != "proposed";
     sqlx::query(
-        "UPDATE tickets SET dispatch = ?, assignee = CASE WHEN ? THEN ? ELSE assignee END, updated_at = ? WHERE id = ?",
+        "UPDATE tickets SET dispatch = $1, assignee = CASE WHEN $2 THEN $3 ELSE assignee END, updated_at = $4 WHERE id = $5",
     )
     .bind(&json)
     .bind(assigning)
@@ -122,7 +122,7 @@ async fn record(
             // The move is the planner's: the audit entry names them.
             sqlx::query(
                 "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-                 VALUES (?, ?, ?, 'assigned', 'assigned', ?)",
+                 VALUES ($1, $2, $3, 'assigned', 'assigned', $4)",
             )
             .bind(id)
             .bind(&d.at)
@@ -134,7 +134,7 @@ async fn record(
     } else {
         sqlx::query(
             "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id)
         .bind(&d.at)

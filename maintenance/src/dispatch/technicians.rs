@@ -191,7 +191,7 @@ pub(crate) async fn upsert(
     let days = t.work_days.join(",");
     sqlx::query(
             "INSERT INTO technicians (id, name, skills, site, lat, lon, shift_start, shift_end, work_days, utc_offset, active)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, skills = excluded.skills,
                  site = excluded.site, lat = excluded.lat, lon = excluded.lon,
                  shift_start = excluded.shift_start, shift_end = excluded.shift_end,

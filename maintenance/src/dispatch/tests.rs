@@ -186,7 +186,7 @@ async fn red_alerts_are_assigned_at_once_and_announced() {
         audit[1].note
     );
     let kinds: Vec<String> =
-        sqlx::query_scalar("SELECT kind FROM outbox WHERE ticket_id = ? ORDER BY id")
+        sqlx::query_scalar("SELECT kind FROM outbox WHERE ticket_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(&db.pool)
             .await

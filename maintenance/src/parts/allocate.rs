@@ -34,14 +34,14 @@ pub(crate) async fn allocate(
     quantity: i64,
 ) -> Result<Allocated, MaintenanceError> {
     sqlx::query(
-        "INSERT INTO parts (part_number, description) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO parts (part_number, description) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(part)
     .bind(description)
     .execute(&mut *tx)
     .await?;
     let here = match site {
-        Some(site) => sqlx::query("SELECT lat, lon FROM sites WHERE id = ?")
+        Some(site) => sqlx::query("SELECT lat, lon FROM sites WHERE id = $1")
             .bind(site)
             .fetch_optional(&mut *tx)
             .await?
@@ -50,7 +50,7 @@ pub(crate) async fn allocate(
     };
     let rows = sqlx::query(
         "SELECT s.warehouse_id, w.site, w.lat, w.lon FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
-         WHERE s.part_number = ? AND s.on_hand - s.reserved > 0 ORDER BY s.warehouse_id",
+         WHERE s.part_number = $1 AND s.on_hand - s.reserved > 0 ORDER BY s.warehouse_id",
     )
     .bind(part)
     .fetch_all(&mut *tx)
@@ -72,7 +72,7 @@ pub(crate) async fn allocate(
             break;
         }
         let available: i64 = sqlx::query_scalar(
-            "SELECT on_hand - reserved FROM stock WHERE warehouse_id = ? AND part_number = ?",
+            "SELECT on_hand - reserved FROM stock WHERE warehouse_id = $1 AND part_number = $2",
         )
         .bind(&warehouse)
         .bind(part)
@@ -87,7 +87,7 @@ pub(crate) async fn allocate(
     if need > 0 {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO requisitions (ticket_id, part_number, quantity, outstanding, status, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'open', ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, 'open', $5, $6) RETURNING id",
         )
         .bind(ticket)
         .bind(part)
@@ -130,8 +130,8 @@ async fn reserve(
         return Ok(false);
     }
     sqlx::query(
-        "INSERT INTO reservations (ticket_id, warehouse_id, part_number, reserved) VALUES (?, ?, ?, ?)
-         ON CONFLICT (ticket_id, warehouse_id, part_number) DO UPDATE SET reserved = reserved + excluded.reserved",
+        "INSERT INTO reservations (ticket_id, warehouse_id, part_number, reserved) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (ticket_id, warehouse_id, part_number) DO UPDATE SET reserved = reservations.reserved + excluded.reserved",
     )
     .bind(ticket)
     .bind(warehouse)
@@ -154,7 +154,7 @@ pub(crate) async fn fulfil(
 ) -> Result<(), MaintenanceError> {
     let open = sqlx::query(
         "SELECT r.id, r.ticket_id, r.outstanding FROM requisitions r JOIN tickets t ON t.id = r.ticket_id
-         WHERE r.part_number = ? AND r.status = 'open' ORDER BY t.priority, r.id",
+         WHERE r.part_number = $1 AND r.status = 'open' ORDER BY t.priority, r.id",
     )
     .bind(part)
     .fetch_all(&mut *tx)
@@ -162,7 +162,7 @@ pub(crate) async fn fulfil(
     for r in open {
         let (id, ticket, outstanding): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
         let available: i64 = sqlx::query_scalar(
-            "SELECT on_hand - reserved FROM stock WHERE warehouse_id = ? AND part_number = ?",
+            "SELECT on_hand - reserved FROM stock WHERE warehouse_id = $1 AND part_number = $2",
         )
         .bind(warehouse)
         .bind(part)
@@ -178,8 +178,8 @@ pub(crate) async fn fulfil(
         }
         let left = outstanding - take;
         sqlx::query(
-            "UPDATE requisitions SET outstanding = ?, status = CASE WHEN ? = 0 THEN 'fulfilled' ELSE 'open' END,
-             updated_at = ? WHERE id = ?",
+            "UPDATE requisitions SET outstanding = $1, status = CASE WHEN $2 = 0 THEN 'fulfilled' ELSE 'open' END,
+             updated_at = $3 WHERE id = $4",
         )
         .bind(left)
         .bind(left)
@@ -212,14 +212,14 @@ pub(crate) async fn release(
     ticket: i64,
 ) -> Result<(), MaintenanceError> {
     let held = sqlx::query(
-        "SELECT warehouse_id, part_number, reserved FROM reservations WHERE ticket_id = ? AND reserved > 0
+        "SELECT warehouse_id, part_number, reserved FROM reservations WHERE ticket_id = $1 AND reserved > 0
          ORDER BY warehouse_id, part_number",
     )
     .bind(ticket)
     .fetch_all(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE requisitions SET status = 'cancelled', updated_at = ? WHERE ticket_id = ? AND status = 'open'",
+        "UPDATE requisitions SET status = 'cancelled', updated_at = $1 WHERE ticket_id = $2 AND status = 'open'",
     )
     .bind(at)
     .bind(ticket)
@@ -245,7 +245,7 @@ pub(crate) async fn release(
             });
         }
         sqlx::query(
-            "UPDATE reservations SET reserved = 0 WHERE ticket_id = ? AND warehouse_id = ? AND part_number = ?",
+            "UPDATE reservations SET reserved = 0 WHERE ticket_id = $1 AND warehouse_id = $2 AND part_number = $3",
         )
         .bind(ticket)
         .bind(&warehouse)
@@ -263,7 +263,7 @@ pub(crate) async fn open_requisitions(
     ticket: i64,
 ) -> Result<i64, MaintenanceError> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM requisitions WHERE ticket_id = ? AND status = 'open'",
+        "SELECT count(*) FROM requisitions WHERE ticket_id = $1 AND status = 'open'",
     )
     .bind(ticket)
     .fetch_one(&mut *tx)

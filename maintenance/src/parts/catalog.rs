@@ -150,7 +150,7 @@ impl Maintenance {
     pub async fn put_site(&self, site: &Site) -> Result<(), StockError> {
         site.validate()?;
         sqlx::query(
-            "INSERT INTO sites (id, name, lat, lon) VALUES (?, ?, ?, ?)
+            "INSERT INTO sites (id, name, lat, lon) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = excluded.lon",
         )
         .bind(&site.id)
@@ -194,7 +194,7 @@ impl Maintenance {
         let mut tx = self.pool.begin().await?;
         for (number, description) in parts {
             sqlx::query(
-                "INSERT INTO parts (part_number, description) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO parts (part_number, description) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
             .bind(number)
             .bind(description)
@@ -227,7 +227,7 @@ impl Maintenance {
     pub async fn put_warehouse(&self, w: &Warehouse) -> Result<(), StockError> {
         w.validate()?;
         sqlx::query(
-            "INSERT INTO warehouses (id, name, site, lat, lon) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO warehouses (id, name, site, lat, lon) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, site = excluded.site,
                  lat = excluded.lat, lon = excluded.lon",
         )
@@ -275,7 +275,7 @@ impl Maintenance {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         super::ledger::ensure_row(&mut tx, warehouse, part).await?;
         sqlx::query(
-            "UPDATE stock SET reorder_point = ?, bin = ? WHERE warehouse_id = ? AND part_number = ?",
+            "UPDATE stock SET reorder_point = $1, bin = $2 WHERE warehouse_id = $3 AND part_number = $4",
         )
         .bind(reorder_point)
         .bind(bin)
@@ -300,8 +300,8 @@ impl Maintenance {
     ) -> Result<Vec<StockLevel>, MaintenanceError> {
         let rows = sqlx::query(
             "SELECT warehouse_id, part_number, on_hand, reserved, reorder_point, bin FROM stock
-             WHERE (?1 IS NULL OR warehouse_id = ?1) AND (?2 IS NULL OR part_number = ?2)
-               AND (?3 = 0 OR on_hand - reserved < reorder_point)
+             WHERE ($1 IS NULL OR warehouse_id = $1) AND ($2 IS NULL OR part_number = $2)
+               AND ($3 = 0 OR on_hand - reserved < reorder_point)
              ORDER BY warehouse_id, part_number",
         )
         .bind(warehouse)
@@ -335,7 +335,7 @@ pub(crate) async fn upsert_part(
     part: &Part,
 ) -> Result<(), StockError> {
     sqlx::query(
-        "INSERT INTO parts (part_number, description, unit, unit_cost) VALUES (?, ?, ?, ?)
+        "INSERT INTO parts (part_number, description, unit, unit_cost) VALUES ($1, $2, $3, $4)
          ON CONFLICT (part_number) DO UPDATE SET description = excluded.description,
              unit = excluded.unit, unit_cost = excluded.unit_cost",
     )

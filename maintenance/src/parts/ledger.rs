@@ -59,8 +59,8 @@ pub(crate) async fn ensure_row(
     part: &str,
 ) -> Result<(), StockError> {
     let known: (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM warehouses WHERE id = ?),
-                (SELECT count(*) FROM parts WHERE part_number = ?)",
+        "SELECT (SELECT count(*) FROM warehouses WHERE id = $1),
+                (SELECT count(*) FROM parts WHERE part_number = $2)",
     )
     .bind(warehouse)
     .bind(part)
@@ -75,7 +75,7 @@ pub(crate) async fn ensure_row(
         )));
     }
     sqlx::query(
-        "INSERT INTO stock (warehouse_id, part_number) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO stock (warehouse_id, part_number) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(warehouse)
     .bind(part)
@@ -93,10 +93,10 @@ pub(crate) async fn apply(
     m: Movement<'_>,
 ) -> Result<Option<i64>, MaintenanceError> {
     let row = sqlx::query(
-        "UPDATE stock SET on_hand = on_hand + ?1, reserved = reserved + ?2
-         WHERE warehouse_id = ?3 AND part_number = ?4
-           AND on_hand + ?1 >= 0 AND reserved + ?2 >= 0 AND reserved + ?2 <= on_hand + ?1
-           AND on_hand + ?1 <= ?5
+        "UPDATE stock SET on_hand = on_hand + $1, reserved = reserved + $2
+         WHERE warehouse_id = $3 AND part_number = $4
+           AND on_hand + $1 >= 0 AND reserved + $2 >= 0 AND reserved + $2 <= on_hand + $1
+           AND on_hand + $1 <= $5
          RETURNING on_hand, reserved, reorder_point",
     )
     .bind(m.on_hand)
@@ -112,7 +112,7 @@ pub(crate) async fn apply(
     sqlx::query(
         "INSERT INTO stock_ledger (at, actor, warehouse_id, part_number, kind, on_hand_delta,
              reserved_delta, on_hand_after, reserved_after, ticket_id, note)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(m.at)
     .bind(m.actor)
@@ -132,7 +132,7 @@ pub(crate) async fn apply(
     if available < reorder_point && before >= reorder_point {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO stock_alerts (at, warehouse_id, part_number, available, reorder_point)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(m.at)
         .bind(m.warehouse)
@@ -182,9 +182,9 @@ impl Maintenance {
         let rows = sqlx::query(
             "SELECT id, at, actor, warehouse_id, part_number, kind, on_hand_delta, reserved_delta,
                     on_hand_after, reserved_after, ticket_id, note FROM stock_ledger
-             WHERE (?1 IS NULL OR warehouse_id = ?1) AND (?2 IS NULL OR part_number = ?2)
-               AND (?3 IS NULL OR ticket_id = ?3) AND (?4 IS NULL OR id < ?4)
-             ORDER BY id DESC LIMIT ?5",
+             WHERE ($1 IS NULL OR warehouse_id = $1) AND ($2 IS NULL OR part_number = $2)
+               AND ($3 IS NULL OR ticket_id = $3) AND ($4 IS NULL OR id < $4)
+             ORDER BY id DESC LIMIT $5",
         )
         .bind(f.warehouse)
         .bind(f.part)
@@ -216,7 +216,7 @@ impl Maintenance {
     pub async fn stock_alerts(&self, limit: u32) -> Result<Vec<StockAlert>, MaintenanceError> {
         let rows = sqlx::query(
             "SELECT id, at, warehouse_id, part_number, available, reorder_point FROM stock_alerts
-             ORDER BY id DESC LIMIT ?",
+             ORDER BY id DESC LIMIT $1",
         )
         .bind(limit as i64)
         .fetch_all(&self.pool)

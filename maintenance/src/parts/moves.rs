@@ -92,7 +92,7 @@ impl Maintenance {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         ensure_row(&mut tx, warehouse, part).await?;
         let (on_hand, reserved): (i64, i64) = sqlx::query_as(
-            "SELECT on_hand, reserved FROM stock WHERE warehouse_id = ? AND part_number = ?",
+            "SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND part_number = $2",
         )
         .bind(warehouse)
         .bind(part)
@@ -353,7 +353,7 @@ impl Maintenance {
 
     /// What a ticket holds and waits for (`None`: no such ticket).
     pub async fn ticket_parts(&self, ticket: i64) -> Result<Option<TicketParts>, MaintenanceError> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1")
             .bind(ticket)
             .fetch_optional(&self.pool)
             .await?;
@@ -362,7 +362,7 @@ impl Maintenance {
         }
         let reservations = sqlx::query(
             "SELECT warehouse_id, part_number, reserved, issued, consumed, returned FROM reservations
-             WHERE ticket_id = ? ORDER BY part_number, warehouse_id",
+             WHERE ticket_id = $1 ORDER BY part_number, warehouse_id",
         )
         .bind(ticket)
         .fetch_all(&self.pool)
@@ -392,7 +392,7 @@ impl Maintenance {
     ) -> Result<Vec<Requisition>, MaintenanceError> {
         let rows = sqlx::query(
             "SELECT id, ticket_id, part_number, quantity, outstanding, status, created_at, updated_at
-             FROM requisitions WHERE (?1 IS NULL OR ticket_id = ?1) AND (?2 IS NULL OR status = ?2)
+             FROM requisitions WHERE ($1 IS NULL OR ticket_id = $1) AND ($2 IS NULL OR status = $2)
              ORDER BY id",
         )
         .bind(ticket)
@@ -434,7 +434,7 @@ async fn available(
     part: &str,
 ) -> Result<i64, MaintenanceError> {
     Ok(sqlx::query_scalar(
-        "SELECT on_hand - reserved FROM stock WHERE warehouse_id = ? AND part_number = ?",
+        "SELECT on_hand - reserved FROM stock WHERE warehouse_id = $1 AND part_number = $2",
     )
     .bind(warehouse)
     .bind(part)
@@ -444,7 +444,7 @@ async fn available(
 }
 
 async fn ticket_exists(tx: &mut SqliteConnection, ticket: i64) -> Result<String, StockError> {
-    sqlx::query_scalar("SELECT status FROM tickets WHERE id = ?")
+    sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1")
         .bind(ticket)
         .fetch_optional(&mut *tx)
         .await?
@@ -467,7 +467,7 @@ async fn open_ticket(
             status.as_str()
         )));
     }
-    let site: Option<String> = sqlx::query_scalar("SELECT site FROM tickets WHERE id = ?")
+    let site: Option<String> = sqlx::query_scalar("SELECT site FROM tickets WHERE id = $1")
         .bind(ticket)
         .fetch_one(&mut *tx)
         .await?;
@@ -485,12 +485,12 @@ async fn held(
     let sql = match amount {
         "reserved" => {
             "SELECT warehouse_id, reserved, part_number FROM reservations
-             WHERE ticket_id = ?1 AND (?2 IS NULL OR part_number = ?2) AND reserved > 0
+             WHERE ticket_id = $1 AND ($2 IS NULL OR part_number = $2) AND reserved > 0
              ORDER BY part_number, warehouse_id"
         }
         _ => {
             "SELECT warehouse_id, issued - consumed - returned, part_number FROM reservations
-             WHERE ticket_id = ?1 AND (?2 IS NULL OR part_number = ?2) AND issued - consumed - returned > 0
+             WHERE ticket_id = $1 AND ($2 IS NULL OR part_number = $2) AND issued - consumed - returned > 0
              ORDER BY part_number, warehouse_id"
         }
     };
@@ -519,8 +519,8 @@ async fn bump(
 ) -> Result<(), MaintenanceError> {
     // Column names come from this module's constants only; sqlx takes the statement as built.
     let sql = format!(
-        "UPDATE reservations SET {col_a} = {col_a} + ?, {col_b} = {col_b} + ?
-         WHERE ticket_id = ? AND warehouse_id = ? AND part_number = ?"
+        "UPDATE reservations SET {col_a} = {col_a} + $1, {col_b} = {col_b} + $2
+         WHERE ticket_id = $3 AND warehouse_id = $4 AND part_number = $5"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(a)

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{ClockState, SlaStatus, Step, evaluate};
+use crate::db::rows_for_ids;
 use crate::outbox::emit;
 use crate::{Maintenance, MaintenanceError, Priority, TicketStatus};
 
@@ -54,20 +55,19 @@ impl Maintenance {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        let tickets = sqlx::query(
-            "SELECT id, created_at, coalesce(sla_priority, priority) FROM tickets
-             WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        let tickets = rows_for_ids(
+            &self.pool,
+            "SELECT id, created_at, coalesce(sla_priority, priority) FROM tickets WHERE id IN",
+            "ORDER BY id",
+            ids,
         )
-        .bind(&json)
-        .fetch_all(&self.pool)
         .await?;
-        let events = sqlx::query(
-            "SELECT ticket_id, at, to_status FROM ticket_events
-             WHERE ticket_id IN (SELECT value FROM json_each(?)) ORDER BY ticket_id, id",
+        let events = rows_for_ids(
+            &self.pool,
+            "SELECT ticket_id, at, to_status FROM ticket_events WHERE ticket_id IN",
+            "ORDER BY ticket_id, id",
+            ids,
         )
-        .bind(&json)
-        .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(tickets.len());
         for t in tickets {
@@ -133,7 +133,7 @@ impl Maintenance {
         let at = rfc3339(now_ms);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let new = sqlx::query(
-            "INSERT INTO sla_events (ticket_id, clock, kind, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO sla_events (ticket_id, clock, kind, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(clock)
@@ -146,7 +146,7 @@ impl Maintenance {
         if !new {
             return Ok(None);
         }
-        let current: String = sqlx::query_scalar("SELECT priority FROM tickets WHERE id = ?")
+        let current: String = sqlx::query_scalar("SELECT priority FROM tickets WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -156,7 +156,7 @@ impl Maintenance {
         })?;
         if kind == "breach" {
             priority = priority.escalated();
-            sqlx::query("UPDATE tickets SET priority = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE tickets SET priority = $1, updated_at = $2 WHERE id = $3")
                 .bind(priority.as_str())
                 .bind(&at)
                 .bind(id)

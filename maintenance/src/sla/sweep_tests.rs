@@ -70,15 +70,15 @@ async fn warnings_and_breaches_come_once_on_time_and_escalate() {
         kinds(&db).await,
         ["sla.warning", "sla.breached", "sla.warning"]
     );
-    let (clocks,): (String,) = sqlx::query_as(
-        "SELECT group_concat(clock || ':' || kind) FROM (SELECT * FROM sla_events ORDER BY at)",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let clocks: Vec<(String, String)> =
+        sqlx::query_as("SELECT clock, kind FROM sla_events ORDER BY at")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let clocks: Vec<String> = clocks.iter().map(|(c, k)| format!("{c}:{k}")).collect();
     assert_eq!(
         clocks,
-        "response:warning,response:breach,resolution:warning"
+        ["response:warning", "response:breach", "resolution:warning"]
     );
     // The due times did not move with the escalation: the SLA follows the opening priority.
     let sla = db.sla_of(&[id], at(60.0)).await.unwrap()[0].1;

@@ -34,7 +34,7 @@ impl Maintenance {
             let patterns: Vec<String> =
                 serde_json::from_str(&h.get::<String, _>(1)).unwrap_or_default();
             let events = sqlx::query(
-                "SELECT id, kind, ticket_id FROM outbox WHERE id > ? ORDER BY id LIMIT 1000",
+                "SELECT id, kind, ticket_id FROM outbox WHERE id > $1 ORDER BY id LIMIT 1000",
             )
             .bind(cursor)
             .fetch_all(&mut *tx)
@@ -47,7 +47,7 @@ impl Maintenance {
                 .filter(|e| wants(&patterns, e.get::<&str, _>(1)))
             {
                 sqlx::query(
-                    "INSERT INTO webhook_queue (webhook_id, outbox_id, ticket_id) VALUES (?, ?, ?)
+                    "INSERT INTO webhook_queue (webhook_id, outbox_id, ticket_id) VALUES ($1, $2, $3)
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(id)
@@ -57,7 +57,7 @@ impl Maintenance {
                 .await?;
                 queued += 1;
             }
-            sqlx::query("UPDATE webhooks SET cursor = ? WHERE id = ?")
+            sqlx::query("UPDATE webhooks SET cursor = $1 WHERE id = $2")
                 .bind(last)
                 .bind(id)
                 .execute(&mut *tx)
@@ -80,11 +80,11 @@ impl Maintenance {
              FROM webhook_queue q
              JOIN webhooks w ON w.id = q.webhook_id
              JOIN outbox o ON o.id = q.outbox_id
-             WHERE q.state = 'pending' AND q.next_at_ms <= ? AND w.active = 1
+             WHERE q.state = 'pending' AND q.next_at_ms <= $1 AND w.active = 1
                AND NOT EXISTS (SELECT 1 FROM webhook_queue e
                                WHERE e.webhook_id = q.webhook_id AND e.state = 'pending'
-                                 AND e.outbox_id < q.outbox_id AND e.ticket_id IS q.ticket_id)
-             ORDER BY q.outbox_id LIMIT ?",
+                                 AND e.outbox_id < q.outbox_id AND e.ticket_id IS NOT DISTINCT FROM q.ticket_id)
+             ORDER BY q.outbox_id LIMIT $2",
         )
         .bind(now_ms)
         .bind(limit as i64)
@@ -121,7 +121,7 @@ impl Maintenance {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO webhook_deliveries (webhook_id, outbox_id, attempt, at, status, error, duration_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(r.webhook_id)
         .bind(r.outbox_id)
@@ -133,8 +133,8 @@ impl Maintenance {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE webhook_queue SET state = ?, attempts = attempts + 1, next_at_ms = ?
-             WHERE webhook_id = ? AND outbox_id = ?",
+            "UPDATE webhook_queue SET state = $1, attempts = attempts + 1, next_at_ms = $2
+             WHERE webhook_id = $3 AND outbox_id = $4",
         )
         .bind(state)
         .bind(retry_at_ms)
