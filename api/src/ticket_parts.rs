@@ -103,14 +103,7 @@ pub async fn consume(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<PartRequest>, JsonRejection>,
 ) -> Result<Json<TicketParts>, ApiError> {
-    let caller = auth.at_least(Role::Technician, "consuming parts")?;
-    let id = ticket_id(id)?;
-    let r = body(b)?;
-    let who = Actor {
-        name: &caller.name,
-        note: note(&r.note)?,
-    };
-    Ok(Json(s.db.consume(who, id, r.part()?, r.quantity()?).await?))
+    settle(s, auth, id, b, false).await
 }
 
 /// `POST /api/v1/tickets/{id}/parts/return`: issued, unused parts back to their shelf.
@@ -121,14 +114,33 @@ pub async fn return_parts(
     id: Result<Path<i64>, PathRejection>,
     b: Result<Json<PartRequest>, JsonRejection>,
 ) -> Result<Json<TicketParts>, ApiError> {
-    let caller = auth.at_least(Role::Technician, "returning parts")?;
+    settle(s, auth, id, b, true).await
+}
+
+/// Issued parts used (`returning` false) or brought back (true).
+async fn settle(
+    s: AppState,
+    auth: Authenticated,
+    id: Result<Path<i64>, PathRejection>,
+    b: Result<Json<PartRequest>, JsonRejection>,
+    returning: bool,
+) -> Result<Json<TicketParts>, ApiError> {
+    let action = if returning {
+        "returning parts"
+    } else {
+        "consuming parts"
+    };
+    let caller = auth.at_least(Role::Technician, action)?;
     let id = ticket_id(id)?;
     let r = body(b)?;
     let who = Actor {
         name: &caller.name,
         note: note(&r.note)?,
     };
-    Ok(Json(
-        s.db.return_parts(who, id, r.part()?, r.quantity()?).await?,
-    ))
+    let (part, quantity) = (r.part()?, r.quantity()?);
+    Ok(Json(if returning {
+        s.db.return_parts(who, id, part, quantity).await?
+    } else {
+        s.db.consume(who, id, part, quantity).await?
+    }))
 }

@@ -232,22 +232,7 @@ impl Drop for ServiceProcess {
 
 /// A GET over plain HTTP/1.1 to the service's API: the status code and the body.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the API");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: forewarn\r\nConnection: close\r\n\r\n");
-    s.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("receive");
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_owned())
+    http_send(addr, "GET", path, None, "").await
 }
 
 /// A request with an optional bearer token and JSON body over plain HTTP/1.1: the status code
@@ -282,4 +267,41 @@ pub async fn http_send(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     (status, body.to_owned())
+}
+
+/// `forewarn token create --role ROLE --name NAME --data-dir DATA`, as an administrator runs it:
+/// the token printed.
+pub fn create_token(data: &Path, role: &str, name: &str) -> String {
+    let out = Command::new(forewarn_bin())
+        .args([
+            "token",
+            "create",
+            "--role",
+            role,
+            "--name",
+            name,
+            "--data-dir",
+        ])
+        .arg(data)
+        .output()
+        .expect("run forewarn token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("a token is text")
+        .trim()
+        .to_owned()
+}
+
+/// Waits up to 30 s for a service's API to answer `/healthz`.
+pub async fn wait_for_api(addr: std::net::SocketAddr) {
+    let up = eventually(Duration::from_secs(30), async || {
+        tokio::net::TcpStream::connect(addr).await.is_ok()
+            && http_get(addr, "/healthz").await.0 == 200
+    })
+    .await;
+    assert!(up, "the API on {addr} did not come up");
 }

@@ -3,7 +3,6 @@
 //! running service with data in it — no 5xx, every response in its documented schema and content
 //! type. Then every write, without a token and with a viewer's, is refused (401, 403).
 
-use std::time::Duration;
 
 use forewarn::mosquitto::{Mosquitto, free_port};
 use forewarn_tests::*;
@@ -11,28 +10,6 @@ use forewarn_tests::*;
 /// The schemathesis command: `FOREWARN_SCHEMATHESIS`, or `schemathesis` on the PATH.
 fn schemathesis() -> String {
     std::env::var("FOREWARN_SCHEMATHESIS").unwrap_or_else(|_| "schemathesis".into())
-}
-
-fn token(dir: &std::path::Path, role: &str) -> String {
-    let out = std::process::Command::new(forewarn_bin())
-        .args([
-            "token",
-            "create",
-            "--role",
-            role,
-            "--name",
-            role,
-            "--data-dir",
-        ])
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn config(broker: u16) -> String {
@@ -101,17 +78,12 @@ async fn the_api_keeps_to_its_openapi_document_and_refuses_writes_without_the_ro
     );
     let broker = Mosquitto::start().expect("mosquitto");
     let dir = tempfile::tempdir().unwrap();
-    let admin = token(dir.path(), "admin");
-    let viewer = token(dir.path(), "viewer");
+    let admin = create_token(&dir.path().join("data"), "admin", "admin");
+    let viewer = create_token(&dir.path().join("data"), "viewer", "viewer");
     let http = format!("127.0.0.1:{}", free_port().unwrap());
     let addr: std::net::SocketAddr = http.parse().unwrap();
     let svc = ServiceProcess::start_config(dir.path(), &config(broker.port), &http, &[]);
-    let up = eventually(Duration::from_secs(30), async || {
-        tokio::net::TcpStream::connect(addr).await.is_ok()
-            && http_get(addr, "/healthz").await.0 == 200
-    })
-    .await;
-    assert!(up, "the API did not come up");
+    wait_for_api(addr).await;
     seed(addr, &admin).await;
 
     // Every write refuses a missing token and a viewer's, before looking at anything else.

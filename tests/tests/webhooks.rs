@@ -56,45 +56,18 @@ fn config(broker: u16) -> String {
     c
 }
 
-async fn up(addr: std::net::SocketAddr) {
-    let ok = eventually(Duration::from_secs(30), async || {
-        tokio::net::TcpStream::connect(addr).await.is_ok()
-            && http_get(addr, "/healthz").await.0 == 200
-    })
-    .await;
-    assert!(ok, "the API did not come up");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_arrives_at_least_once_in_order_per_ticket_across_a_kill() {
     let broker = Mosquitto::start().expect("mosquitto");
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(forewarn_bin())
-        .args([
-            "token",
-            "create",
-            "--role",
-            "admin",
-            "--name",
-            "ops",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let token = create_token(&dir.path().join("data"), "admin", "ops");
     let http = format!("127.0.0.1:{}", free_port().unwrap());
     let addr: std::net::SocketAddr = http.parse().unwrap();
     let seen: Seen = Default::default();
     let url = receiver(seen.clone()).await;
 
     let svc = ServiceProcess::start_config(dir.path(), &config(broker.port), &http, &[]);
-    up(addr).await;
+    wait_for_api(addr).await;
     let hook = format!(r#"{{"url":"{url}","events":["*"]}}"#);
     let (s, body) = http_send(addr, "POST", "/api/v1/webhooks", Some(&token), &hook).await;
     assert_eq!(s, 201, "{body}");
@@ -132,7 +105,7 @@ async fn every_event_arrives_at_least_once_in_order_per_ticket_across_a_kill() {
     let before = seen.lock().unwrap().len();
 
     let svc = ServiceProcess::start_config(dir.path(), &config(broker.port), &http, &[]);
-    up(addr).await;
+    wait_for_api(addr).await;
     let (_, body) = http_get(addr, "/api/v1/outbox?limit=1000").await;
     let outbox: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
     assert!(outbox.len() >= 60, "{}", outbox.len());
