@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need when it is missing
-# (Mosquitto and InfluxDB from Debian's packages, schemathesis from PyPI in its own virtualenv),
-# builds the binary the crash test runs, and runs every test.
+# (Mosquitto, InfluxDB and PostgreSQL from Debian's packages, schemathesis from PyPI in its own
+# virtualenv), builds the binary the crash test runs, and runs every test — the maintenance tests
+# twice: on SQLite, then on a PostgreSQL server they start themselves on a free port.
 # Tests start their own brokers on free ports and stop them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ missing=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+# PostgreSQL server binaries (initdb, postgres): the maintenance tests run on it too.
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from Debian's packages..."
     sudo=""
@@ -50,4 +53,5 @@ fi
 start=$(date +%s)
 cargo build --bin forewarn
 cargo test --workspace
+FOREWARN_TEST_POSTGRES=1 cargo test -p forewarn-maintenance
 echo "test suite wall time (build included): $(( $(date +%s) - start )) s"

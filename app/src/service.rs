@@ -62,7 +62,7 @@ pub async fn run(
     let (store, shipper) = open_store(&spec, metrics.clone())
         .await
         .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
-    let db = Maintenance::open(&spec.data_dir)
+    let db = Maintenance::from_env(&spec.data_dir)
         .await
         .context("opening the tickets database")?
         .with_cooldown(spec.config.cooldown())

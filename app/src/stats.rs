@@ -22,7 +22,15 @@ pub async fn collect(dir: &Path) -> anyhow::Result<serde_json::Value> {
             .await?
             .with_context(|| format!("reading the store in {}", dir.display()))?;
     let s = store.stats();
-    let tickets = match Maintenance::open_read_only(dir).await? {
+    // A PostgreSQL tickets database is shared: reading it beside the service is fine.
+    let elsewhere = std::env::var(forewarn_maintenance::DATABASE_URL_VAR)
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    let db = match elsewhere {
+        Some(url) => Some(Maintenance::connect(url.trim()).await?),
+        None => Maintenance::open_read_only(dir).await?,
+    };
+    let tickets = match db {
         Some(db) => {
             let n = db.count().await?;
             db.close().await;

@@ -37,7 +37,7 @@ pub async fn create(args: &CreateArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!name.is_empty(), "--name must not be empty");
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let db = Maintenance::open(&args.data_dir).await?;
+    let db = Maintenance::from_env(&args.data_dir).await?;
     anyhow::ensure!(
         !db.token_name_taken(name).await?,
         "a token named {name:?} exists already"

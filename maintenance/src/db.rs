@@ -1,7 +1,6 @@
 //! The tickets database.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
@@ -10,11 +9,9 @@ use forewarn_domain::{Alert, Asset, Criticality, FailureModeId, Finding};
 use crate::outbox::emit;
 use crate::parts::allocate::allocate;
 use crate::priority::{Priority, Urgency};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
+use sqlx::any::{AnyPoolOptions, AnyRow};
 
 use crate::{Ticket, TicketPart, TicketStatus};
 
@@ -98,13 +95,72 @@ impl From<Criticality> for AssetContext {
     }
 }
 
+/// The environment variable naming a tickets database other than the data directory's SQLite.
+pub const DATABASE_URL_VAR: &str = "FOREWARN_DATABASE_URL";
+
+/// Which SQL database holds the tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file in the data directory (the default).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL names.
+    pub fn of(url: &str) -> Result<Self, MaintenanceError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(MaintenanceError::Db(sqlx::Error::Configuration(
+                format!("{url:?} is neither sqlite:// nor postgres://").into(),
+            )))
+        }
+    }
+}
+
+/// The URL of an SQLite file (`mode`: `rwc` creates it, `ro` reads only).
+fn sqlite_url(path: &Path, mode: &str) -> String {
+    format!("sqlite://{}?mode={mode}", path.display())
+}
+
+/// A pool of `max` connections; SQLite connections get the settings the tickets need: the WAL
+/// journal, full fsync, a 10 s busy wait and foreign keys.
+async fn pool(
+    backend: Backend,
+    url: &str,
+    max: u32,
+    read_only: bool,
+) -> Result<AnyPool, MaintenanceError> {
+    let mut options = AnyPoolOptions::new().max_connections(max);
+    if backend == Backend::Sqlite {
+        options = options.after_connect(move |conn, _| {
+            Box::pin(async move {
+                let mut pragmas = vec!["PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON"];
+                if !read_only {
+                    pragmas.extend(["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]);
+                }
+                for p in pragmas {
+                    sqlx::query(p).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        });
+    }
+    Ok(options.connect(url).await?)
+}
+
 /// Default of [`Maintenance::with_cooldown`].
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 
 /// Tickets, parts and their history in SQL.
 #[derive(Debug, Clone)]
 pub struct Maintenance {
-    pub(crate) pool: SqlitePool,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
     cooldown: Duration,
     pub(crate) sla: std::sync::Arc<crate::SlaPolicy>,
 }
@@ -112,23 +168,51 @@ pub struct Maintenance {
 impl Maintenance {
     /// Opens (creating and migrating) `forewarn.db` in the data directory.
     pub async fn open(dir: &Path) -> Result<Self, MaintenanceError> {
-        let opts = SqliteConnectOptions::new()
-            .filename(dir.join("forewarn.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        Self::connect(&sqlite_url(&dir.join("forewarn.db"), "rwc")).await
+    }
+
+    /// Connects to the database at `url` — `postgres://…` or `sqlite://…` — and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, MaintenanceError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url)?;
+        let pool = pool(backend, url, 4, false).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
         Ok(Self {
             pool,
+            backend,
             cooldown: DEFAULT_COOLDOWN,
             sla: Default::default(),
         })
+    }
+
+    /// The tickets database the environment names: `FOREWARN_DATABASE_URL` (a `postgres://`
+    /// URL carries credentials, so it comes from the environment, never a config file), or
+    /// else `forewarn.db` in the data directory.
+    pub async fn from_env(dir: &Path) -> Result<Self, MaintenanceError> {
+        match std::env::var(DATABASE_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => Self::connect(url.trim()).await,
+            _ => Self::open(dir).await,
+        }
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction for work that reads before it writes: on SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so what it read is what it updates; PostgreSQL's row locks and
+    /// the statements' own guards do that there.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// For how long after a ticket is finished new alerts for its asset and failure mode join it
@@ -151,14 +235,11 @@ impl Maintenance {
         if !path.exists() {
             return Ok(None);
         }
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .read_only(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await?;
+        sqlx::any::install_default_drivers();
+        let pool = pool(Backend::Sqlite, &sqlite_url(&path, "ro"), 1, true).await?;
         Ok(Some(Self {
             pool,
+            backend: Backend::Sqlite,
             cooldown: DEFAULT_COOLDOWN,
             sla: Default::default(),
         }))
@@ -214,7 +295,7 @@ impl Maintenance {
         .bind(alert.raised_at_ms)
         .bind(&evidence)
         .bind(urgency.priority().as_str())
-        .bind(urgency.red_alert())
+        .bind(i64::from(urgency.red_alert()))
         .bind(asset.site.as_deref())
         .bind(serde_json::to_string(&alert.skills).unwrap_or_else(|_| "[]".into()))
         .bind(urgency.priority().as_str())
@@ -334,7 +415,7 @@ impl Maintenance {
              ORDER BY id DESC LIMIT $7"
         ))
         .bind(f.asset)
-        .bind(f.open_only)
+        .bind(i64::from(f.open_only))
         .bind(f.status.map(TicketStatus::as_str))
         .bind(f.failure_mode)
         .bind(f.priority.map(crate::Priority::as_str))
@@ -431,7 +512,7 @@ impl Maintenance {
     /// so alerts counted on the ticket do not extend it.
     async fn cooling(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         alert: &Alert,
         now: &str,
     ) -> Result<Option<i64>, MaintenanceError> {
@@ -463,7 +544,7 @@ impl Maintenance {
 /// Attaches an alert to the open ticket of its asset and failure mode, raising the severity when
 /// the alert is worse; returns the ticket id, or `None` when no ticket is open.
 async fn attach(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     alert: &Alert,
     urgency: &Urgency,
     now: &str,
@@ -484,7 +565,7 @@ async fn attach(
     .bind(alert.severity.as_str())
     .bind(urgency.priority().as_str())
     .bind(urgency.priority().as_str())
-    .bind(urgency.red_alert())
+    .bind(i64::from(urgency.red_alert()))
     .bind(alert.asset.as_str())
     .bind(alert.failure_mode.as_str())
     .fetch_optional(&mut *tx)
@@ -495,11 +576,11 @@ async fn attach(
 /// ids bound one by one, in chunks far below any SQL dialect's limit on parameters. Rows keep the
 /// tail's order within a chunk, and chunks follow `ids`.
 pub(crate) async fn rows_for_ids(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     head: &'static str,
     tail: &'static str,
     ids: &[i64],
-) -> Result<Vec<SqliteRow>, MaintenanceError> {
+) -> Result<Vec<AnyRow>, MaintenanceError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -524,7 +605,7 @@ macro_rules! select_tickets {
 }
 use select_tickets;
 
-fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
+fn from_row(row: &AnyRow) -> Result<Ticket, MaintenanceError> {
     let id: i64 = row.get("id");
     let status: String = row.get("status");
     let detected_at_ms: i64 = row.get("detected_at_ms");
@@ -537,7 +618,7 @@ fn from_row(row: &SqliteRow) -> Result<Ticket, MaintenanceError> {
             id,
             field: "priority",
         })?,
-        red_alert: row.get("red_alert"),
+        red_alert: row.get::<i64, _>("red_alert") != 0,
         site: row.get("site"),
         skills: serde_json::from_str(&row.get::<String, _>("skills")).unwrap_or_default(),
         assignee: row.get("assignee"),

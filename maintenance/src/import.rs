@@ -104,7 +104,7 @@ impl Maintenance {
     /// Creates or replaces every part, or none.
     pub async fn import_parts(&self, rows: &[(u64, Part)]) -> Result<usize, ImportError> {
         outcome(precheck(rows, |p| p.part_number.clone(), Part::validate))?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         for (line, p) in rows {
             if let Err(e) = upsert_part(&mut tx, p).await {
                 return Err(ImportError::Rows(vec![refused(*line, e)?]));
@@ -120,7 +120,7 @@ impl Maintenance {
         rows: &[(u64, Technician)],
     ) -> Result<usize, ImportError> {
         outcome(precheck(rows, |t| t.id.clone(), Technician::validate))?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         for (line, t) in rows {
             if let Err(e) = upsert(&mut tx, t).await {
                 return Err(ImportError::Rows(vec![refused(*line, e)?]));
@@ -155,7 +155,7 @@ impl Maintenance {
         let key = |r: &StockRow| format!("{} at {}", r.part_number, r.warehouse_id);
         let mut errors = precheck(rows, key, check);
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         for (line, r) in rows {
             if errors.iter().any(|e| e.line == *line) {
                 continue;

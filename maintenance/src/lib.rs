@@ -24,12 +24,17 @@ pub mod sla;
 pub use sla::sweep::{Clock, SlaEvent, run as run_sla};
 pub use sla::{SlaPolicy, SlaStatus, SlaTimes};
 mod stage;
+#[cfg(test)]
+pub(crate) mod testdb;
 mod ticket;
 mod tokens;
 mod transition;
 pub mod webhooks;
 
-pub use db::{AssetContext, DEFAULT_COOLDOWN, Maintenance, MaintenanceError, Opened, TicketFilter};
+pub use db::{
+    AssetContext, Backend, DATABASE_URL_VAR, DEFAULT_COOLDOWN, Maintenance, MaintenanceError,
+    Opened, TicketFilter,
+};
 pub use kpis::Kpis;
 pub use lifecycle::{Resolution, Role};
 pub use priority::Priority;

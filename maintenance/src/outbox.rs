@@ -3,7 +3,7 @@
 //! does — across crashes and restarts — and a deliverer can send them later, in order.
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::MaintenanceError;
 
@@ -25,7 +25,7 @@ pub struct OutboxEvent {
 
 /// Records an event inside the caller's transaction.
 pub(crate) async fn emit(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     kind: &str,
     ticket_id: Option<i64>,

@@ -4,7 +4,7 @@ use chrono::{SecondsFormat, Utc};
 use sqlx::Row;
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::lifecycle::{self, Refusal, Resolution, Role};
 use crate::outbox::emit;
@@ -61,7 +61,7 @@ pub(crate) struct StatusChange<'a> {
 /// A move the service makes by itself (parts missing or arrived), inside the caller's
 /// transaction: only if the ticket is still in `from`, with its audit entry and event.
 pub(crate) async fn system_move(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     id: i64,
     from: TicketStatus,
@@ -107,7 +107,7 @@ impl Maintenance {
     pub async fn transition(&self, id: i64, m: &Move<'_>) -> Result<Ticket, MoveError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         // IMMEDIATE: the write lock before the read, so the status read is the one updated.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT status, asset_id, failure_mode FROM tickets WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)

@@ -35,9 +35,8 @@ async fn open(db: &Maintenance, asset: &str) -> i64 {
 async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     // No cooldown: the second ticket below must open.
-    let db = Maintenance::open(dir.path())
+    let db = crate::testdb::open(dir.path())
         .await
-        .unwrap()
         .with_cooldown(std::time::Duration::ZERO);
     // Parts in stock: starting work does not wait for them.
     crate::parts::tests::stock_all(&db, 10).await;
@@ -135,7 +134,7 @@ async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
 #[tokio::test]
 async fn concurrent_moves_of_one_ticket_apply_once() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     let id = open(&db, "p-2").await;
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -158,7 +157,7 @@ async fn concurrent_moves_of_one_ticket_apply_once() {
 #[tokio::test]
 async fn tokens_are_shown_once_and_stored_hashed() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     let token = db.create_token("planner-1", Role::Planner).await.unwrap();
     assert!(token.starts_with("fw_") && token.len() == 67, "{token}");
     let caller = db.authenticate(&token).await.unwrap().unwrap();
@@ -185,7 +184,7 @@ async fn tokens_are_shown_once_and_stored_hashed() {
 #[tokio::test]
 async fn kpis_come_from_resolutions_and_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     let empty = db.kpis().await.unwrap();
     assert_eq!(
         (empty.open_tickets, empty.mttr_h, empty.false_alarm_rate),
@@ -257,7 +256,7 @@ async fn kpis_come_from_resolutions_and_the_audit_log() {
 #[tokio::test]
 async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     let id = open(&db, "p-3").await;
     db.transition(id, &mv(Role::Planner, TicketStatus::Cancelled, None))
         .await
@@ -293,7 +292,7 @@ async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
 async fn priority_escalates_with_worse_findings_and_never_falls() {
     use crate::Priority;
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     let Opened::New(t) = db
         .open_ticket(
             &alert("p-9", "bearing_wear", Severity::Medium),

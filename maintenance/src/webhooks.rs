@@ -137,7 +137,7 @@ impl Maintenance {
                 id: r.get(0),
                 url: r.get(1),
                 events: serde_json::from_str(&r.get::<String, _>(2)).unwrap_or_default(),
-                active: r.get(3),
+                active: r.get::<i64, _>(3) != 0,
                 created_at: r.get(4),
                 pending: r.get(5),
                 failed: r.get(6),
@@ -153,7 +153,7 @@ impl Maintenance {
         active: bool,
     ) -> Result<bool, MaintenanceError> {
         Ok(sqlx::query("UPDATE webhooks SET active = $1 WHERE id = $2")
-            .bind(active)
+            .bind(i64::from(active))
             .bind(id)
             .execute(&self.pool)
             .await?

@@ -3,7 +3,6 @@
 //! running service with data in it — no 5xx, every response in its documented schema and content
 //! type. Then every write, without a token and with a viewer's, is refused (401, 403).
 
-
 use forewarn::mosquitto::{Mosquitto, free_port};
 use forewarn_tests::*;
 

@@ -2,7 +2,7 @@
 //! alert), a planner's "assign the best" or override, and the ranking on demand.
 
 use chrono::{SecondsFormat, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::technicians::all;
 use super::{Candidate, Dispatch, Job, rank, reason};
@@ -46,7 +46,7 @@ struct Facts {
 }
 
 async fn facts(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     sla: &crate::SlaPolicy,
     id: i64,
 ) -> Result<Option<Facts>, MaintenanceError> {
@@ -77,7 +77,7 @@ async fn facts(
 }
 
 async fn ranking(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     f: &Facts,
     now_ms: i64,
 ) -> Result<(Vec<Candidate>, usize), MaintenanceError> {
@@ -95,7 +95,7 @@ async fn ranking(
 /// Stores `d` on ticket `id` (and its technician when it is an assignment), moves a new or
 /// reopened ticket to assigned, logs it, and tells the outbox.
 async fn record(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     id: i64,
     status: TicketStatus,
     d: &Dispatch,
@@ -103,10 +103,10 @@ async fn record(
     let json = serde_json::to_string(d).unwrap_or_else(|_| "{}".into());
     let assigning = d.kind != "proposed";
     sqlx::query(
-        "UPDATE tickets SET dispatch = $1, assignee = CASE WHEN $2 THEN $3 ELSE assignee END, updated_at = $4 WHERE id = $5",
+        "UPDATE tickets SET dispatch = $1, assignee = CASE WHEN $2 = 1 THEN $3 ELSE assignee END, updated_at = $4 WHERE id = $5",
     )
     .bind(&json)
-    .bind(assigning)
+    .bind(i64::from(assigning))
     .bind(&d.technician_id)
     .bind(&d.at)
     .bind(id)
@@ -151,7 +151,7 @@ async fn record(
 /// At opening: proposes the best technician, or — for a red alert — assigns them at once and
 /// raises the red-alert event.
 pub(crate) async fn on_open(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     sla: &crate::SlaPolicy,
     id: i64,
     red_alert: bool,
@@ -195,7 +195,7 @@ impl Maintenance {
         note: Option<&str>,
     ) -> Result<Ticket, AssignError> {
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let f = facts(&mut tx, &self.sla, id)
             .await?
             .ok_or_else(|| AssignError::NotFound(format!("no ticket {id}")))?;

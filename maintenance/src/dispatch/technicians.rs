@@ -185,7 +185,7 @@ impl Maintenance {
 
 /// Creates or replaces a (validated) technician on `conn`.
 pub(crate) async fn upsert(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     t: &Technician,
 ) -> Result<(), StockError> {
     let days = t.work_days.join(",");
@@ -207,7 +207,7 @@ pub(crate) async fn upsert(
         .bind(minutes(&t.shift_end).unwrap_or(960) as i64)
         .bind(days)
         .bind(t.utc_offset_minutes)
-        .bind(t.active)
+        .bind(i64::from(t.active))
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -215,7 +215,7 @@ pub(crate) async fn upsert(
 
 /// Every technician, by id, with their load, read on `conn` (inside a transaction).
 pub(crate) async fn all(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
 ) -> Result<Vec<(Technician, i64)>, MaintenanceError> {
     {
         let rows = sqlx::query(
@@ -247,7 +247,7 @@ pub(crate) async fn all(
                         .map(String::from)
                         .collect(),
                     utc_offset_minutes: r.get(9),
-                    active: r.get(10),
+                    active: r.get::<i64, _>(10) != 0,
                 };
                 (t, r.get(11))
             })

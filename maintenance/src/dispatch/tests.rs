@@ -29,7 +29,7 @@ fn tech(id: &str, skills: &[&str], site: Option<&str>, lat: f64) -> Technician {
 
 async fn crew() -> (tempfile::TempDir, Maintenance) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     db.put_site(&Site {
         id: "s1".into(),
         name: String::new(),
@@ -207,7 +207,7 @@ async fn red_alerts_are_assigned_at_once_and_announced() {
 #[tokio::test]
 async fn nobody_with_the_skills_means_no_proposal_and_a_clear_refusal() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     db.put_technician(&tech("sparky", &["electrical"], None, 50.0))
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! requisitioned; serving requisitions when stock arrives; giving back what a finished ticket
 //! still holds.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use crate::geo::{LatLon, distance_km, nearest_first};
 use crate::outbox::emit;
@@ -24,7 +24,7 @@ pub(crate) struct Allocated {
 /// names one it lacks. Runs in the caller's (write) transaction.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn allocate(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     actor: &str,
     ticket: i64,
@@ -107,7 +107,7 @@ pub(crate) async fn allocate(
 /// Reserves `quantity` of `part` at `warehouse` for `ticket` (ledger + reservation row); false
 /// when the stock guard refused (not that many available).
 async fn reserve(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     actor: &str,
     ticket: i64,
@@ -146,7 +146,7 @@ async fn reserve(
 /// ticket first (priority, then oldest requisition). A ticket waiting for parts whose last
 /// requisition is served goes back to work.
 pub(crate) async fn fulfil(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     actor: &str,
     warehouse: &str,
@@ -206,7 +206,7 @@ pub(crate) async fn fulfil(
 /// Gives back what a finished ticket still holds on the shelf and cancels what it still waits
 /// for; the released units then serve other tickets' requisitions.
 pub(crate) async fn release(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     actor: &str,
     ticket: i64,
@@ -259,7 +259,7 @@ pub(crate) async fn release(
 
 /// How many requisitions of `ticket` are still open.
 pub(crate) async fn open_requisitions(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     ticket: i64,
 ) -> Result<i64, MaintenanceError> {
     Ok(sqlx::query_scalar(
@@ -272,7 +272,7 @@ pub(crate) async fn open_requisitions(
 
 /// Puts a ticket in progress on hold while it waits for parts.
 pub(crate) async fn hold_if_missing(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     ticket: i64,
 ) -> Result<(), MaintenanceError> {
@@ -294,7 +294,7 @@ pub(crate) async fn hold_if_missing(
 
 /// Resumes a ticket waiting for parts once none is missing.
 async fn resume_if_ready(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     ticket: i64,
 ) -> Result<(), MaintenanceError> {

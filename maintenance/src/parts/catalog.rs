@@ -272,7 +272,7 @@ impl Maintenance {
                 super::MAX_STOCK
             )));
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         super::ledger::ensure_row(&mut tx, warehouse, part).await?;
         sqlx::query(
             "UPDATE stock SET reorder_point = $1, bin = $2 WHERE warehouse_id = $3 AND part_number = $4",
@@ -306,7 +306,7 @@ impl Maintenance {
         )
         .bind(warehouse)
         .bind(part)
-        .bind(low_only)
+        .bind(i64::from(low_only))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -331,7 +331,7 @@ impl Maintenance {
 
 /// Creates or replaces a (validated) part on `conn`.
 pub(crate) async fn upsert_part(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     part: &Part,
 ) -> Result<(), StockError> {
     sqlx::query(

@@ -2,7 +2,7 @@
 //! transaction, plus the low-stock alert when the change crosses the reorder point.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{StockAlert, StockError};
 use crate::outbox::emit;
@@ -54,7 +54,7 @@ pub(crate) struct Movement<'a> {
 
 /// Makes sure the warehouse and part exist and have a stock row (empty when new).
 pub(crate) async fn ensure_row(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     warehouse: &str,
     part: &str,
 ) -> Result<(), StockError> {
@@ -89,7 +89,7 @@ pub(crate) async fn ensure_row(
 /// alert. Returns the units available after it, or `None` when the guard refused (nothing
 /// written).
 pub(crate) async fn apply(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     m: Movement<'_>,
 ) -> Result<Option<i64>, MaintenanceError> {
     let row = sqlx::query(

@@ -3,7 +3,7 @@
 //! technician, recording what was used and returning the rest.
 
 use chrono::{SecondsFormat, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::allocate::{self, Allocated, fulfil};
 use super::catalog::check_id;
@@ -55,7 +55,7 @@ impl Maintenance {
     ) -> Result<StockLevel, StockError> {
         positive(quantity)?;
         let at = now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         ensure_row(&mut tx, warehouse, part).await?;
         let m = Movement {
             at: &at,
@@ -89,7 +89,7 @@ impl Maintenance {
             return Err(StockError::Invalid(format!("a count is 0 to {MAX_STOCK}")));
         }
         let at = now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         ensure_row(&mut tx, warehouse, part).await?;
         let (on_hand, reserved): (i64, i64) = sqlx::query_as(
             "SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND part_number = $2",
@@ -141,7 +141,7 @@ impl Maintenance {
             ));
         }
         let at = now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         ensure_row(&mut tx, from, part).await?;
         ensure_row(&mut tx, to, part).await?;
         let out = Movement {
@@ -187,7 +187,7 @@ impl Maintenance {
         positive(quantity)?;
         check_id("part number", part)?;
         let at = now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let (status, site) = open_ticket(&mut tx, ticket).await?;
         let Allocated { requisitioned, .. } = allocate::allocate(
             &mut tx,
@@ -220,7 +220,7 @@ impl Maintenance {
             positive(q)?;
         }
         let at = now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         open_ticket(&mut tx, ticket).await?;
         let rows = held(&mut tx, ticket, part, "reserved").await?;
         let total: i64 = rows.iter().map(|r| r.1).sum();
@@ -296,7 +296,7 @@ impl Maintenance {
     ) -> Result<TicketParts, StockError> {
         positive(quantity)?;
         let at = now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         ticket_exists(&mut tx, ticket).await?;
         let rows = held(&mut tx, ticket, Some(part), "issued - consumed - returned").await?;
         let total: i64 = rows.iter().map(|r| r.1).sum();
@@ -429,7 +429,7 @@ impl Maintenance {
 }
 
 async fn available(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     warehouse: &str,
     part: &str,
 ) -> Result<i64, MaintenanceError> {
@@ -443,7 +443,7 @@ async fn available(
     .unwrap_or(0))
 }
 
-async fn ticket_exists(tx: &mut SqliteConnection, ticket: i64) -> Result<String, StockError> {
+async fn ticket_exists(tx: &mut AnyConnection, ticket: i64) -> Result<String, StockError> {
     sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1")
         .bind(ticket)
         .fetch_optional(&mut *tx)
@@ -453,7 +453,7 @@ async fn ticket_exists(tx: &mut SqliteConnection, ticket: i64) -> Result<String,
 
 /// The status and site of a ticket that still needs work; refused when it is finished.
 async fn open_ticket(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     ticket: i64,
 ) -> Result<(TicketStatus, Option<String>), StockError> {
     let status = ticket_exists(tx, ticket).await?;
@@ -477,7 +477,7 @@ async fn open_ticket(
 /// A ticket's reservation rows with `amount` (a column expression) > 0: (warehouse, amount,
 /// part), by part and warehouse.
 async fn held(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     ticket: i64,
     part: Option<&str>,
     amount: &'static str,
@@ -508,7 +508,7 @@ async fn held(
 /// Adds `a` to column `col_a` and `b` to `col_b` of one reservation row.
 #[allow(clippy::too_many_arguments)]
 async fn bump(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     ticket: i64,
     warehouse: &str,
     part: &str,
@@ -534,7 +534,7 @@ async fn bump(
 }
 
 async fn emit_parts(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     at: &str,
     kind: &str,
     ticket: i64,

@@ -18,9 +18,8 @@ const ME: Actor<'static> = Actor {
 /// `far` 400 km away.
 async fn depot() -> (tempfile::TempDir, Maintenance) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path())
+    let db = crate::testdb::open(dir.path())
         .await
-        .unwrap()
         .with_cooldown(std::time::Duration::ZERO);
     let site = |id: &str, lat: f64| Site {
         id: id.into(),

@@ -131,7 +131,7 @@ impl Maintenance {
         now_ms: i64,
     ) -> Result<Option<SlaEvent>, MaintenanceError> {
         let at = rfc3339(now_ms);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let new = sqlx::query(
             "INSERT INTO sla_events (ticket_id, clock, kind, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )

@@ -21,7 +21,7 @@ async fn kinds(db: &Maintenance) -> Vec<String> {
 #[tokio::test]
 async fn warnings_and_breaches_come_once_on_time_and_escalate() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     // Medium severity on a medium asset: P3, respond within 24 h, resolve within 72 h.
     let id = match db
         .open_ticket(
@@ -97,7 +97,7 @@ async fn warnings_and_breaches_come_once_on_time_and_escalate() {
 #[tokio::test]
 async fn the_sweeper_runs_on_its_clock_until_stopped() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     db.open_ticket(
         &alert("p-1", "bearing_wear", Severity::Medium),
         &Criticality::Medium.into(),

@@ -24,7 +24,7 @@ impl Maintenance {
     /// Copies outbox events past each active subscription's cursor into its queue (those it
     /// wants), advancing the cursor in the same transaction.
     pub(crate) async fn enqueue(&self) -> Result<u64, MaintenanceError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let hooks = sqlx::query("SELECT id, events, cursor FROM webhooks WHERE active = 1")
             .fetch_all(&mut *tx)
             .await?;
@@ -118,7 +118,7 @@ impl Maintenance {
         state: &str,
         retry_at_ms: i64,
     ) -> Result<(), MaintenanceError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO webhook_deliveries (webhook_id, outbox_id, attempt, at, status, error, duration_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -79,7 +79,7 @@ fn fast() -> DeliveryConfig {
 #[tokio::test]
 async fn events_arrive_signed_once_each_and_in_order_per_ticket() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     let secret: Arc<Mutex<String>> = Default::default();
     let seen: Seen = Default::default();
     // Ticket 2's events and the low-stock ones fail their first attempt.
@@ -145,7 +145,7 @@ async fn events_arrive_signed_once_each_and_in_order_per_ticket() {
 #[tokio::test]
 async fn an_unreachable_receiver_is_retried_then_given_up_and_redeliverable() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Maintenance::open(dir.path()).await.unwrap();
+    let db = crate::testdb::open(dir.path()).await;
     // Nothing listens on a port that was just free.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
