@@ -51,9 +51,10 @@ impl DeliveryConfig {
 }
 
 /// `sha256=HEX`: the HMAC-SHA256 of `timestamp.body` keyed with `secret`.
-pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    // HMAC takes keys of any length; this cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+/// (`None` only if the HMAC implementation refused the key, which HMAC's any-length keys never
+/// give it cause to.)
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -63,7 +64,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("sha256={hex}")
+    Some(format!("sha256={hex}"))
 }
 
 /// The JSON body of an event.
@@ -84,6 +85,9 @@ fn body(r: &Ready) -> Vec<u8> {
 async fn send(client: &reqwest::Client, r: &Ready) -> (Option<u16>, Option<String>) {
     let body = body(r);
     let ts = Utc::now().timestamp();
+    let Some(signed) = signature(&r.secret, ts, &body) else {
+        return (None, Some("the secret cannot key an HMAC".into()));
+    };
     let res = client
         .post(&r.url)
         .header("content-type", "application/json")
@@ -94,7 +98,7 @@ async fn send(client: &reqwest::Client, r: &Ready) -> (Option<u16>, Option<Strin
         .header("x-forewarn-event", &r.kind)
         .header("x-forewarn-delivery", r.outbox_id.to_string())
         .header("x-forewarn-timestamp", ts.to_string())
-        .header("x-forewarn-signature", signature(&r.secret, ts, &body))
+        .header("x-forewarn-signature", signed)
         .body(body)
         .send()
         .await;
