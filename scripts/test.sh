@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need when it is missing
-# (Mosquitto, InfluxDB and PostgreSQL from Debian's packages, schemathesis from PyPI in its own
-# virtualenv), builds the binary the crash test runs, and runs every test — the maintenance tests
+# (Mosquitto, InfluxDB, PostgreSQL, Chromium and a CJK font from Debian's packages, schemathesis
+# from PyPI in its own virtualenv), builds the binary the crash test runs, and runs every test — the maintenance tests
 # twice: on SQLite, then on a PostgreSQL server they start themselves on a free port.
 # Tests start their own brokers on free ports and stop them.
 set -euo pipefail
@@ -13,6 +13,10 @@ command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 # PostgreSQL server binaries (initdb, postgres): the maintenance tests run on it too.
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+# Headless Chromium for the dashboards' browser test, and a CJK font so the Chinese pages'
+# screenshots show characters rather than boxes.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from Debian's packages..."
     sudo=""

@@ -8,8 +8,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::Detector;
 
-/// A question for the analytics stage: the health of this asset, answered on the sender.
-pub type HealthQuery = (AssetId, oneshot::Sender<Option<AssetHealth>>);
+/// A question for the analytics stage, answered on its sender.
+#[derive(Debug)]
+pub enum HealthQuery {
+    /// The health of one asset (`None`: never seen).
+    Asset(AssetId, oneshot::Sender<Option<AssetHealth>>),
+    /// The health of every asset seen, in one answer: the fleet page asks once, not per asset.
+    Fleet(oneshot::Sender<Vec<AssetHealth>>),
+}
 
 /// Scores every reading of every batch. `asset_types` is seeded with the known assets; births in the
 /// batches extend it. Joint models fitted along the way go to `models` (to be persisted). Between
@@ -31,9 +37,16 @@ pub async fn run(
                 Some(b) => b,
                 None => break,
             },
-            Some((asset, reply)) = queries.recv() => {
+            Some(query) = queries.recv() => {
                 // The asker may have given up: nothing to do then.
-                let _ = reply.send(detector.health(&asset));
+                match query {
+                    HealthQuery::Asset(asset, reply) => {
+                        let _ = reply.send(detector.health(&asset));
+                    }
+                    HealthQuery::Fleet(reply) => {
+                        let _ = reply.send(detector.health_all());
+                    }
+                }
                 continue;
             }
         };

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use forewarn_analytics::HealthQuery;
 use forewarn_domain::{Asset, AssetHealth, AssetId, FittedModel};
 use forewarn_store::SeriesPoint;
 use serde::Serialize;
@@ -60,16 +61,7 @@ pub async fn health(
     s.store
         .asset(&id)
         .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let unavailable = || ApiError::unavailable("analytics is not answering (starting or stopping)");
-    s.health
-        .send((id.clone(), reply))
-        .await
-        .map_err(|_| unavailable())?;
-    let health = tokio::time::timeout(HEALTH_TIMEOUT, answer)
-        .await
-        .map_err(|_| unavailable())?
-        .map_err(|_| unavailable())?;
+    let health = ask_health(&s, &id).await?;
     Ok(Json(health.unwrap_or(AssetHealth {
         asset: id,
         as_of_ms: None,
@@ -115,4 +107,35 @@ pub async fn get(
         open_tickets,
         asset,
     }))
+}
+
+/// Asks the analytics stage, which holds the detectors, what it answers on a channel; 503 when
+/// it does not answer in time (starting or stopping).
+async fn ask<T>(
+    s: &AppState,
+    query: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> HealthQuery,
+) -> Result<T, ApiError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let unavailable = || ApiError::unavailable("analytics is not answering (starting or stopping)");
+    s.health
+        .send(query(reply))
+        .await
+        .map_err(|_| unavailable())?;
+    tokio::time::timeout(HEALTH_TIMEOUT, answer)
+        .await
+        .map_err(|_| unavailable())?
+        .map_err(|_| unavailable())
+}
+
+/// One asset's live health (`None`: the detectors have not seen it).
+pub(crate) async fn ask_health(
+    s: &AppState,
+    id: &AssetId,
+) -> Result<Option<AssetHealth>, ApiError> {
+    ask(s, |reply| HealthQuery::Asset(id.clone(), reply)).await
+}
+
+/// Every asset's live health, in one question.
+pub(crate) async fn ask_fleet_health(s: &AppState) -> Result<Vec<AssetHealth>, ApiError> {
+    ask(s, HealthQuery::Fleet).await
 }

@@ -104,12 +104,17 @@ pub async fn assign(
     let t =
         s.db.assign(id, &caller.name, r.technician_id.as_deref(), note(&r.note)?)
             .await
-            .map_err(|e| match e {
-                AssignError::NotFound(m) => ApiError::not_found(m),
-                AssignError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
-                AssignError::Invalid(m) => ApiError::bad_request(m),
-                AssignError::Db(e) => ApiError::from(e),
-            })?;
+            .map_err(assign_error)?;
     let _ = s.changed.send(t.clone());
     Ok(Json(t))
+}
+
+/// A refused or failed assignment as an HTTP error.
+pub(crate) fn assign_error(e: AssignError) -> ApiError {
+    match e {
+        AssignError::NotFound(m) => ApiError::not_found(m),
+        AssignError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+        AssignError::Invalid(m) => ApiError::bad_request(m),
+        AssignError::Db(e) => ApiError::from(e),
+    }
 }

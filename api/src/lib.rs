@@ -6,7 +6,7 @@
 //! ratings), [`ticket_parts`] (what a ticket holds and waits for; issue, consume, return),
 //! [`chart`] (an SVG chart of an asset's sensors around a moment: what tickets link to),
 //! [`import`] (CSV files of assets, parts, stock, technicians), [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
-//! events) and [`pages`] (the server-rendered dashboard); [`auth`] turns a bearer token into a
+//! events) and [`ui`] (the dashboards: pages and their forms); [`auth`] turns a bearer token into a
 //! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
 //! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
 //! with a 4xx status when the request was at fault — unknown ids are 404, malformed ids and query
@@ -22,23 +22,24 @@ mod findings;
 mod fleet_telemetry;
 mod health;
 mod import;
+mod notes;
 mod openapi;
-mod pages;
 mod stock;
 mod telemetry;
 mod ticket_parts;
 mod tickets;
+mod ui;
 mod webhooks;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use forewarn_domain::{AssetHealth, AssetId, Catalog, Metrics};
+use forewarn_domain::{Catalog, Metrics};
 use forewarn_maintenance::Maintenance;
 use forewarn_maintenance::Ticket;
 use forewarn_store::Telemetry;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -58,7 +59,7 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Health queries to the analytics stage, which holds the detectors' state: an asset, and
     /// where to send its health (`None`: never seen).
-    pub health: mpsc::Sender<(AssetId, oneshot::Sender<Option<AssetHealth>>)>,
+    pub health: mpsc::Sender<forewarn_analytics::HealthQuery>,
     /// New tickets are announced here (as the pipeline's are).
     pub opened: broadcast::Sender<Ticket>,
     /// Tickets whose status changed through the API.
@@ -71,7 +72,6 @@ pub fn router(state: AppState) -> Router {
     // the OpenAPI document: a route cannot exist without being documented.
     let (import, import_paths, import_route) = routes!(import::import);
     let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(pages::fleet))
         .routes(routes!(health::healthz))
         .routes(routes!(health::metrics))
         .routes(routes!(assets::list))
@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(tickets::transition))
         .routes(routes!(tickets::audit))
         .routes(routes!(tickets::rate))
+        .routes(routes!(notes::list, notes::add))
         .routes(routes!(ticket_parts::get))
         .routes(routes!(dispatch::candidates))
         .routes(routes!(dispatch::assign))
@@ -124,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let doc = Arc::new(doc);
     router
+        .merge(ui::routes())
         .route(
             "/api/v1/openapi.json",
             get(move || {
@@ -159,3 +161,6 @@ mod parts_tests;
 #[cfg(test)]
 #[path = "api_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "ui_tests.rs"]
+mod ui_tests;

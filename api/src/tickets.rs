@@ -29,13 +29,15 @@ pub struct ListQuery {
     pub failure_mode: Option<String>,
     /// Only this priority's (`p1`–`p4`).
     pub priority: Option<String>,
+    /// Only those assigned to this technician.
+    pub assignee: Option<String>,
     /// The next page: tickets older than this id (the `Link: rel="next"` header gives it).
     pub before: Option<i64>,
     /// At most this many (1–1000, default 100).
     pub limit: Option<u32>,
 }
 
-/// `GET /api/v1/tickets?status=open|all|STATUS&asset=ID&failure_mode=M&priority=P&before=ID&limit=N`,
+/// `GET /api/v1/tickets?status=open|all|STATUS&asset=ID&failure_mode=M&priority=P&assignee=T&before=ID&limit=N`,
 /// newest first. A full page carries `Link: <…&before=ID>; rel="next"`.
 #[utoipa::path(get, path = "/api/v1/tickets", params(ListQuery), responses((status = 200, body = [Ticket]), ReadErrors))]
 pub async fn list(
@@ -74,6 +76,7 @@ pub async fn list(
             failure_mode: q.failure_mode.as_deref(),
             priority,
             before: q.before,
+            assignee: q.assignee.as_deref(),
             limit,
         })
         .await?;
@@ -164,7 +167,12 @@ pub async fn transition(
         // Nobody listening is fine.
         let _ = s.changed.send(t.clone());
     }
-    moved.map(Json).map_err(|e| match e {
+    moved.map(Json).map_err(move_error)
+}
+
+/// A refused or failed move as an HTTP error: 404, 403, 400 or 409.
+pub(crate) fn move_error(e: MoveError) -> ApiError {
+    match e {
         MoveError::NotFound(_) => ApiError::not_found(e.to_string()),
         MoveError::Refused(Refusal::Forbidden(..)) => {
             ApiError::new(StatusCode::FORBIDDEN, e.to_string())
@@ -174,11 +182,11 @@ pub async fn transition(
             ApiError::new(StatusCode::CONFLICT, e.to_string())
         }
         MoveError::Db(e) => ApiError::from(e),
-    })
+    }
 }
 
 /// The mode a repair found must be one of the asset type's.
-async fn check_mode(s: &AppState, id: i64, mode: &str) -> Result<(), ApiError> {
+pub(crate) async fn check_mode(s: &AppState, id: i64, mode: &str) -> Result<(), ApiError> {
     let ticket =
         s.db.ticket(id)
             .await?

@@ -1,4 +1,5 @@
-//! `forewarn bench store`, `bench ingest` and `bench detect`: one JSON object per figure and line.
+//! `forewarn bench store`, `bench ingest`, `bench detect` and `bench dashboards`: one JSON object
+//! per figure and line.
 //!
 //! Every figure is `{"name": ..., "value": ..., "unit": ...}`. Data comes from the seeded fleet
 //! simulator, so the numbers are reproducible and the compression figure is for realistic signals.
@@ -13,9 +14,12 @@ use forewarn_store::{OpenMode, Store, StoreOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+mod browser;
+mod dashboards;
 mod detect;
 mod ingest;
 
+pub use dashboards::{DashboardBenchArgs, dashboards};
 pub use detect::{DetectBenchArgs, detect};
 pub use ingest::{IngestBenchArgs, ingest};
 

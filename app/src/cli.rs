@@ -56,6 +56,9 @@ pub enum BenchCommand {
     Ingest(crate::bench::IngestBenchArgs),
     /// The streaming detector alone: readings scored per second on one core, memory per series.
     Detect(crate::bench::DetectBenchArgs),
+    /// The dashboards served over HTTP: fleet page with 1,000 assets, an asset page over a week of
+    /// 1 Hz data, board, inventory.
+    Dashboards(crate::bench::DashboardBenchArgs),
 }
 
 /// `forewarn config ...`.
@@ -191,6 +194,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Bench(BenchCommand::Ingest(args)) => {
                 init_tracing("warn");
                 crate::bench::ingest(args).await
+            }
+            Command::Bench(BenchCommand::Dashboards(args)) => {
+                // chromiumoxide warns about every DevTools event newer than its protocol copy.
+                init_tracing("warn,rumqttd=off,chromiumoxide=error");
+                crate::bench::dashboards(args).await
             }
             Command::Bench(BenchCommand::Detect(args)) => {
                 tokio::task::spawn_blocking(move || crate::bench::detect(args)).await?

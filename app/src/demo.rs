@@ -64,11 +64,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "dashboard: http://{0}/   API: http://{0}/api/v1/tickets   metrics: http://{0}/metrics",
         handle.http_addr
     );
-    // A fresh demo directory has no tokens; one with them keeps its own.
-    if !handle.db.token_name_taken("demo-admin").await? {
-        let token = handle.db.create_token("demo-admin", Role::Admin).await?;
-        println!("admin token (for writes: Authorization: Bearer …): {token}");
-    }
+    let token = admin_token(&handle.db, &data_dir).await?;
+    println!("admin token (for writes: Authorization: Bearer …): {token}");
+    println!(
+        "sign in to the dashboards: http://{}/ui/signin?token={token}",
+        handle.http_addr
+    );
 
     crate::demo_seed::stores(&handle.db).await?;
 
@@ -231,4 +232,36 @@ async fn summarise(
         tickets.len()
     );
     Ok(())
+}
+
+/// The demo's admin token: kept in the data directory (readable by its owner only) so a demo
+/// run again on the same directory prints a link that still signs in; created when missing.
+async fn admin_token(
+    db: &forewarn_maintenance::Maintenance,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<String> {
+    let file = data_dir.join("demo-admin.token");
+    if let Ok(saved) = std::fs::read_to_string(&file)
+        && db.authenticate(saved.trim()).await?.is_some()
+    {
+        return Ok(saved.trim().to_owned());
+    }
+    // A directory from before the file existed has the name taken: a new name then.
+    let mut name = "demo-admin".to_owned();
+    while db.token_name_taken(&name).await? {
+        name = format!("demo-admin-{}", crate::now_ms());
+    }
+    let token = db.create_token(&name, Role::Admin).await?;
+    write_private(&file, &token).with_context(|| format!("writing {}", file.display()))?;
+    Ok(token)
+}
+
+/// Writes a secret readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
 }

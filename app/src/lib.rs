@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_seed;
+pub mod http1;
 pub mod influxd;
 pub mod mosquitto;
 pub mod rul;

@@ -64,6 +64,8 @@ pub struct TicketFilter<'a> {
     pub priority: Option<crate::Priority>,
     /// Only those older than this ticket (the next page after it).
     pub before: Option<i64>,
+    /// Only those assigned to this technician.
+    pub assignee: Option<&'a str>,
     /// At most this many.
     pub limit: u32,
 }
@@ -412,6 +414,7 @@ impl Maintenance {
                AND ($4 IS NULL OR failure_mode = $4)
                AND ($5 IS NULL OR priority = $5)
                AND ($6 IS NULL OR id < $6)
+               AND ($8 IS NULL OR assignee = $8)
              ORDER BY id DESC LIMIT $7"
         ))
         .bind(f.asset)
@@ -421,6 +424,7 @@ impl Maintenance {
         .bind(f.priority.map(crate::Priority::as_str))
         .bind(f.before)
         .bind(f.limit as i64)
+        .bind(f.assignee)
         .fetch_all(&self.pool)
         .await?;
         let mut tickets = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;

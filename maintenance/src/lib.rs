@@ -15,6 +15,8 @@ pub use geo::LatLon;
 mod kpis;
 pub mod lifecycle;
 mod models;
+pub mod notes;
+pub use notes::{NoteError, NoteKind, TicketNote};
 mod outbox;
 pub mod parts;
 pub use outbox::OutboxEvent;

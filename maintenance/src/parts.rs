@@ -17,6 +17,7 @@
 
 pub(crate) mod allocate;
 mod catalog;
+mod held;
 pub(crate) mod ledger;
 mod moves;
 
@@ -26,6 +27,7 @@ use crate::MaintenanceError;
 
 pub use catalog::{Part, Site, StockLevel, Warehouse};
 pub(crate) use catalog::{check_id, upsert_part};
+pub use held::Held;
 pub use ledger::{LedgerEntry, LedgerFilter};
 pub use moves::Actor;
 
@@ -73,7 +75,7 @@ pub struct Requisition {
 }
 
 /// A ticket's parts: what it holds and what it waits for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketParts {
     /// Held, issued, used or returned, per warehouse.
     pub reservations: Vec<Reservation>,

@@ -8,6 +8,13 @@ use forewarn_domain::{
 use super::{AssetState, Detector};
 
 impl Detector {
+    /// The health of every asset seen, by asset id.
+    pub fn health_all(&self) -> Vec<AssetHealth> {
+        let mut ids: Vec<&AssetId> = self.assets.keys().collect();
+        ids.sort();
+        ids.into_iter().filter_map(|a| self.health(a)).collect()
+    }
+
     /// The asset's health as of its last reading, or `None` for an asset never seen.
     pub fn health(&self, asset: &AssetId) -> Option<AssetHealth> {
         let state = self.assets.get(asset)?;

@@ -1,0 +1,239 @@
+//! `GET /`: the fleet page. One question to each source — open tickets, KPIs, the store's
+//! latest points, the detectors' fleet health, low stock and open requisitions — then a pure
+//! judgement per asset, so a thousand assets render in one pass.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::response::Response;
+use forewarn_dashboards::{
+    FleetPage, FleetRow, HealthInputs, HealthState, KpiTile, ShortPart, SiteGroup, StateCounts, Tr,
+};
+use forewarn_domain::{AssetHealth, ModeKind, SensorState};
+use forewarn_maintenance::{Kpis, Priority, Ticket, TicketFilter};
+
+use super::Session;
+use super::format::{rul, when_ms};
+use super::tickets::prio;
+use crate::AppState;
+use crate::assets::ask_fleet_health;
+
+/// An asset silent this long (relative to the fleet's newest reading: the simulator may run on
+/// a fast-forwarded clock) is stale.
+const STALE_MS: i64 = 3 * 3_600_000;
+/// Most open tickets the page looks at.
+const MAX_TICKETS: u32 = 10_000;
+
+/// `GET /`.
+pub(crate) async fn page(State(s): State<AppState>, session: Session) -> Response {
+    session.respond(build(&s, &session).await)
+}
+
+async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiError> {
+    let tr = session.tr;
+    let filter = TicketFilter {
+        open_only: true,
+        limit: MAX_TICKETS,
+        ..TicketFilter::default()
+    };
+    let (tickets, kpis, latest, low, requisitions) = tokio::join!(
+        s.db.find_tickets(&filter),
+        s.db.kpis(),
+        s.store.latest_all(),
+        s.db.stock(None, None, true),
+        s.db.requisitions(None, Some("open")),
+    );
+    let (tickets, kpis, latest, low, requisitions) =
+        (tickets?, kpis?, latest?, low?, requisitions?);
+    // While the detectors replay history at start, the page still shows tickets and data.
+    let health: HashMap<String, AssetHealth> = ask_fleet_health(s)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|h| (h.asset.to_string(), h))
+        .collect();
+    let mut open: HashMap<&str, Vec<&Ticket>> = HashMap::new();
+    for t in &tickets {
+        open.entry(t.asset_id.as_str()).or_default().push(t);
+    }
+    let newest = latest
+        .values()
+        .flat_map(|l| l.iter().map(|p| p.ts_ms))
+        .max()
+        .unwrap_or(0);
+    let mut counts = StateCounts::default();
+    let mut sites: Vec<SiteGroup> = Vec::new();
+    let mut assets = s.store.assets();
+    assets.sort_by(|a, b| (&a.site, &a.id).cmp(&(&b.site, &b.id)));
+    let total = assets.len();
+    for a in assets {
+        let last = latest
+            .get(&a.id)
+            .and_then(|l| l.iter().map(|p| p.ts_ms).max());
+        let h = health.get(a.id.as_str());
+        let tickets = open.get(a.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let is_instrument = |t: &Ticket| {
+            s.catalog
+                .asset_type(&a.asset_type)
+                .and_then(|ty| {
+                    ty.failure_modes
+                        .iter()
+                        .find(|m| m.id.as_str() == t.failure_mode)
+                })
+                .is_some_and(|m| m.kind == ModeKind::Instrumentation)
+        };
+        let count = |st: SensorState| {
+            h.map(|h| h.sensors.iter().filter(|x| x.state == st).count())
+                .unwrap_or(0)
+        };
+        let index = h.and_then(|h| h.health.as_ref());
+        let ttf = index.and_then(|i| i.time_to_failure_h.as_ref());
+        let inputs = HealthInputs {
+            faulty_sensors: count(SensorState::Faulty),
+            deviating_sensors: count(SensorState::Deviating),
+            index: index.map(|i| i.index),
+            hours_to_failure: ttf.map(|t| t.hours),
+            urgent_ticket: tickets.iter().any(|t| {
+                !is_instrument(t)
+                    && (t.red_alert || matches!(t.priority, Priority::P1 | Priority::P2))
+            }),
+            open_ticket: tickets.iter().any(|t| !is_instrument(t)),
+            instrument_ticket: tickets.iter().any(|t| is_instrument(t)),
+            stale: last.is_none_or(|t| newest - t > STALE_MS),
+        };
+        let state = HealthState::judge(&inputs);
+        counts.add(state);
+        let top = tickets.iter().min_by_key(|t| (t.priority, t.id));
+        let row = FleetRow {
+            id: a.id.to_string(),
+            asset_type: a.asset_type.to_string(),
+            state: state.as_str(),
+            state_rank: state as u8,
+            state_label: tr.state(state.as_str()),
+            health: index
+                .map(|i| format!("{:.0} %", i.index * 100.0))
+                .unwrap_or_else(|| "–".into()),
+            health_sort: index.map(|i| i.index).unwrap_or(-1.0),
+            rul: ttf.map(|t| rul(tr, t)).unwrap_or_else(|| "–".into()),
+            rul_sort: ttf.map(|t| t.hours).unwrap_or(1e9),
+            why: why(
+                tr,
+                &inputs,
+                h,
+                index.map(|i| i.limiting_sensor.as_str()),
+                newest,
+                last,
+            ),
+            open_tickets: tickets.len(),
+            top_ticket: top.map(|t| (t.id, prio(t.priority))),
+            last_seen: last.map(when_ms).unwrap_or_else(|| "–".into()),
+            last_seen_ms: last.unwrap_or(0),
+        };
+        match sites.last_mut() {
+            Some(g) if g.site == a.site.as_str() => g.assets.push(row),
+            _ => sites.push(SiteGroup {
+                site: a.site.to_string(),
+                assets: vec![row],
+            }),
+        }
+    }
+    let mut outstanding: HashMap<&str, i64> = HashMap::new();
+    for r in &requisitions {
+        *outstanding.entry(r.part_number.as_str()).or_default() += r.outstanding;
+    }
+    let mut parts_short: Vec<ShortPart> = low
+        .iter()
+        .map(|l| ShortPart {
+            part: l.part_number.clone(),
+            place: l.warehouse_id.clone(),
+            available: l.available.to_string(),
+            reorder_point: l.reorder_point.to_string(),
+            outstanding: outstanding.remove(l.part_number.as_str()).unwrap_or(0),
+        })
+        .collect();
+    // Parts requisitioned that no warehouse lists as low (none stocked at all).
+    let mut rest: Vec<_> = outstanding.into_iter().collect();
+    rest.sort();
+    parts_short.extend(rest.into_iter().map(|(part, n)| ShortPart {
+        part: part.to_owned(),
+        place: tr.t("fleet.requisitioned").to_owned(),
+        available: "0".into(),
+        reorder_point: "–".into(),
+        outstanding: n,
+    }));
+    Ok(FleetPage {
+        chrome: session.chrome("fleet", tr.t("fleet.title")).live(30),
+        counts,
+        kpis: kpi_tiles(tr, &kpis),
+        sites,
+        total,
+        parts_short,
+    })
+}
+
+/// In a few words, why an asset is in its state.
+fn why(
+    tr: Tr,
+    i: &HealthInputs,
+    h: Option<&AssetHealth>,
+    limiting: Option<&str>,
+    newest: i64,
+    last: Option<i64>,
+) -> String {
+    let mut out = Vec::new();
+    if let Some(h) = h {
+        for x in &h.sensors {
+            match x.state {
+                SensorState::Faulty => out.push(format!(
+                    "{} {}",
+                    x.sensor,
+                    x.fault
+                        .map(|f| tr.t(&format!("fault.{}", f.as_str())).to_owned())
+                        .unwrap_or_default()
+                )),
+                SensorState::Deviating => out.push(format!("{} {:+.1}σ", x.sensor, x.score)),
+                _ => {}
+            }
+        }
+        if out.is_empty() && h.sensors.iter().any(|x| x.state == SensorState::Warming) {
+            out.push(tr.t("why.learning").to_owned());
+        }
+    }
+    if i.stale {
+        out.push(match last {
+            Some(t) => format!("{} {}", tr.t("why.silent_for"), tr.span_ms(newest - t)),
+            None => tr.t("why.no_data").to_owned(),
+        });
+    }
+    if out.is_empty()
+        && let (Some(x), Some(l)) = (i.index, limiting)
+        && x < 0.9
+    {
+        out.push(format!("{} {l}", tr.t("why.limited_by")));
+    }
+    if i.open_ticket && out.is_empty() {
+        out.push(tr.t("why.open_ticket").to_owned());
+    }
+    out.join(", ")
+}
+
+fn kpi_tiles(tr: Tr, k: &Kpis) -> Vec<KpiTile> {
+    let pct = |v: Option<f64>| {
+        v.map(|v| format!("{:.0} %", v * 100.0))
+            .unwrap_or_else(|| "–".into())
+    };
+    let hours = |v: Option<f64>| v.map(|h| tr.hours(h)).unwrap_or_else(|| "–".into());
+    let tile = |key: &str, value: String| KpiTile {
+        label: tr.t(&format!("kpi.{key}")).to_owned(),
+        value,
+        hint: tr.t(&format!("kpi.{key}.hint")).to_owned(),
+    };
+    vec![
+        tile("open_tickets", k.open_tickets.to_string()),
+        tile("sla_response", pct(k.sla_response_compliance)),
+        tile("sla_resolution", pct(k.sla_resolution_compliance)),
+        tile("mttr", hours(k.mttr_h)),
+        tile("prediction_lead", hours(k.prediction_lead_h)),
+        tile("false_alarm_rate", pct(k.false_alarm_rate)),
+    ]
+}

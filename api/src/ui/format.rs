@@ -1,0 +1,189 @@
+//! Formatting the pages share: times, SLA countdowns, remaining life, a finding's explanation.
+
+use chrono::{DateTime, TimeZone, Utc};
+use forewarn_dashboards::{DeviationView, Tr};
+use forewarn_domain::{Direction, Finding, TimeToFailure};
+use forewarn_maintenance::sla::{ClockState, SlaClock};
+use forewarn_maintenance::{SlaStatus, Ticket};
+
+/// A moment in ms as `2026-11-24 18:05 UTC` (empty when out of range).
+pub(crate) fn when_ms(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 time as `2026-11-24 18:05 UTC` (as given when it does not parse).
+pub(crate) fn when(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| when_ms(t.timestamp_millis()))
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// Remaining life with its interval: `36 h (20–60 h)`.
+pub(crate) fn rul(tr: Tr, t: &TimeToFailure) -> String {
+    match t.high {
+        Some(high) => format!(
+            "{} ({}–{})",
+            tr.hours(t.hours),
+            tr.hours(t.low),
+            tr.hours(high)
+        ),
+        None => format!("{} (≥ {})", tr.hours(t.hours), tr.hours(t.low)),
+    }
+}
+
+/// The clock that matters now (response until work starts, then resolution) as a CSS state
+/// (`ok`, `warning`, `breached`) and a countdown; empty for finished tickets.
+pub(crate) fn sla_now(tr: Tr, sla: Option<&SlaStatus>, now_ms: i64) -> (String, String) {
+    let Some(sla) = sla else {
+        return (String::new(), String::new());
+    };
+    let (key, clock) = if sla.response.stopped_at_ms.is_none() {
+        ("sla.response", &sla.response)
+    } else {
+        ("sla.resolution", &sla.resolution)
+    };
+    if clock.stopped_at_ms.is_some() {
+        return (String::new(), String::new());
+    }
+    let (state, text) = clock_text(tr, clock, now_ms);
+    (state, format!("{} {text}", tr.t(key)))
+}
+
+/// One clock: state and `due in 3.5 h` / `overdue by 2 h` / `met` / `missed` / `paused`.
+pub(crate) fn clock_text(tr: Tr, c: &SlaClock, now_ms: i64) -> (String, String) {
+    let left = c.due_at_ms - now_ms;
+    let state = match c.state {
+        ClockState::Breached | ClockState::Missed => "breached",
+        ClockState::Warning => "warning",
+        ClockState::Running | ClockState::Paused | ClockState::Met | ClockState::Cancelled => "ok",
+    };
+    let text = match c.state {
+        ClockState::Met => tr.t("sla.met").to_owned(),
+        ClockState::Missed => tr.t("sla.missed").to_owned(),
+        ClockState::Cancelled => "–".to_owned(),
+        ClockState::Paused => format!("{} · {}", tr.t("sla.paused"), when_ms(c.due_at_ms)),
+        _ if left >= 0 => format!("{} {}", tr.t("sla.due_in"), tr.span_ms(left)),
+        _ => format!("{} {}", tr.t("sla.overdue_by"), tr.span_ms(-left)),
+    };
+    (state.to_owned(), text)
+}
+
+/// The finding a ticket was opened from (its evidence), when it parses.
+pub(crate) fn finding_of(t: &Ticket) -> Option<Finding> {
+    serde_json::from_value(t.evidence.clone()).ok()
+}
+
+fn number(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A finding's sensors, furthest from normal first.
+pub(crate) fn deviations(tr: Tr, f: &Finding) -> Vec<DeviationView> {
+    let mut ds: Vec<_> = f.deviations.iter().collect();
+    ds.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
+    ds.into_iter()
+        .map(|d| DeviationView {
+            sensor: d.sensor.to_string(),
+            distance: format!(
+                "{} {:.1} σ",
+                if d.direction == Direction::Up {
+                    "↑"
+                } else {
+                    "↓"
+                },
+                d.score.abs()
+            ),
+            value: number(d.value),
+            baseline: number(d.baseline),
+            rul: d
+                .time_to_failure_h
+                .as_ref()
+                .map(|t| rul(tr, t))
+                .unwrap_or_else(|| "–".into()),
+        })
+        .chain(f.sensor_faults.iter().map(|s| DeviationView {
+            sensor: s.sensor.to_string(),
+            distance: tr.t(&format!("fault.{}", s.fault.as_str())).to_owned(),
+            value: number(s.value),
+            baseline: "–".into(),
+            rul: "–".into(),
+        }))
+        .collect()
+}
+
+/// One sentence explaining a finding: which sensors, how far, what the joint model says.
+pub(crate) fn summary(tr: Tr, f: &Finding) -> String {
+    let mut parts = Vec::new();
+    if !f.deviations.is_empty() {
+        let names: Vec<String> = f
+            .deviations
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {}{:.1}σ",
+                    d.sensor,
+                    if d.direction == Direction::Up {
+                        "↑"
+                    } else {
+                        "↓"
+                    },
+                    d.score.abs()
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "{}: {}",
+            tr.t("finding.deviating"),
+            names.join(", ")
+        ));
+    }
+    if !f.sensor_faults.is_empty() {
+        let names: Vec<String> = f
+            .sensor_faults
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    s.sensor,
+                    tr.t(&format!("fault.{}", s.fault.as_str()))
+                )
+            })
+            .collect();
+        parts.push(format!(
+            "{}: {}",
+            tr.t("finding.misreading"),
+            names.join(", ")
+        ));
+    }
+    if let Some(j) = &f.joint {
+        let drivers: Vec<String> = j
+            .drivers
+            .iter()
+            .map(|(s, share)| format!("{s} {:.0} %", share * 100.0))
+            .collect();
+        parts.push(format!(
+            "{} {:.1} ({})",
+            tr.t("finding.joint"),
+            j.score,
+            drivers.join(", ")
+        ));
+    }
+    if let Some(h) = &f.health {
+        parts.push(format!(
+            "{} {:.0} % ({})",
+            tr.t("finding.health"),
+            h.index * 100.0,
+            h.limiting_sensor
+        ));
+    }
+    parts.join(" · ")
+}

@@ -1,0 +1,434 @@
+//! SVG charts drawn by plotters: a sensor over time (raw points, or min–max bands with the mean
+//! when the range is far), its baseline and anomaly marks; and an asset's health with its
+//! remaining-life forecast and confidence band. Colours are from the Okabe–Ito palette, and
+//! marks differ by dash as well as colour.
+
+use chrono::{TimeZone, Utc};
+use plotters::prelude::*;
+
+/// One downsampled bucket: start, smallest, mean, largest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    /// Bucket start, ms.
+    pub ts: i64,
+    /// Smallest value.
+    pub min: f64,
+    /// Mean value.
+    pub mean: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// A sensor's data over a range.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesChart<'a> {
+    /// Accessible name of the chart (the sensor, what is shown).
+    pub title: &'a str,
+    /// Range start, ms.
+    pub from_ms: i64,
+    /// Range end, ms.
+    pub to_ms: i64,
+    /// Raw points (drawn as a line), when the range is close.
+    pub points: &'a [(i64, f64)],
+    /// Buckets (band + mean line), when the range is far.
+    pub bands: &'a [Band],
+    /// Width of a bucket, ms (gaps longer than three buckets break the band).
+    pub step_ms: i64,
+    /// The healthy baseline, drawn dashed.
+    pub baseline: Option<f64>,
+    /// Moments to mark (detections, abrupt changes), drawn as vertical lines.
+    pub marks: &'a [i64],
+    /// Legend of the baseline and of the marks (empty: no legend).
+    pub legend: (&'a str, &'a str),
+    /// Pixel size.
+    pub size: (u32, u32),
+}
+
+/// The health forecast: where the index is now and when it reaches 0.
+#[derive(Debug, Clone, Copy)]
+pub struct Forecast<'a> {
+    /// Accessible name of the chart.
+    pub title: &'a str,
+    /// Health index now, 0 (failure level) to 1 (at baseline).
+    pub index: f64,
+    /// Estimated hours to failure.
+    pub hours: f64,
+    /// Early end of the interval, hours.
+    pub low: f64,
+    /// Late end of the interval, hours (none: open-ended).
+    pub high: Option<f64>,
+    /// Axis label of the hours axis.
+    pub hours_label: &'a str,
+    /// Pixel size.
+    pub size: (u32, u32),
+}
+
+/// A chart that could not be drawn (a plotters error, as text).
+#[derive(Debug, thiserror::Error)]
+#[error("chart: {0}")]
+pub struct ChartError(String);
+
+fn err<E: std::fmt::Debug>(e: E) -> ChartError {
+    ChartError(format!("{e:?}"))
+}
+
+const MEAN: RGBColor = RGBColor(0x00, 0x72, 0xb2);
+const BAND: RGBColor = RGBColor(0x56, 0xb4, 0xe9);
+const BASELINE: RGBColor = RGBColor(0x00, 0x9e, 0x73);
+const MARK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
+const GRID: RGBColor = RGBColor(0xee, 0xf0, 0xf3);
+
+/// Draws a sensor chart as an SVG document.
+pub fn series_svg(c: &SeriesChart<'_>) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, c.size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw_series(&root, c, None)?;
+        root.present().map_err(err)?;
+    }
+    Ok(titled(svg, c.title))
+}
+
+/// Draws several sensor charts stacked in one SVG document, each captioned with its title:
+/// what a ticket links to, so its evidence is one image.
+pub fn panels_svg(title: &str, panels: &[SeriesChart<'_>]) -> Result<String, ChartError> {
+    let width = panels.iter().map(|p| p.size.0).max().unwrap_or(640);
+    let height: u32 = panels.iter().map(|p| p.size.1).sum::<u32>().max(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut rest = root.clone();
+        for p in panels {
+            let (area, below) = rest.split_vertically(p.size.1);
+            draw_series(&area, p, Some(p.title))?;
+            rest = below;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(titled(svg, title))
+}
+
+fn draw_series(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    c: &SeriesChart<'_>,
+    caption: Option<&str>,
+) -> Result<(), ChartError> {
+    let (lo, hi) = y_range(c);
+    let span = (c.to_ms - c.from_ms).max(1);
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(6)
+        .x_label_area_size(24)
+        .y_label_area_size(52);
+    if let Some(text) = caption {
+        builder.caption(text, ("sans-serif", 14));
+    }
+    let mut chart = builder
+        .build_cartesian_2d(c.from_ms..c.to_ms.max(c.from_ms + 1), lo..hi)
+        .map_err(err)?;
+    let time = |t: &i64| time_label(*t, span);
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(5)
+        .x_label_formatter(&time)
+        .y_label_formatter(&|v| short_number(*v))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    for run in runs(c.bands, c.step_ms) {
+        let mut outline: Vec<(i64, f64)> = run.iter().map(|b| (b.ts, b.max)).collect();
+        outline.extend(run.iter().rev().map(|b| (b.ts, b.min)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                outline,
+                BAND.mix(0.35).filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                run.iter().map(|b| (b.ts, b.mean)),
+                MEAN.stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+    if !c.points.is_empty() {
+        chart
+            .draw_series(LineSeries::new(
+                c.points.iter().copied(),
+                MEAN.stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+    let mut legend = false;
+    if let Some(b) = c.baseline {
+        let series = chart
+            .draw_series(DashedLineSeries::new(
+                [(c.from_ms, b), (c.to_ms, b)],
+                6,
+                4,
+                BASELINE.stroke_width(2),
+            ))
+            .map_err(err)?;
+        if !c.legend.0.is_empty() {
+            series
+                .label(c.legend.0)
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BASELINE.stroke_width(2)));
+            legend = true;
+        }
+    }
+    let marks: Vec<i64> = c
+        .marks
+        .iter()
+        .copied()
+        .filter(|m| (c.from_ms..=c.to_ms).contains(m))
+        .collect();
+    for (i, &m) in marks.iter().enumerate() {
+        let series = chart
+            .draw_series(DashedLineSeries::new(
+                [(m, lo), (m, hi)],
+                3,
+                3,
+                MARK.stroke_width(2),
+            ))
+            .map_err(err)?;
+        if i == 0 && !c.legend.1.is_empty() {
+            series.label(c.legend.1).legend(|(x, y)| {
+                PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], MARK.stroke_width(2))
+            });
+            legend = true;
+        }
+    }
+    if legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(GRID)
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Draws the health forecast: the index now, the estimated path to 0 and the interval.
+pub fn forecast_svg(f: &Forecast<'_>) -> Result<String, ChartError> {
+    let end = f.high.unwrap_or(f.hours * 2.0).max(f.hours).max(1.0) * 1.1;
+    let index = f.index.clamp(0.0, 1.0);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, f.size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(6)
+            .x_label_area_size(36)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0.0..end, 0.0..1.05)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(5)
+            .x_desc(f.hours_label)
+            .x_label_formatter(&|h| format!("{h:.0}"))
+            .y_label_formatter(&|v| format!("{v:.1}"))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(err)?;
+        let late = f.high.unwrap_or(end);
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                vec![(0.0, index), (f.low.max(0.0), 0.0), (late, 0.0)],
+                BAND.mix(0.35).filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, index), (f.hours.max(0.0), 0.0)],
+                MEAN.stroke_width(3),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Circle::new((0.0, index), 5, MARK.filled())))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(titled(svg, f.title))
+}
+
+/// Consecutive buckets without a gap of more than three steps: a gap is shown as a gap.
+fn runs(bands: &[Band], step_ms: i64) -> Vec<&[Band]> {
+    let gap = step_ms.max(1) * 3;
+    bands
+        .chunk_by(|a, b| b.ts - a.ts <= gap)
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+fn y_range(c: &SeriesChart<'_>) -> (f64, f64) {
+    let values = c
+        .points
+        .iter()
+        .map(|p| p.1)
+        .chain(c.bands.iter().flat_map(|b| [b.min, b.max]))
+        .chain(c.baseline)
+        .filter(|v| v.is_finite());
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(hi.abs().max(1.0) * 1e-3);
+    (lo - pad, hi + pad)
+}
+
+fn time_label(ms: i64, span_ms: i64) -> String {
+    let Some(t) = Utc.timestamp_millis_opt(ms).single() else {
+        return String::new();
+    };
+    if span_ms <= 36 * 3_600_000 {
+        t.format("%H:%M").to_string()
+    } else if span_ms <= 5 * 24 * 3_600_000 {
+        t.format("%m-%d %H:%M").to_string()
+    } else {
+        t.format("%m-%d").to_string()
+    }
+}
+
+fn short_number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 10_000.0 {
+        format!("{:.0}k", v / 1000.0)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Gives the SVG an accessible name (`role="img"` and a `<title>`).
+fn titled(svg: String, title: &str) -> String {
+    let svg = svg.trim_end().to_owned();
+    let escaped = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    match svg
+        .find("<svg")
+        .and_then(|s| svg[s..].find('>').map(|e| s + e))
+    {
+        Some(end) => format!(
+            "{} role=\"img\" aria-label=\"{escaped}\">\n<title>{escaped}</title>{}",
+            &svg[..end],
+            &svg[end + 1..]
+        ),
+        None => svg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_and_banded_charts_are_svg_with_a_title() {
+        let points: Vec<(i64, f64)> = (0..3600).map(|i| (i * 1000, (i as f64).sin())).collect();
+        let svg = series_svg(&SeriesChart {
+            title: "vibration <rms>",
+            from_ms: 0,
+            to_ms: 3_600_000,
+            points: &points,
+            baseline: Some(0.1),
+            marks: &[1_800_000],
+            size: (640, 220),
+            ..SeriesChart::default()
+        })
+        .unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
+        assert!(svg.contains("<title>vibration &lt;rms&gt;</title>"));
+        assert!(svg.contains("role=\"img\""));
+        // A gap of a day splits the band in two polygons.
+        let bands: Vec<Band> = (0..100)
+            .chain(200..300)
+            .map(|i| Band {
+                ts: i * 600_000,
+                min: 1.0,
+                mean: 2.0,
+                max: 3.0,
+            })
+            .collect();
+        let svg = series_svg(&SeriesChart {
+            title: "t",
+            from_ms: 0,
+            to_ms: 300 * 600_000,
+            bands: &bands,
+            step_ms: 600_000,
+            size: (640, 220),
+            ..SeriesChart::default()
+        })
+        .unwrap();
+        assert_eq!(svg.matches("<polygon").count(), 2, "{svg}");
+    }
+
+    #[test]
+    fn panels_stack_one_chart_per_sensor() {
+        let bands = [Band {
+            ts: 0,
+            min: 1.0,
+            mean: 2.0,
+            max: 3.0,
+        }];
+        let panel = |title| SeriesChart {
+            title,
+            from_ms: 0,
+            to_ms: 600_000,
+            bands: &bands,
+            step_ms: 60_000,
+            size: (640, 180),
+            ..SeriesChart::default()
+        };
+        let svg = panels_svg("pump-1", &[panel("flow (m³/h)"), panel("speed (rpm)")]).unwrap();
+        assert!(svg.contains("height=\"360\""), "{svg}");
+        assert!(svg.contains("flow (m³/h)") && svg.contains("speed (rpm)"));
+    }
+
+    #[test]
+    fn an_empty_chart_still_draws() {
+        let svg = series_svg(&SeriesChart {
+            title: "nothing",
+            from_ms: 10,
+            to_ms: 10,
+            size: (300, 150),
+            ..SeriesChart::default()
+        })
+        .unwrap();
+        assert!(svg.contains("</svg>"));
+    }
+
+    #[test]
+    fn forecast_draws_band_and_estimate() {
+        let svg = forecast_svg(&Forecast {
+            title: "health",
+            index: 0.4,
+            hours: 30.0,
+            low: 20.0,
+            high: Some(55.0),
+            hours_label: "hours from now",
+            size: (480, 220),
+        })
+        .unwrap();
+        assert!(svg.contains("<polygon"));
+        assert!(svg.contains("hours from now"));
+    }
+}
