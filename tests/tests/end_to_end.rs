@@ -81,7 +81,7 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
         want_sorted.sort();
         assert_eq!(got_parts, want_sorted);
         assert!(!t.evidence["deviations"].as_array().unwrap().is_empty());
-        // The asset's joint model explains it too, led by a sensor of the mode's signature.
+        // The asset's joint model explains it too, led by the sensors of the mode's signature.
         let joint = &t.evidence["joint"];
         assert!(
             joint["model"]
@@ -90,10 +90,31 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
                 .starts_with("joint-mahalanobis/1"),
             "{joint}"
         );
-        let top = joint["drivers"][0][0].as_str().unwrap();
+        // Not "the top driver is in the signature": at detection the fault is young and the
+        // shares of a 24-to-48-row model can tie within a thousandth (a CI run once gave
+        // bearing_temp 0.280 against flow and discharge_pressure 0.279 each for impeller wear,
+        // on a fleet whose ambient cycle depends on the wall clock). What the planner reads must
+        // hold: the mode's sensors together carry more of the distance than any other sensor.
+        let drivers: Vec<(&str, f64)> = joint["drivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d[0].as_str().unwrap(), d[1].as_f64().unwrap()))
+            .collect();
+        let in_signature = |s: &str| mode.signature.keys().any(|k| k.as_str() == s);
+        let signature_share: f64 = drivers
+            .iter()
+            .filter(|(s, _)| in_signature(s))
+            .map(|(_, v)| v)
+            .sum();
+        let other_share = drivers
+            .iter()
+            .filter(|(s, _)| !in_signature(s))
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max);
         assert!(
-            mode.signature.keys().any(|s| s.as_str() == top),
-            "{g:?}: {joint}"
+            signature_share > other_share,
+            "{g:?}: the signature's sensors do not lead: {joint}"
         );
         // Its health, live: a sensor of the mode's signature deviates now.
         let (status, body) =
