@@ -14,7 +14,7 @@ use forewarn_store::{OpenMode, Store, StoreOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-mod browser;
+pub mod browser;
 mod dashboards;
 mod detect;
 mod ingest;

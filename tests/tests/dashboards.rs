@@ -14,13 +14,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
 use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
 };
 use chromiumoxide::page::{Page, ScreenshotParams};
+use forewarn::bench::browser::Headless;
 use forewarn_tests::{create_token, forewarn_bin, free_port, http_get, http_send};
 use futures_util::StreamExt;
 
@@ -282,27 +282,10 @@ async fn dashboards_work_in_a_real_browser() {
         .map(|t| t["id"].as_i64().unwrap());
     let tech_token = create_token(demo.data.path(), "technician", &tech);
 
-    let profile = tempfile::tempdir().unwrap();
-    let config = BrowserConfig::builder()
-        .chrome_executable(CHROMIUM)
-        .new_headless_mode()
-        .no_sandbox()
-        .user_data_dir(profile.path())
-        .window_size(1280, 900)
-        .viewport(None)
-        .args([
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .build()
-        .unwrap();
-    let (mut browser, mut handler) = Browser::launch(config).await.expect("launch chromium");
-    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    let page = browser.new_page("about:blank").await.unwrap();
+    let headless = Headless::launch(Path::new(CHROMIUM))
+        .await
+        .expect("launch chromium");
+    let page = headless.browser.new_page("about:blank").await.unwrap();
     let errors = collect_errors(&page).await;
 
     // Without a session, a page asks to sign in; the demo's link signs in.
@@ -644,7 +627,5 @@ async fn dashboards_work_in_a_real_browser() {
     );
     assert_no_errors(&errors, "language switch");
 
-    browser.close().await.unwrap();
-    let _ = browser.wait().await;
-    driver.abort();
+    headless.close().await.unwrap();
 }

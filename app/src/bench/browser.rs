@@ -34,6 +34,58 @@ async fn rendered_ms(page: &Page, url: &str) -> anyhow::Result<f64> {
     }
 }
 
+/// A headless Chromium with its own throw-away profile, driven over the DevTools protocol; the
+/// bench and the dashboards' browser test start it the same way.
+pub struct Headless {
+    /// The browser, to open pages in.
+    pub browser: Browser,
+    driver: tokio::task::JoinHandle<()>,
+    // Kept until the browser is gone: Chromium writes to it to the end.
+    _profile: tempfile::TempDir,
+}
+
+impl Headless {
+    /// Starts `chromium` headless at 1280 × 900, with nothing that reaches for the internet.
+    pub async fn launch(chromium: &Path) -> anyhow::Result<Self> {
+        let profile = tempfile::tempdir()?;
+        let config = BrowserConfig::builder()
+            .chrome_executable(chromium)
+            .new_headless_mode()
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .window_size(1280, 900)
+            .viewport(None)
+            // Without these, Chromium keeps reaching for Google's hosts on a closed network.
+            .args([
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .build()
+            .map_err(anyhow::Error::msg)?;
+        let (browser, mut handler) = Browser::launch(config)
+            .await
+            .with_context(|| format!("starting {}", chromium.display()))?;
+        let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        Ok(Self {
+            browser,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Closes the browser and waits for its process to end.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.browser.close().await?;
+        let _ = self.browser.wait().await;
+        self.driver.abort();
+        Ok(())
+    }
+}
+
 /// Signs in with `token` and times each page `runs` times: `{name}_browser_median` and `_max`.
 pub async fn page_times(
     chromium: &Path,
@@ -42,30 +94,8 @@ pub async fn page_times(
     pages: &[(&str, String)],
     runs: usize,
 ) -> anyhow::Result<()> {
-    let profile = tempfile::tempdir()?;
-    let config = BrowserConfig::builder()
-        .chrome_executable(chromium)
-        .new_headless_mode()
-        .no_sandbox()
-        .user_data_dir(profile.path())
-        .window_size(1280, 900)
-        .viewport(None)
-        // Without these, Chromium keeps reaching for Google's hosts on a closed network.
-        .args([
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .build()
-        .map_err(anyhow::Error::msg)?;
-    let (mut browser, mut handler) = Browser::launch(config)
-        .await
-        .with_context(|| format!("starting {}", chromium.display()))?;
-    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    let page = browser.new_page("about:blank").await?;
+    let headless = Headless::launch(chromium).await?;
+    let page = headless.browser.new_page("about:blank").await?;
     rendered_ms(&page, &format!("{base}/ui/signin?token={token}")).await?;
     for (name, path) in pages {
         let mut ms = Vec::with_capacity(runs);
@@ -76,8 +106,5 @@ pub async fn page_times(
         emit(&format!("{name}_browser_median"), ms[ms.len() / 2], "ms");
         emit(&format!("{name}_browser_max"), ms[ms.len() - 1], "ms");
     }
-    browser.close().await?;
-    let _ = browser.wait().await;
-    driver.abort();
-    Ok(())
+    headless.close().await
 }
