@@ -72,11 +72,22 @@ fn err<E: std::fmt::Debug>(e: E) -> ChartError {
     ChartError(format!("{e:?}"))
 }
 
-const MEAN: RGBColor = RGBColor(0x00, 0x72, 0xb2);
-const BAND: RGBColor = RGBColor(0x56, 0xb4, 0xe9);
-const BASELINE: RGBColor = RGBColor(0x00, 0x9e, 0x73);
-const MARK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
-const GRID: RGBColor = RGBColor(0xee, 0xf0, 0xf3);
+/// The charts' colours (Okabe–Ito), checked for contrast and colour-blind separation in
+/// `colour_tests.rs`.
+pub(crate) mod colours {
+    use plotters::style::RGBColor;
+    /// The mean line, or the raw line when close.
+    pub const MEAN: RGBColor = RGBColor(0x00, 0x72, 0xb2);
+    /// The min–max band behind the mean.
+    pub const BAND: RGBColor = RGBColor(0x56, 0xb4, 0xe9);
+    /// The sensor's learnt baseline.
+    pub const BASELINE: RGBColor = RGBColor(0x00, 0x9e, 0x73);
+    /// Detections and anomaly marks.
+    pub const MARK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
+    /// Grid lines.
+    pub const GRID: RGBColor = RGBColor(0xee, 0xf0, 0xf3);
+}
+use colours::{BAND, BASELINE, GRID, MARK, MEAN};
 
 /// Draws a sensor chart as an SVG document.
 pub fn series_svg(c: &SeriesChart<'_>) -> Result<String, ChartError> {

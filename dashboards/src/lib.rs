@@ -11,5 +11,8 @@ pub mod i18n;
 pub mod pages;
 pub mod statics;
 
+#[cfg(test)]
+mod colour_tests;
+
 pub use i18n::{Lang, Tr};
 pub use pages::*;

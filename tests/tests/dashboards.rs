@@ -462,6 +462,26 @@ async fn dashboards_work_in_a_real_browser() {
     )
     .await;
     assert!(body_text(&page).await.contains("Job accepted."));
+    // A note from the field, typed on the phone.
+    let note = "bearing housing warm to the touch, noise at 2x running speed";
+    page.find_element(&format!("{job} form[action$=notes] input[name=text]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str(note)
+        .await
+        .unwrap();
+    click_through(
+        &page,
+        &format!("{job} form[action$=notes] button"),
+        "done=noted",
+    )
+    .await;
+    assert!(body_text(&page).await.contains("Note saved."));
+    let (_, body) = http_get(demo.http, &format!("/api/v1/tickets/{id}/notes")).await;
+    assert!(body.contains(note), "{body}");
     click_through(
         &page,
         &format!("{job} button[data-act=start]"),
@@ -557,7 +577,7 @@ async fn dashboards_work_in_a_real_browser() {
     );
     goto(&page, &format!("{base}/ui/tickets/{id}")).await;
     let text = body_text(&page).await;
-    for w in ["Accepted the job", "Resolved", &tech] {
+    for w in ["Accepted the job", "Resolved", &tech, note] {
         assert!(text.contains(w), "audit trail lacks {w:?}");
     }
     shot(&page, "ticket-resolved").await;
