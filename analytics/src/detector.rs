@@ -533,4 +533,51 @@ mod tests {
         assert!(findings.len() <= 2 + 8);
         assert_eq!(findings[0].detector, DETECTOR_NAME);
     }
+
+    /// Regression: a healthy asset whose sensors all sat on the safe side of their baselines
+    /// showed no health at all on the fleet page ("–"), as if nothing were known of it.
+    #[test]
+    fn a_sensor_on_the_safe_side_counts_as_fully_healthy() {
+        let catalog = Catalog::from_toml(
+            r#"
+[asset_types.fan]
+description = "fan"
+[asset_types.fan.sensors]
+temp = { unit = "C", min = -50.0, max = 200.0 }
+[[asset_types.fan.failure_modes]]
+id = "overheat"
+name = "Overheating"
+signature = { temp = "up" }
+failure_scores = { temp = 6.0 }
+parts = []
+"#,
+        )
+        .unwrap();
+        let mut d = Detector::default().with_catalog(&catalog);
+        let ty = AssetTypeId::new("fan").unwrap();
+        let asset = AssetId::new("fan-1").unwrap();
+        let temp = SensorName::new("temp").unwrap();
+        let feed = |d: &mut Detector, from: i64, to: i64, offset: f64| {
+            for i in from..to {
+                let r = Reading {
+                    asset: asset.clone(),
+                    sensor: temp.clone(),
+                    ts_ms: i * MIN,
+                    value: 40.0 + 0.5 * wobble(i) + offset,
+                };
+                d.observe(&r, &ty);
+            }
+        };
+        // Two days to learn, then half a degree cooler than usual for two hours.
+        feed(&mut d, 0, 2 * 24 * 60, 0.0);
+        feed(&mut d, 2 * 24 * 60, 2 * 24 * 60 + 120, -0.5);
+        let h = d.health(&asset).unwrap();
+        assert!(h.sensors[0].score < 0.0, "{h:?}");
+        let index = h.health.expect("a health index");
+        assert_eq!(index.index, 1.0);
+        // Warmer than usual: part of the way to the overheating level.
+        feed(&mut d, 2 * 24 * 60 + 120, 2 * 24 * 60 + 240, 1.5);
+        let index = d.health(&asset).unwrap().health.unwrap();
+        assert!(index.index < 1.0, "{index:?}");
+    }
 }

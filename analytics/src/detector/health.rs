@@ -60,6 +60,10 @@ impl Detector {
     /// The asset's health fused from its judged, healthy sensors: 1 − the largest share of the
     /// way from baseline to failure level any of them has gone (levels from the catalog's
     /// `failure_scores`), with the soonest remaining-life estimate among `deviations`.
+    ///
+    /// A sensor leaning away from the only direction it fails in has gone no way at all: it
+    /// counts as 0, not as unknown (else a healthy asset whose sensors all sit a hair on the
+    /// safe side would show no health). `None` only when no judged sensor has a level.
     pub(super) fn health_index(
         &self,
         state: &AssetState,
@@ -73,15 +77,16 @@ impl Detector {
                 continue;
             }
             let score = s.baseline.score();
-            let direction = if score >= 0.0 {
-                Direction::Up
+            let (toward, away) = if score >= 0.0 {
+                (Direction::Up, Direction::Down)
             } else {
-                Direction::Down
+                (Direction::Down, Direction::Up)
             };
-            let Some(&level) = levels.get(&(name.clone(), direction)) else {
-                continue;
+            let gone = match levels.get(&(name.clone(), toward)) {
+                Some(&level) => score.abs() / level,
+                None if levels.contains_key(&(name.clone(), away)) => 0.0,
+                None => continue,
             };
-            let gone = score.abs() / level;
             if worst.is_none_or(|(w, _)| gone > w) {
                 worst = Some((gone, name));
             }
