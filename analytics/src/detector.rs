@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use forewarn_domain::{
-    AssetId, AssetTypeId, Catalog, ChangeKind, Direction, Finding, FittedModel, InstrumentFault,
-    Reading, SensorDeviation, SensorFault, SensorName, Severity, TimeToFailure, TimestampMs,
+    AssetId, AssetTypeId, Catalog, ChangeKind, Direction, FailureLevels, Finding, FittedModel,
+    InstrumentFault, Reading, SensorDeviation, SensorFault, SensorName, Severity, TimeToFailure,
+    TimestampMs,
 };
 
 use crate::asset_joint::AssetJoint;
@@ -80,7 +81,7 @@ pub struct Detector {
     ranges: HashMap<AssetTypeId, HashMap<SensorName, (f64, f64)>>,
     /// Failure level (robust σ) per asset type, sensor and direction: the lowest of the
     /// `failure_scores` of the machine modes whose signature has that sensor deviating that way.
-    failure_levels: HashMap<AssetTypeId, HashMap<(SensorName, Direction), f64>>,
+    failure_levels: HashMap<AssetTypeId, FailureLevels>,
     /// Joint models fitted since [`Detector::take_fitted`] was last called.
     fitted: Vec<FittedModel>,
 }
@@ -106,17 +107,7 @@ impl Detector {
     /// the time to failure of deviations whose modes give their sensor a `failure_scores` level.
     pub fn with_catalog(mut self, catalog: &Catalog) -> Self {
         for (id, ty) in &catalog.asset_types {
-            let mut levels: HashMap<(SensorName, Direction), f64> = HashMap::new();
-            for mode in &ty.failure_modes {
-                for (sensor, dir) in &mode.signature {
-                    let Some(&level) = mode.failure_scores.get(sensor) else {
-                        continue;
-                    };
-                    let l = levels.entry((sensor.clone(), *dir)).or_insert(level);
-                    *l = l.min(level);
-                }
-            }
-            self.failure_levels.insert(id.clone(), levels);
+            self.failure_levels.insert(id.clone(), ty.failure_levels());
         }
         self.ranges = catalog
             .asset_types
@@ -387,6 +378,20 @@ const FAILURE_LEVEL_SPREAD: (f64, f64) = (0.7, 1.4);
 /// Time until the sensor's deviation reaches `level`, with an interval that covers both the
 /// trend's uncertainty and where between units failure happens.
 fn time_to_failure(b: &SensorBaseline, level: f64) -> Option<TimeToFailure> {
+    // Already at its failure level: due now, not unknown (else the asset's soonest estimate
+    // would fall to a sensor further from failure, and a health index of 0 % would sit beside
+    // a remaining life of days). The late end still comes from the spread's upper level.
+    if b.score().abs() >= level {
+        let high = b
+            .time_to(level * FAILURE_LEVEL_SPREAD.1)
+            .map(|t| t.high)
+            .filter(|h| h.is_finite());
+        return Some(TimeToFailure {
+            hours: 0.0,
+            low: 0.0,
+            high: high.map(round2),
+        });
+    }
     let mid = b.time_to(level)?;
     // A deviation that is not growing has no time to failure (and JSON has no infinity: it
     // would be written as null where a number is expected).
@@ -579,5 +584,11 @@ parts = []
         feed(&mut d, 2 * 24 * 60 + 120, 2 * 24 * 60 + 240, 1.5);
         let index = d.health(&asset).unwrap().health.unwrap();
         assert!(index.index < 1.0, "{index:?}");
+        // Far past the overheating level for half a day: 0 %, and due now — not unknown.
+        feed(&mut d, 2 * 24 * 60 + 240, 2 * 24 * 60 + 960, 40.0);
+        let index = d.health(&asset).unwrap().health.unwrap();
+        assert_eq!(index.index, 0.0, "{index:?}");
+        let due = index.time_to_failure_h.expect("a time to failure");
+        assert_eq!((due.hours, due.low), (0.0, 0.0), "{due:?}");
     }
 }

@@ -44,23 +44,34 @@ pub struct SeriesChart<'a> {
     pub size: (u32, u32),
 }
 
-/// The health forecast: where the index is now and when it reaches 0.
+/// The health chart: how the index has gone (`past`), where it is now, and — when a sensor is
+/// trending towards its failure level — when it reaches 0, with the interval as a band.
 #[derive(Debug, Clone, Copy)]
 pub struct Forecast<'a> {
     /// Accessible name of the chart.
     pub title: &'a str,
     /// Health index now, 0 (failure level) to 1 (at baseline).
     pub index: f64,
-    /// Estimated hours to failure.
-    pub hours: f64,
-    /// Early end of the interval, hours.
-    pub low: f64,
-    /// Late end of the interval, hours (none: open-ended).
-    pub high: Option<f64>,
+    /// Earlier values: hours relative to now (negative), index. Gaps of more than three
+    /// times the typical spacing are drawn as gaps.
+    pub past: &'a [(f64, f64)],
+    /// When the index reaches 0, if it is heading there.
+    pub eta: Option<Eta>,
     /// Axis label of the hours axis.
     pub hours_label: &'a str,
     /// Pixel size.
     pub size: (u32, u32),
+}
+
+/// Hours until the health index reaches 0, with a 90 % interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Eta {
+    /// Estimate.
+    pub hours: f64,
+    /// Early end of the interval.
+    pub low: f64,
+    /// Late end of the interval (none: open-ended).
+    pub high: Option<f64>,
 }
 
 /// A chart that could not be drawn (a plotters error, as text).
@@ -229,8 +240,15 @@ fn draw_series(
 
 /// Draws the health forecast: the index now, the estimated path to 0 and the interval.
 pub fn forecast_svg(f: &Forecast<'_>) -> Result<String, ChartError> {
-    let end = f.high.unwrap_or(f.hours * 2.0).max(f.hours).max(1.0) * 1.1;
     let index = f.index.clamp(0.0, 1.0);
+    let start = f.past.iter().map(|p| p.0).fold(0.0_f64, f64::min);
+    // The future gets at least a fifth of the width, so "now" is never on the right edge.
+    let end = match f.eta {
+        Some(e) => e.high.unwrap_or(e.hours * 2.0).max(e.hours).max(1.0) * 1.1,
+        None => 0.0,
+    }
+    .max(-start * 0.25)
+    .max(1.0);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, f.size).into_drawing_area();
@@ -239,11 +257,11 @@ pub fn forecast_svg(f: &Forecast<'_>) -> Result<String, ChartError> {
             .margin(6)
             .x_label_area_size(36)
             .y_label_area_size(40)
-            .build_cartesian_2d(0.0..end, 0.0..1.05)
+            .build_cartesian_2d(start..end, 0.0..1.05)
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_labels(6)
+            .x_labels(8)
             .y_labels(5)
             .x_desc(f.hours_label)
             .x_label_formatter(&|h| format!("{h:.0}"))
@@ -253,25 +271,59 @@ pub fn forecast_svg(f: &Forecast<'_>) -> Result<String, ChartError> {
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(err)?;
-        let late = f.high.unwrap_or(end);
+        // Now: a thin vertical rule.
         chart
-            .draw_series(std::iter::once(Polygon::new(
-                vec![(0.0, index), (f.low.max(0.0), 0.0), (late, 0.0)],
-                BAND.mix(0.35).filled(),
+            .draw_series(std::iter::once(PathElement::new(
+                [(0.0, 0.0), (0.0, 1.05)],
+                GRID.mix(1.0).stroke_width(2),
             )))
             .map_err(err)?;
-        chart
-            .draw_series(LineSeries::new(
-                [(0.0, index), (f.hours.max(0.0), 0.0)],
-                MEAN.stroke_width(3),
-            ))
-            .map_err(err)?;
+        let past: Vec<(f64, f64)> = f
+            .past
+            .iter()
+            .filter(|p| p.0 <= 0.0 && p.1.is_finite())
+            .map(|&(h, i)| (h, i.clamp(0.0, 1.0)))
+            .chain(std::iter::once((0.0, index)))
+            .collect();
+        let spacing = typical_spacing(&past);
+        for run in past.chunk_by(|a, b| b.0 - a.0 <= spacing * 3.0) {
+            chart
+                .draw_series(LineSeries::new(run.iter().copied(), MEAN.stroke_width(2)))
+                .map_err(err)?;
+        }
+        if let Some(e) = f.eta {
+            let late = e.high.unwrap_or(end);
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    vec![(0.0, index), (e.low.max(0.0), 0.0), (late, 0.0)],
+                    BAND.mix(0.35).filled(),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(0.0, index), (e.hours.max(0.0), 0.0)],
+                    8,
+                    4,
+                    MEAN.stroke_width(3),
+                ))
+                .map_err(err)?;
+        }
         chart
             .draw_series(std::iter::once(Circle::new((0.0, index), 5, MARK.filled())))
             .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(titled(svg, f.title))
+}
+
+/// The median step between consecutive points (1 when there are fewer than two).
+fn typical_spacing(points: &[(f64, f64)]) -> f64 {
+    let mut steps: Vec<f64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    if steps.is_empty() {
+        return 1.0;
+    }
+    steps.sort_by(f64::total_cmp);
+    steps[steps.len() / 2].max(1e-9)
 }
 
 /// Consecutive buckets without a gap of more than three steps: a gap is shown as a gap.
@@ -429,17 +481,49 @@ mod tests {
 
     #[test]
     fn forecast_draws_band_and_estimate() {
+        let past: Vec<(f64, f64)> = (1..=48)
+            .rev()
+            .map(|h| (-(h as f64), 0.4 + 0.01 * h as f64))
+            .collect();
         let svg = forecast_svg(&Forecast {
             title: "health",
             index: 0.4,
-            hours: 30.0,
-            low: 20.0,
-            high: Some(55.0),
+            past: &past,
+            eta: Some(Eta {
+                hours: 30.0,
+                low: 20.0,
+                high: Some(55.0),
+            }),
             hours_label: "hours from now",
             size: (480, 220),
         })
         .unwrap();
         assert!(svg.contains("<polygon"));
         assert!(svg.contains("hours from now"));
+        // Past hours are on the axis, left of now.
+        assert!(svg.contains("\n-40\n") || svg.contains("\n-30\n"), "{svg}");
+    }
+
+    #[test]
+    fn health_without_a_forecast_shows_its_history_only() {
+        // Hourly, with a gap of a day (the asset was off): two runs, no band.
+        let past: Vec<(f64, f64)> = (-72..=-49)
+            .chain(-24..0)
+            .map(|h| (f64::from(h), 0.95))
+            .collect();
+        let svg = forecast_svg(&Forecast {
+            title: "health",
+            index: 0.97,
+            past: &past,
+            eta: None,
+            hours_label: "hours from now",
+            size: (480, 220),
+        })
+        .unwrap();
+        assert!(!svg.contains("<polygon"), "no interval without a forecast");
+        let history = svg
+            .matches(r##"stroke="#0072B2" stroke-width="2""##)
+            .count();
+        assert_eq!(history, 2, "the gap is kept: {svg}");
     }
 }

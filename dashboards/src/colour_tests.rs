@@ -20,7 +20,10 @@ const MIN_DELTA_E: f32 = 10.0;
 
 /// Linear-RGB simulation matrices, severity 1.0 (Machado et al. 2009, table 1).
 const VISIONS: [(&str, [[f32; 3]; 3]); 4] = [
-    ("normal", [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+    (
+        "normal",
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    ),
     (
         "protanopia",
         [

@@ -145,9 +145,18 @@ mod tests {
     fn used_keys() -> HashSet<String> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/");
         let mut keys = HashSet::new();
-        for sub in ["templates", "src/pages", "../api/src/ui"] {
-            for entry in std::fs::read_dir(format!("{dir}{sub}")).unwrap() {
-                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut dirs: Vec<std::path::PathBuf> = ["templates", "src/pages", "../api/src/ui"]
+            .iter()
+            .map(|sub| format!("{dir}{sub}").into())
+            .collect();
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(path).unwrap();
                 for (i, _) in text.match_indices(".t(\"") {
                     let rest = &text[i + 4..];
                     let key = &rest[..rest.find('"').unwrap()];

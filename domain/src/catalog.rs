@@ -116,7 +116,27 @@ impl AssetType {
     pub fn failure_mode(&self, id: &FailureModeId) -> Option<&FailureMode> {
         self.failure_modes.iter().find(|m| &m.id == id)
     }
+
+    /// How far (smoothed robust σ) each sensor may go in each direction before some failure
+    /// mode of this type fails: the smallest of the modes' `failure_scores` for a sensor of
+    /// their signature in that direction. The scale of the health index.
+    pub fn failure_levels(&self) -> FailureLevels {
+        let mut levels = FailureLevels::new();
+        for mode in &self.failure_modes {
+            for (sensor, dir) in &mode.signature {
+                let Some(&level) = mode.failure_scores.get(sensor) else {
+                    continue;
+                };
+                let l = levels.entry((sensor.clone(), *dir)).or_insert(level);
+                *l = l.min(level);
+            }
+        }
+        levels
+    }
 }
+
+/// A sensor's failure level per direction (see [`AssetType::failure_levels`]).
+pub type FailureLevels = std::collections::HashMap<(SensorName, Direction), f64>;
 
 /// Why a catalog was refused.
 #[derive(Debug, thiserror::Error)]

@@ -22,13 +22,14 @@ pub use alert::Alert;
 pub use asset::{Asset, Criticality};
 pub use batch::Batch;
 pub use catalog::{
-    AssetType, Catalog, CatalogError, Direction, FailureMode, ModeKind, PartRequirement, SensorSpec,
+    AssetType, Catalog, CatalogError, Direction, FailureLevels, FailureMode, ModeKind,
+    PartRequirement, SensorSpec,
 };
 pub use finding::{
     AbruptChange, ChangeKind, Finding, HealthIndex, InstrumentFault, JointEvidence,
     SensorDeviation, SensorFault, Severity, TimeToFailure,
 };
-pub use health::{AssetHealth, SensorHealth, SensorState};
+pub use health::{AssetHealth, SensorHealth, SensorState, health_index};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;
 pub use model::FittedModel;

@@ -569,6 +569,13 @@ async fn dashboards_work_in_a_real_browser() {
         assert!(text.contains(w), "asset page lacks {w:?}");
     }
     assert!(js::<usize>(&page, "document.querySelectorAll('.charts svg').length").await >= 4);
+    // The health chart: its history as a line left of now, not only today's dot.
+    let history: usize = js(
+        &page,
+        "document.querySelectorAll('#asset-summary figure.chart svg polyline[stroke=\"#0072B2\"]').length",
+    )
+    .await;
+    assert!(history >= 1, "the health chart draws its history");
     shot(&page, "asset").await;
     goto(&page, &format!("{base}/ui/assets/{asset}?range=1h")).await;
     assert!(

@@ -1,8 +1,8 @@
 //! Snapshots of an asset's health from the detector's state, for the API and dashboards.
 
 use forewarn_domain::{
-    AssetHealth, AssetId, AssetTypeId, Direction, HealthIndex, SensorDeviation, SensorHealth,
-    SensorName, SensorState,
+    AssetHealth, AssetId, AssetTypeId, HealthIndex, SensorDeviation, SensorHealth, SensorState,
+    health_index,
 };
 
 use super::{AssetState, Detector};
@@ -41,6 +41,8 @@ impl Detector {
                     change_score: (b.change_score() * 1000.0).round() / 1000.0,
                     last_change: b.change_since(i64::MIN),
                     fault,
+                    baseline: b.normal().map(|n| n.0),
+                    scale: b.normal().map(|n| n.1),
                 }
             })
             .collect();
@@ -57,13 +59,9 @@ impl Detector {
         })
     }
 
-    /// The asset's health fused from its judged, healthy sensors: 1 − the largest share of the
-    /// way from baseline to failure level any of them has gone (levels from the catalog's
-    /// `failure_scores`), with the soonest remaining-life estimate among `deviations`.
-    ///
-    /// A sensor leaning away from the only direction it fails in has gone no way at all: it
-    /// counts as 0, not as unknown (else a healthy asset whose sensors all sit a hair on the
-    /// safe side would show no health). `None` only when no judged sensor has a level.
+    /// The asset's health fused from its judged, healthy sensors ([`health_index`]: levels
+    /// from the catalog's `failure_scores`), with the soonest remaining-life estimate among
+    /// `deviations`.
     pub(super) fn health_index(
         &self,
         state: &AssetState,
@@ -71,29 +69,14 @@ impl Detector {
         deviations: &[SensorDeviation],
     ) -> Option<HealthIndex> {
         let levels = self.failure_levels.get(asset_type)?;
-        let mut worst: Option<(f64, &SensorName)> = None;
-        for (name, s) in &state.sensors {
-            if s.fault().is_some() || s.baseline.normal().is_none() {
-                continue;
-            }
-            let score = s.baseline.score();
-            let (toward, away) = if score >= 0.0 {
-                (Direction::Up, Direction::Down)
-            } else {
-                (Direction::Down, Direction::Up)
-            };
-            let gone = match levels.get(&(name.clone(), toward)) {
-                Some(&level) => score.abs() / level,
-                None if levels.contains_key(&(name.clone(), away)) => 0.0,
-                None => continue,
-            };
-            if worst.is_none_or(|(w, _)| gone > w) {
-                worst = Some((gone, name));
-            }
-        }
-        let (gone, name) = worst?;
+        let judged = state
+            .sensors
+            .iter()
+            .filter(|(_, s)| s.fault().is_none() && s.baseline.normal().is_some())
+            .map(|(name, s)| (name, s.baseline.score()));
+        let (index, name) = health_index(levels, judged)?;
         Some(HealthIndex {
-            index: ((1.0 - gone).clamp(0.0, 1.0) * 1000.0).round() / 1000.0,
+            index,
             limiting_sensor: name.clone(),
             time_to_failure_h: deviations
                 .iter()

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use forewarn_dashboards::chart::{Band, Forecast, SeriesChart, forecast_svg, series_svg};
+use forewarn_dashboards::chart::{Band, Eta, Forecast, SeriesChart, forecast_svg, series_svg};
 use forewarn_dashboards::{
     AssetPage, ChartView, FindingView, HealthInputs, HealthState, RangeLink, SensorNow,
 };
@@ -18,6 +18,11 @@ use super::Session;
 use super::format::{deviations, finding_of, rul, summary, when, when_ms};
 use crate::assets::ask_health;
 use crate::{ApiError, AppState};
+
+mod history;
+
+/// The health chart covers the chosen range, but never less than this: a trend needs days.
+const HEALTH_HISTORY_MIN_MS: i64 = 48 * 3_600_000;
 
 /// The ranges offered: label, length in ms.
 const RANGES: [(&str, i64); 5] = [
@@ -208,19 +213,27 @@ async fn build(
         instrument_ticket: false,
         stale: false,
     });
-    let health_chart = match (index, ttf) {
-        (Some(i), Some(t)) => Some(
-            forecast_svg(&Forecast {
-                title: tr.t("asset.health_chart"),
-                index: i.index,
-                hours: t.hours,
-                low: t.low,
-                high: t.high,
-                hours_label: tr.t("asset.hours_from_now"),
-                size: (480, 220),
-            })
-            .map_err(ApiError::unavailable)?,
-        ),
+    let levels = ty.map(|t| t.failure_levels()).unwrap_or_default();
+    let health_chart = match (&health, index) {
+        (Some(h), Some(i)) => {
+            let span = span.max(HEALTH_HISTORY_MIN_MS);
+            let past = history::health_history(s, &id, &levels, h, to, span).await?;
+            Some(
+                forecast_svg(&Forecast {
+                    title: tr.t("asset.health_chart"),
+                    index: i.index,
+                    past: &past,
+                    eta: ttf.map(|t| Eta {
+                        hours: t.hours,
+                        low: t.low,
+                        high: t.high,
+                    }),
+                    hours_label: tr.t("asset.hours_from_now"),
+                    size: (480, 220),
+                })
+                .map_err(ApiError::unavailable)?,
+            )
+        }
         _ => None,
     };
     let sensors_now = health
@@ -291,6 +304,7 @@ async fn build(
             .map(|i| i.limiting_sensor.to_string())
             .unwrap_or_else(|| "–".into()),
         last_seen: last.map(when_ms).unwrap_or_else(|| "–".into()),
+        forecast: health_chart.is_some() && ttf.is_some(),
         health_chart,
         sensors: sensors_now,
         ranges: RANGES

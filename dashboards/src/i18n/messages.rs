@@ -199,8 +199,13 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("asset.limiting", "Limiting sensor", "限制性传感器"),
     (
         "asset.health_chart",
-        "Health index and remaining-life forecast (band: 90 % interval)",
-        "健康指数与剩余寿命预测（阴影：90% 区间）",
+        "Health index (hourly, from the stored readings against each sensor's learnt normal; dot: now) and remaining-life forecast (dashed, band: 90 % interval)",
+        "健康指数（按小时，由已存读数相对各传感器学得的正常值计算；圆点：当前）与剩余寿命预测（虚线，阴影：90% 区间）",
+    ),
+    (
+        "asset.no_health",
+        "No health index yet: the sensors are still learning their normal.",
+        "暂无健康指数：传感器仍在学习其正常状态。",
     ),
     ("asset.hours_from_now", "hours from now", "距现在（小时）"),
     (

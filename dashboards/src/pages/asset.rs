@@ -104,8 +104,11 @@ pub struct AssetPage {
     pub limiting: String,
     /// Last reading.
     pub last_seen: String,
-    /// Health forecast chart, when there is a forecast.
+    /// Health chart (its history and, when a sensor trends towards failure, the forecast),
+    /// once the asset has a health index.
     pub health_chart: Option<String>,
+    /// Whether the health chart includes a remaining-life forecast.
+    pub forecast: bool,
     /// Each sensor now.
     pub sensors: Vec<SensorNow>,
     /// Range choices.
