@@ -148,6 +148,20 @@ fn chart_colours_are_visible_and_apart() {
         assert_contrast(name, c, "white", white, 3.0);
     }
     assert_apart("chart lines", &lines);
+    // The asset page's legend draws its keys in the charts' own colours.
+    for (class, c) in [
+        ("key-mean", p::MEAN),
+        ("key-band", p::BAND),
+        ("key-baseline", p::BASELINE),
+        ("key-mark", p::MARK),
+    ] {
+        let at = STYLE_CSS
+            .find(&format!(".{class} {{"))
+            .unwrap_or_else(|| panic!(".{class} in the stylesheet"));
+        let rule = &STYLE_CSS[at..at + STYLE_CSS[at..].find('}').unwrap()];
+        let hex = format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2);
+        assert!(rule.contains(&hex), "{rule} should use {hex}");
+    }
 }
 
 #[test]

@@ -125,6 +125,10 @@ async fn build(
             if let Some(c) = x.last_change {
                 marks.entry(x.sensor.as_str()).or_default().push(c.at_ms);
             }
+            // Every judged sensor's learnt normal, not only those a finding named.
+            if let Some(b) = x.baseline {
+                baselines.insert(x.sensor.as_str(), b);
+            }
         }
     }
 
@@ -174,7 +178,8 @@ async fn build(
                 step_ms: step,
                 baseline: baselines.get(sensor.as_str()).copied(),
                 marks: &sensor_marks,
-                legend: (tr.t("chart.baseline"), tr.t("chart.anomaly")),
+                // One legend above all charts (the template's), not one over each chart's data.
+                legend: ("", ""),
                 size: CHART,
             })
             .map_err(ApiError::unavailable)?;

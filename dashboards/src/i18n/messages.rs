@@ -192,6 +192,12 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("why.open_ticket", "open ticket", "有未完成工单"),
     // Charts.
     ("chart.baseline", "baseline", "基线"),
+    (
+        "chart.mean",
+        "value (mean per bucket)",
+        "数值（每区间均值）",
+    ),
+    ("chart.band", "min–max per bucket", "每区间最小–最大"),
     ("chart.anomaly", "anomaly", "异常"),
     ("chart.detected", "detected", "检测"),
     // Asset.
