@@ -49,8 +49,9 @@ pub struct Candidate {
 /// A ticket's assignment and its reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dispatch {
-    /// `proposed` (waiting for a planner), `auto` (assigned by the service: a red alert or a
-    /// planner's "assign the best"), or `override` (a planner's own choice).
+    /// `proposed` (waiting for a planner), `auto` (the ranking's best: a red alert assigned by the
+    /// service, or a planner's "assign the best" or naming it), or `override` (a planner's own
+    /// choice of someone else).
     pub kind: String,
     /// The technician (`None`: nobody could be proposed).
     pub technician_id: Option<String>,

@@ -68,6 +68,20 @@ pub(crate) async fn system_move(
     to: TicketStatus,
     note: &str,
 ) -> Result<bool, MaintenanceError> {
+    move_by(tx, at, id, (from, to), "forewarn", note).await
+}
+
+/// A move that follows from another change in the caller's transaction (an assignment, parts),
+/// made by `actor`: only if the ticket is still in `from`, with its audit entry and event. The
+/// lifecycle's role checks are the caller's.
+pub(crate) async fn move_by(
+    tx: &mut AnyConnection,
+    at: &str,
+    id: i64,
+    (from, to): (TicketStatus, TicketStatus),
+    actor: &str,
+    note: &str,
+) -> Result<bool, MaintenanceError> {
     let done = sqlx::query(
         "UPDATE tickets SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
     )
@@ -82,10 +96,11 @@ pub(crate) async fn system_move(
     }
     sqlx::query(
         "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-         VALUES ($1, $2, 'forewarn', $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(at)
+    .bind(actor)
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(note)
@@ -94,7 +109,7 @@ pub(crate) async fn system_move(
     let change = StatusChange {
         from: Some(from),
         to,
-        actor: "forewarn",
+        actor,
         note: Some(note),
     };
     emit(tx, at, "ticket.status_changed", Some(id), &change).await?;

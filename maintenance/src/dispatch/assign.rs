@@ -9,7 +9,7 @@ use super::{Candidate, Dispatch, Job, rank, reason};
 use crate::geo::LatLon;
 use crate::outbox::emit;
 use crate::sla::sweep::ms;
-use crate::transition::system_move;
+use crate::transition::move_by;
 use crate::{Maintenance, MaintenanceError, Priority, Ticket, TicketStatus};
 
 /// Why an assignment did not happen.
@@ -117,20 +117,16 @@ async fn record(
     }
     let note = format!("assigned to {}", d.reason);
     if matches!(status, TicketStatus::New | TicketStatus::Reopened) {
-        system_move(tx, &d.at, id, status, TicketStatus::Assigned, &note).await?;
-        if d.by != "forewarn" {
-            // The move is the planner's: the audit entry names them.
-            sqlx::query(
-                "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-                 VALUES ($1, $2, $3, 'assigned', 'assigned', $4)",
-            )
-            .bind(id)
-            .bind(&d.at)
-            .bind(&d.by)
-            .bind(format!("{} by {}", d.kind, d.by))
-            .execute(&mut *tx)
-            .await?;
-        }
+        // Whoever decided makes the move: the planner's name, or `forewarn` for a red alert.
+        move_by(
+            tx,
+            &d.at,
+            id,
+            (status, TicketStatus::Assigned),
+            &d.by,
+            &note,
+        )
+        .await?;
     } else {
         sqlx::query(
             "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
@@ -186,7 +182,8 @@ pub(crate) async fn on_open(
 
 impl Maintenance {
     /// Assigns ticket `id` on a planner's word: to `technician` (an override, recorded with the
-    /// ranking it overrode) or, without one, to the best candidate now.
+    /// ranking it overrode, unless it names the ranking's best) or, without one, to the best
+    /// candidate now. The move to `assigned` is audited under the planner's name.
     pub async fn assign(
         &self,
         id: i64,
@@ -206,6 +203,9 @@ impl Maintenance {
             )));
         }
         let (candidates, lacking) = ranking(&mut tx, &f, ms(&at).unwrap_or_default()).await?;
+        let best = candidates.first().map(|c| c.technician_id.as_str());
+        // A planner who names the ranking's best confirms it: no override to explain.
+        let technician = technician.filter(|t| Some(*t) != best);
         let (kind, chosen, why) = match technician {
             Some(t) => {
                 let techs = all(&mut tx).await?;
@@ -221,9 +221,7 @@ impl Maintenance {
                 } else {
                     " (lacks the skills the catalog asks for)"
                 };
-                let best = candidates
-                    .first()
-                    .map_or("nobody".into(), |c| c.technician_id.clone());
+                let best = best.unwrap_or("nobody");
                 let why = format!(
                     "{t} ({}){skills}, chosen by {by} over the ranking's best, {best}{}",
                     tech.name,
@@ -238,11 +236,14 @@ impl Maintenance {
                         reason(None, lacking)
                     ))
                 })?;
-                (
-                    "auto",
-                    best.technician_id.clone(),
-                    reason(Some(best), lacking),
-                )
+                let mut why = reason(Some(best), lacking);
+                if by != "forewarn" {
+                    why = format!("{why}; confirmed by {by}");
+                }
+                if let Some(n) = note {
+                    why = format!("{why}: {n}");
+                }
+                ("auto", best.technician_id.clone(), why)
             }
         };
         let d = Dispatch {

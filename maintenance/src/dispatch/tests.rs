@@ -167,6 +167,44 @@ async fn load_weighs_against_distance_and_planners_assign_or_override() {
     ));
 }
 
+/// Seen in the dashboards' audit trail: a planner assigning the proposed technician was logged
+/// as `forewarn` moving the ticket, then as the planner "overriding" the ranking's best with
+/// that same technician.
+#[tokio::test]
+async fn naming_the_rankings_best_is_one_move_by_the_planner_not_an_override() {
+    let (_d, db) = crew().await;
+    let id = open(&db, "p-1", Severity::Medium, Criticality::Medium).await;
+    let t = db.ticket(id).await.unwrap().unwrap();
+    assert_eq!(t.status, TicketStatus::New);
+    let proposed = t.dispatch.unwrap().technician_id.unwrap();
+    let t = db
+        .assign(id, "pat", Some(&proposed), Some("as proposed"))
+        .await
+        .unwrap();
+    let d = t.dispatch.unwrap();
+    assert_eq!(
+        (d.kind.as_str(), t.assignee.as_deref()),
+        ("auto", Some(proposed.as_str()))
+    );
+    assert!(
+        !d.reason.contains("over the ranking") && d.reason.ends_with("confirmed by pat: as proposed"),
+        "{}",
+        d.reason
+    );
+    let audit = db.audit(id).await.unwrap().unwrap();
+    let steps: Vec<(&str, Option<TicketStatus>, TicketStatus)> = audit
+        .iter()
+        .map(|e| (e.actor.as_str(), e.from, e.to))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("forewarn", None, TicketStatus::New),
+            ("pat", Some(TicketStatus::New), TicketStatus::Assigned)
+        ]
+    );
+}
+
 #[tokio::test]
 async fn red_alerts_are_assigned_at_once_and_announced() {
     let (_d, db) = crew().await;
