@@ -187,7 +187,8 @@ async fn naming_the_rankings_best_is_one_move_by_the_planner_not_an_override() {
         ("auto", Some(proposed.as_str()))
     );
     assert!(
-        !d.reason.contains("over the ranking") && d.reason.ends_with("confirmed by pat: as proposed"),
+        !d.reason.contains("over the ranking")
+            && d.reason.ends_with("confirmed by pat: as proposed"),
         "{}",
         d.reason
     );
