@@ -6,6 +6,10 @@
 use chrono::{TimeZone, Utc};
 use plotters::prelude::*;
 
+/// Axis and legend text size in SVG units. Charts are drawn 480–760 units wide and shown about
+/// 500 px wide on a desktop, so 14 units read as 11–12 px (12 came out near 9 px: too small).
+const LABEL_PX: u32 = 14;
+
 /// One downsampled bucket: start, smallest, mean, largest.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Band {
@@ -142,10 +146,10 @@ fn draw_series(
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(6)
-        .x_label_area_size(24)
-        .y_label_area_size(52);
+        .x_label_area_size(28)
+        .y_label_area_size(60);
     if let Some(text) = caption {
-        builder.caption(text, ("sans-serif", 14));
+        builder.caption(text, ("sans-serif", LABEL_PX));
     }
     let mut chart = builder
         .build_cartesian_2d(c.from_ms..c.to_ms.max(c.from_ms + 1), lo..hi)
@@ -159,7 +163,7 @@ fn draw_series(
         .y_label_formatter(&|v| short_number(*v))
         .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
-        .label_style(("sans-serif", 12))
+        .label_style(("sans-serif", LABEL_PX))
         .draw()
         .map_err(err)?;
     for run in runs(c.bands, c.step_ms) {
@@ -231,7 +235,7 @@ fn draw_series(
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.8))
             .border_style(GRID)
-            .label_font(("sans-serif", 12))
+            .label_font(("sans-serif", LABEL_PX))
             .draw()
             .map_err(err)?;
     }
@@ -256,7 +260,7 @@ pub fn forecast_svg(f: &Forecast<'_>) -> Result<String, ChartError> {
         let mut chart = ChartBuilder::on(&root)
             .margin(6)
             .x_label_area_size(36)
-            .y_label_area_size(40)
+            .y_label_area_size(44)
             .build_cartesian_2d(start..end, 0.0..1.05)
             .map_err(err)?;
         chart
@@ -268,7 +272,7 @@ pub fn forecast_svg(f: &Forecast<'_>) -> Result<String, ChartError> {
             .y_label_formatter(&|v| format!("{v:.1}"))
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
-            .label_style(("sans-serif", 12))
+            .label_style(("sans-serif", LABEL_PX))
             .draw()
             .map_err(err)?;
         // Now: a thin vertical rule.
