@@ -236,13 +236,11 @@ impl Maintenance {
                         reason(None, lacking)
                     ))
                 })?;
-                let mut why = reason(Some(best), lacking);
-                if by != "forewarn" {
-                    why = format!("{why}; confirmed by {by}");
-                }
-                if let Some(n) = note {
-                    why = format!("{why}: {n}");
-                }
+                let why = format!(
+                    "{}; confirmed by {by}{}",
+                    reason(Some(best), lacking),
+                    note.map(|n| format!(": {n}")).unwrap_or_default()
+                );
                 ("auto", best.technician_id.clone(), why)
             }
         };
