@@ -2,10 +2,9 @@
 //!
 //! [`classify`] maps a finding to the failure mode of the asset type whose whole catalog signature
 //! it shows (each listed sensor deviating in the listed direction). The [`run`] stage turns matches
-//! into [`Alert`]s and suppresses repeats: an (asset, failure mode) is re-alerted only when its
-//! severity rises. Duplicate tickets are prevented where it holds across restarts and instances —
-//! by the maintenance database's unique open ticket per (asset, failure mode) — so this stage only
-//! keeps the traffic down.
+//! into [`Alert`]s, each carrying when its deviation began. It keeps no memory of what it raised:
+//! whether an alert opens, joins or is ignored is decided where it holds across restarts,
+//! repairs and instances — from the tickets in the maintenance database.
 //!
 //! [`Alert`]: forewarn_domain::Alert
 

@@ -1,16 +1,20 @@
 //! The alerting stage.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use forewarn_domain::{Alert, AssetId, Catalog, FailureModeId, Finding, Metrics, Severity};
+use forewarn_domain::{Alert, Catalog, Finding, Metrics};
 use tokio::sync::mpsc;
 
 use crate::learned::LearnedModes;
 use crate::{AlertingError, classify};
 
 /// Classifies findings — by catalog signature, else by the learnt model when it is confident —
-/// and forwards one alert per (asset, failure mode) and severity level.
+/// and forwards every classified finding as an alert. Whether an alert opens a ticket, joins
+/// the open one or belongs to a finished one is maintenance's decision, taken from the tickets
+/// in SQL: a map kept here would forget on restart and never learn that a ticket was finished
+/// (the second failure of an asset went unticketed that way). Findings are rare — when an
+/// asset's deviating set changes, or every 12 h while it lasts — so each costing one SQL
+/// transaction is cheap.
 pub async fn run(
     catalog: Arc<Catalog>,
     learned: Arc<LearnedModes>,
@@ -18,7 +22,6 @@ pub async fn run(
     mut input: mpsc::Receiver<Finding>,
     output: mpsc::Sender<Alert>,
 ) -> Result<(), AlertingError> {
-    let mut raised: HashMap<(AssetId, FailureModeId), Severity> = HashMap::new();
     while let Some(finding) = input.recv().await {
         let mode = match classify(&catalog, &finding) {
             Some(mode) => mode,
@@ -30,24 +33,22 @@ pub async fn run(
                 }
                 None => {
                     metrics.unclassified_findings.inc();
+                    metrics.findings_settled.inc();
                     tracing::debug!(asset = %finding.asset, "finding matches no failure mode");
                     continue;
                 }
             },
         };
-        let key = (finding.asset.clone(), mode.id.clone());
-        if raised.get(&key).is_some_and(|s| *s >= finding.severity) {
-            continue;
-        }
-        raised.insert(key, finding.severity);
         metrics.alerts.inc();
         let alert = Alert {
             asset: finding.asset.clone(),
             failure_mode: mode.id.clone(),
             severity: finding.severity,
             raised_at_ms: finding.detected_at_ms,
+            began_ms: finding.began_ms(),
             parts: mode.parts.clone(),
             skills: mode.required_skills(),
+            corrective: false,
             finding,
         };
         output

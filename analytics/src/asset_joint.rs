@@ -104,6 +104,8 @@ pub struct AssetJoint {
     filled: usize,
     seen_in_row: Vec<bool>,
     refit_ms: i64,
+    /// Versions fitted so far: a relearn after a repair continues the numbering.
+    fitted: u32,
 }
 
 impl AssetJoint {
@@ -118,7 +120,17 @@ impl AssetJoint {
             filled: 0,
             seen_in_row: vec![false; width],
             refit_ms,
+            fitted: 0,
         }
+    }
+
+    /// Learns again from scratch over a warm-up of `warmup_ms` (the asset was repaired: its
+    /// healthy joint behaviour is new). The next fit is the next version.
+    pub fn relearn(&mut self, warmup_ms: i64) {
+        self.phase = Phase::Learning(Sample::new(warmup_ms));
+        self.row_ts = None;
+        self.filled = 0;
+        self.seen_in_row.fill(false);
     }
 
     /// Sensors it models.
@@ -208,9 +220,10 @@ impl AssetJoint {
         asset: &AssetId,
         names: &[SensorName],
     ) -> Option<FittedModel> {
-        let (sample, version) = match &self.phase {
-            Phase::Learning(sample) => (sample, 1),
-            Phase::Scoring { next, version, .. } => (next, version + 1),
+        let version = self.fitted + 1;
+        let sample = match &self.phase {
+            Phase::Learning(sample) => sample,
+            Phase::Scoring { next, .. } => next,
             Phase::Unfit => return None,
         };
         let n = sample.len(self.width);
@@ -240,6 +253,7 @@ impl AssetJoint {
             threshold: scorer.threshold(),
         };
         let model = record.label();
+        self.fitted = version;
         match &mut self.phase {
             Phase::Scoring {
                 scorer: current,

@@ -76,6 +76,11 @@ pub struct SensorBaseline {
     stream: Option<Box<StreamDetector>>,
     /// The latest abrupt change, and whether it is still going on.
     change: Option<(AbruptChange, bool)>,
+    /// After a repair: the (center, scale) learnt before it, kept until the new warm-up's
+    /// normal has been judged (a bad repair is not learnt as healthy).
+    prior: Option<(f64, f64)>,
+    /// The new warm-up ended and its normal waits for [`SensorBaseline::judge`].
+    awaiting_judgement: bool,
 }
 
 /// A sustained deviation of one sensor.
@@ -173,6 +178,39 @@ impl SensorBaseline {
         self.smoothed = 0.0;
         self.trend = Some(Box::default());
         self.ready = true;
+        self.awaiting_judgement = self.prior.is_some();
+    }
+
+    /// The machine was repaired: learn its normal again from a fresh warm-up, keeping the
+    /// normal learnt before as the fallback should the new one not look healthy. Readings at
+    /// or before the last one seen are still ignored.
+    pub fn rebaseline(&mut self) {
+        let prior = self.normal().or(self.prior);
+        *self = SensorBaseline {
+            last_ts: self.last_ts,
+            last_value: self.last_value,
+            prior,
+            ..SensorBaseline::default()
+        };
+    }
+
+    /// The normal a post-repair warm-up learnt, waiting to be judged, and the one before it.
+    pub fn awaiting_judgement(&self) -> Option<((f64, f64), (f64, f64))> {
+        let prior = self.prior?;
+        (self.awaiting_judgement && self.ready).then_some(((self.center, self.scale), prior))
+    }
+
+    /// Keeps the new normal (`accept`), or goes back to the one learnt before the repair: the
+    /// deviation, if it is still there, is judged afresh from now on, as a new episode.
+    pub fn judge(&mut self, accept: bool) {
+        if let (false, Some((center, scale))) = (accept, self.prior) {
+            self.center = center;
+            self.scale = scale;
+        }
+        self.awaiting_judgement = false;
+        self.prior = None;
+        self.smoothed = 0.0;
+        self.above_since = None;
     }
 
     /// The sustained deviation, if any, as of the last reading.

@@ -15,6 +15,7 @@ use forewarn_domain::{
 use crate::asset_joint::AssetJoint;
 
 mod health;
+mod repair;
 use crate::baseline::{BaselineConfig, SensorBaseline};
 use crate::instrument::{Admit, SensorCheck};
 
@@ -69,6 +70,11 @@ struct AssetState {
     joint: Option<AssetJoint>,
     /// Its type (for the failure levels of a health snapshot).
     asset_type: Option<AssetTypeId>,
+    /// Repairs not yet in effect (device time, ascending): each takes effect at the first
+    /// reading after it.
+    repairs: Vec<TimestampMs>,
+    /// The latest repair in effect.
+    repaired_ms: Option<TimestampMs>,
 }
 
 /// Streaming detector for a whole fleet. Pure: feed readings in time order per asset, get findings.
@@ -84,6 +90,9 @@ pub struct Detector {
     failure_levels: HashMap<AssetTypeId, FailureLevels>,
     /// Joint models fitted since [`Detector::take_fitted`] was last called.
     fitted: Vec<FittedModel>,
+    /// Sensors whose post-repair warm-up just ended, their new normal to be judged against the
+    /// fleet before the asset's next reading.
+    judgements: Vec<(AssetId, SensorName)>,
 }
 
 impl Detector {
@@ -95,6 +104,7 @@ impl Detector {
             ranges: HashMap::new(),
             failure_levels: HashMap::new(),
             fitted: Vec::new(),
+            judgements: Vec::new(),
         }
     }
 
@@ -141,6 +151,9 @@ impl Detector {
     /// [`REPEAT_MS`]), or when the set of its misreading sensors grew (an instrumentation
     /// finding; a machine finding due at the same reading follows at the asset's next one).
     pub fn observe(&mut self, r: &Reading, asset_type: &AssetTypeId) -> Option<Finding> {
+        if !self.judgements.is_empty() {
+            self.judge_pending();
+        }
         // Look up before `entry`, which would clone (atomically count) the ids on every reading.
         let state = match self.assets.get_mut(&r.asset) {
             Some(s) => s,
@@ -148,6 +161,9 @@ impl Detector {
         };
         if state.asset_type.is_none() {
             state.asset_type = Some(asset_type.clone());
+        }
+        if state.repairs.first().is_some_and(|&t| t < r.ts_ms) {
+            repair::apply_due(state, r.ts_ms, self.cfg.warmup_ms);
         }
         let sensor = match state.sensors.get_mut(&r.sensor) {
             Some(b) => b,
@@ -201,6 +217,9 @@ impl Detector {
             }
             Admit::Skip => false,
         };
+        if admitted && sensor.baseline.awaiting_judgement().is_some() {
+            self.judgements.push((r.asset.clone(), r.sensor.clone()));
+        }
         let fault_now = sensor.fault().map(|f| f.0);
         let healthy = fault_now.is_none();
         // The asset's faulty set is looked at only when it may have changed (or a repeat is due):

@@ -121,6 +121,16 @@ impl SensorCheck {
         Admit::Feed
     }
 
+    /// The sensor was repaired or replaced: what it did before no longer counts against it
+    /// (the longest still run it showed while healthy is kept: it describes the process).
+    pub fn repaired(&mut self) {
+        *self = Self {
+            longest_healthy_run: self.longest_healthy_run,
+            spikes_ts: self.spikes_ts,
+            ..Self::default()
+        };
+    }
+
     /// The last value the sensor reported (kept or not).
     pub fn last(&self) -> Option<f64> {
         self.last

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use forewarn_domain::{AssetHealth, AssetId, AssetTypeId, Batch, Finding, FittedModel, Metrics};
+use forewarn_domain::{
+    AssetHealth, AssetId, AssetTypeId, Batch, Finding, FittedModel, Metrics, RepairFeed,
+    TimestampMs,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Detector;
@@ -15,12 +18,16 @@ pub enum HealthQuery {
     Asset(AssetId, oneshot::Sender<Option<AssetHealth>>),
     /// The health of every asset seen, in one answer: the fleet page asks once, not per asset.
     Fleet(oneshot::Sender<Vec<AssetHealth>>),
+    /// Each asset's clock: the time of its newest reading analysed (device time). Answered
+    /// between batches, so every finding of what it reports has been sent on.
+    Clocks(oneshot::Sender<Vec<(AssetId, TimestampMs)>>),
 }
 
 /// Scores every reading of every batch. `asset_types` is seeded with the known assets; births in the
 /// batches extend it. Joint models fitted along the way go to `models` (to be persisted). Between
 /// batches it answers health queries (the API's), so the hot path never builds a snapshot nobody
-/// asked for. Ends when the input closes.
+/// asked for, and takes the repairs resolutions recorded (each takes effect at its asset's first
+/// reading after the repair's device time). Ends when the input closes.
 #[allow(clippy::too_many_arguments)] // one per pipeline connection
 pub async fn run(
     mut detector: Detector,
@@ -30,6 +37,7 @@ pub async fn run(
     output: mpsc::Sender<Finding>,
     models: mpsc::Sender<FittedModel>,
     mut queries: mpsc::Receiver<HealthQuery>,
+    repairs: RepairFeed,
 ) -> Result<(), crate::AnalyticsError> {
     loop {
         let batch = tokio::select! {
@@ -46,10 +54,16 @@ pub async fn run(
                     HealthQuery::Fleet(reply) => {
                         let _ = reply.send(detector.health_all());
                     }
+                    HealthQuery::Clocks(reply) => {
+                        let _ = reply.send(detector.clocks());
+                    }
                 }
                 continue;
             }
         };
+        for r in repairs.take() {
+            detector.repair(&r.asset, r.at_ms);
+        }
         for a in &batch.births {
             asset_types.insert(a.id.clone(), a.asset_type.clone());
         }

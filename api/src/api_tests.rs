@@ -55,6 +55,7 @@ pub(crate) async fn state(dir: &std::path::Path) -> AppState {
             failure_mode: FailureModeId::new("bearing_wear").unwrap(),
             severity: Severity::Medium,
             raised_at_ms: 1_780_000_000_000,
+            began_ms: 1_780_000_000_000,
             finding,
             parts: vec![PartRequirement {
                 part_number: "BRG-6309-2RS".into(),
@@ -62,6 +63,7 @@ pub(crate) async fn state(dir: &std::path::Path) -> AppState {
                 quantity: 2,
             }],
             skills: vec!["mechanical".into()],
+            corrective: false,
         },
         &Criticality::Medium.into(),
     )
@@ -92,6 +94,7 @@ pub(crate) async fn state(dir: &std::path::Path) -> AppState {
         health: nothing_analysed_yet(),
         opened: tokio::sync::broadcast::channel(16).0,
         changed: tokio::sync::broadcast::channel(16).0,
+        repairs: Default::default(),
     }
 }
 
@@ -105,6 +108,9 @@ fn nothing_analysed_yet() -> tokio::sync::mpsc::Sender<forewarn_analytics::Healt
                     let _ = reply.send(None);
                 }
                 forewarn_analytics::HealthQuery::Fleet(reply) => {
+                    let _ = reply.send(Vec::new());
+                }
+                forewarn_analytics::HealthQuery::Clocks(reply) => {
                     let _ = reply.send(Vec::new());
                 }
             }

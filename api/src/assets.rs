@@ -111,7 +111,7 @@ pub async fn get(
 
 /// Asks the analytics stage, which holds the detectors, what it answers on a channel; 503 when
 /// it does not answer in time (starting or stopping).
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     s: &AppState,
     query: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> HealthQuery,
 ) -> Result<T, ApiError> {

@@ -35,6 +35,9 @@ pub struct ExternalFinding {
     /// Anything the source wants kept with it (a JSON object).
     #[schema(value_type = Option<Object>)]
     pub evidence: Option<serde_json::Value>,
+    /// The asset has already failed (tripped, stopped): the ticket is corrective work.
+    #[serde(default)]
+    pub asset_failed: bool,
 }
 
 /// Body of `POST /api/v1/tickets`.
@@ -49,6 +52,10 @@ pub struct ManualTicket {
     pub severity: Option<String>,
     /// What was seen.
     pub note: Option<String>,
+    /// When the breakdown happened: RFC 3339 or ms since the epoch (default: the asset's newest
+    /// reading, its own clock).
+    #[schema(value_type = Option<String>, example = "2026-11-24T08:15:00Z")]
+    pub observed_at: Option<serde_json::Value>,
 }
 
 /// What became of a finding.
@@ -76,7 +83,7 @@ pub async fn post(
     if source.is_empty() || source.chars().count() > 100 {
         return Err(ApiError::bad_request("source must be 1 to 100 characters"));
     }
-    let observed = observed_at(f.observed_at.as_ref())?;
+    let observed = observed_at(&s, &f.asset_id, f.observed_at.as_ref()).await?;
     let severity = Severity::parse(&f.severity)
         .ok_or_else(|| ApiError::bad_request("severity must be low, medium, high or critical"))?;
     let evidence = serde_json::json!({"source": source, "score": f.score, "evidence": f.evidence});
@@ -90,13 +97,15 @@ pub async fn post(
             at_ms: observed,
             detector: format!("external/{source}"),
             evidence,
+            corrective: f.asset_failed,
         },
     )
     .await
 }
 
-/// `POST /api/v1/tickets`: a ticket opened by hand, on the same path as a finding (so it joins
-/// the open ticket for the asset and mode if there is one).
+/// `POST /api/v1/tickets`: a ticket opened by hand for a breakdown — corrective work, a failure
+/// the predictions missed — on the same path as a finding (so it joins the open ticket for the
+/// asset and mode if there is one).
 #[utoipa::path(post, path = "/api/v1/tickets", request_body = ManualTicket, responses((status = 201, description = "A new ticket", body = Outcome), (status = 200, description = "Joined the open ticket", body = Outcome), WriteErrors), security(("bearer" = [])))]
 pub async fn manual(
     State(s): State<AppState>,
@@ -112,6 +121,7 @@ pub async fn manual(
         })?,
     };
     let evidence = serde_json::json!({"source": format!("manual:{}", caller.name), "note": t.note});
+    let at_ms = observed_at(&s, &t.asset_id, t.observed_at.as_ref()).await?;
     open(
         &s,
         Raised {
@@ -119,9 +129,11 @@ pub async fn manual(
             mode: &t.failure_mode,
             severity,
             score: 0.0,
-            at_ms: chrono::Utc::now().timestamp_millis(),
+            at_ms,
             detector: format!("manual/{}", caller.name),
             evidence,
+            // A ticket by hand reports a breakdown: the predictions did not open it.
+            corrective: true,
         },
     )
     .await
@@ -135,6 +147,7 @@ struct Raised<'a> {
     at_ms: i64,
     detector: String,
     evidence: serde_json::Value,
+    corrective: bool,
 }
 
 /// Checks the asset and mode against the registry and catalog, and opens (or joins) the ticket.
@@ -160,8 +173,10 @@ async fn open(s: &AppState, r: Raised<'_>) -> Result<(StatusCode, Json<Outcome>)
         failure_mode,
         severity: r.severity,
         raised_at_ms: r.at_ms,
+        began_ms: r.at_ms,
         parts: mode.parts.clone(),
         skills: mode.required_skills(),
+        corrective: r.corrective,
         finding: Finding {
             asset: asset_id,
             asset_type: asset.asset_type.clone(),
@@ -186,7 +201,7 @@ async fn open(s: &AppState, r: Raised<'_>) -> Result<(StatusCode, Json<Outcome>)
                 new: true,
             }),
         ),
-        Opened::Existing(id) | Opened::CoolingDown(id) => (
+        Opened::Existing(id) | Opened::CoolingDown(id) | Opened::BeforeRepair(id) => (
             StatusCode::OK,
             Json(Outcome {
                 ticket_id: id,
@@ -196,24 +211,42 @@ async fn open(s: &AppState, r: Raised<'_>) -> Result<(StatusCode, Json<Outcome>)
     })
 }
 
-/// RFC 3339 text or ms since the epoch; absent = now.
-fn observed_at(v: Option<&serde_json::Value>) -> Result<i64, ApiError> {
-    let bad = || ApiError::bad_request("observed_at must be RFC 3339 text or ms since the epoch");
+/// RFC 3339 text or ms since the epoch; absent = the asset's newest reading (its own clock), or
+/// now when it has none.
+async fn observed_at(
+    s: &AppState,
+    asset: &str,
+    v: Option<&serde_json::Value>,
+) -> Result<i64, ApiError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(crate::moves::newest_reading(s, asset)
+            .await
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())),
+        Some(v) => instant(v, "observed_at"),
+    }
+}
+
+/// A moment given as RFC 3339 text or ms since the epoch, from 2000 to an hour from now.
+pub(crate) fn instant(v: &serde_json::Value, field: &str) -> Result<i64, ApiError> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "{field} must be RFC 3339 text or ms since the epoch"
+        ))
+    };
     let ms = match v {
-        None | Some(serde_json::Value::Null) => return Ok(chrono::Utc::now().timestamp_millis()),
-        Some(serde_json::Value::Number(n)) => n.as_i64().ok_or_else(bad)?,
-        Some(serde_json::Value::String(t)) => DateTime::parse_from_rfc3339(t)
+        serde_json::Value::Number(n) => n.as_i64().ok_or_else(bad)?,
+        serde_json::Value::String(t) => DateTime::parse_from_rfc3339(t)
             .map_err(|_| bad())?
             .timestamp_millis(),
-        Some(_) => return Err(bad()),
+        _ => return Err(bad()),
     };
     // Same rule as telemetry: nothing before 2000.
     if ms < 946_684_800_000 {
-        return Err(ApiError::bad_request("observed_at is before 2000"));
+        return Err(ApiError::bad_request(format!("{field} is before 2000")));
     }
-    // A little clock skew is tolerated; a finding from the future is an error.
+    // A little clock skew is tolerated; a moment in the future is an error.
     if ms > chrono::Utc::now().timestamp_millis() + 3_600_000 {
-        return Err(ApiError::bad_request("observed_at is in the future"));
+        return Err(ApiError::bad_request(format!("{field} is in the future")));
     }
     Ok(ms)
 }

@@ -22,8 +22,10 @@ mod findings;
 mod fleet_telemetry;
 mod health;
 mod import;
+mod moves;
 mod notes;
 mod openapi;
+mod pipeline;
 mod stock;
 mod telemetry;
 mod ticket_parts;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub opened: broadcast::Sender<Ticket>,
     /// Tickets whose status changed through the API.
     pub changed: broadcast::Sender<Ticket>,
+    /// Repairs recorded by resolutions, on their way to analytics.
+    pub repairs: forewarn_domain::RepairFeed,
 }
 
 /// The whole HTTP surface.
@@ -79,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(telemetry::get))
         .routes(routes!(assets::models))
         .routes(routes!(assets::health))
+        .routes(routes!(pipeline::get))
         .routes(routes!(chart::get))
         .routes(routes!(fleet_telemetry::get))
         .routes(routes!(tickets::list, findings::manual))

@@ -132,6 +132,10 @@ pub struct TransitionRequest {
     /// With `to = resolved`: `{"code": "confirmed" | "no_fault_found"}` or
     /// `{"code": "other_mode", "failure_mode": "..."}`.
     pub resolution: Option<Resolution>,
+    /// With a resolution that found a fault: when the repair took effect, in the asset's own
+    /// time (RFC 3339 or ms since the epoch). Default: the asset's newest stored reading.
+    #[schema(value_type = Option<String>, example = "2026-11-24T08:15:00Z")]
+    pub repaired_at: Option<serde_json::Value>,
 }
 
 /// `POST /api/v1/tickets/{id}/transition`: moves a ticket through its lifecycle. 409 when the
@@ -155,19 +159,20 @@ pub async fn transition(
     if let Some(Resolution::OtherMode { failure_mode }) = &req.resolution {
         check_mode(&s, id, failure_mode).await?;
     }
+    let repaired_at = req
+        .repaired_at
+        .as_ref()
+        .map(|v| crate::findings::instant(v, "repaired_at"))
+        .transpose()?;
     let m = Move {
         actor: &caller.name,
         role: caller.role,
         to: req.to,
         note: req.note.as_deref(),
         resolution: req.resolution.as_ref(),
+        device_ms: None,
     };
-    let moved = s.db.transition(id, &m).await;
-    if let Ok(t) = &moved {
-        // Nobody listening is fine.
-        let _ = s.changed.send(t.clone());
-    }
-    moved.map(Json).map_err(move_error)
+    crate::moves::make(&s, id, m, repaired_at).await.map(Json)
 }
 
 /// A refused or failed move as an HTTP error: 404, 403, 400 or 409.
@@ -222,10 +227,20 @@ pub async fn audit(
 }
 
 /// `GET /api/v1/kpis`: MTTR, MTBF, first-time-fix rate, false-alarm rate, prediction lead time,
-/// open and resolved tickets (definitions on [`Kpis`]).
+/// open and resolved tickets, failures and prediction recall, overall and per asset type
+/// (definitions on [`Kpis`]).
 #[utoipa::path(get, path = "/api/v1/kpis", responses((status = 200, body = Kpis), ReadErrors))]
 pub async fn kpis(State(s): State<AppState>) -> Result<Json<Kpis>, ApiError> {
-    Ok(Json(s.db.kpis().await?))
+    let types: std::collections::HashMap<String, String> = s
+        .store
+        .assets()
+        .into_iter()
+        .map(|a| (a.id.as_str().to_owned(), a.asset_type.as_str().to_owned()))
+        .collect();
+    Ok(Json(
+        s.db.kpis_by_type(&|asset| types.get(asset).cloned())
+            .await?,
+    ))
 }
 
 /// Body of a rating.

@@ -1,5 +1,5 @@
-//! `forewarn bench store`, `bench ingest`, `bench detect` and `bench dashboards`: one JSON object
-//! per figure and line.
+//! `forewarn bench store`, `bench ingest`, `bench detect`, `bench dashboards` and
+//! `bench lifecycle`: one JSON object per figure and line.
 //!
 //! Every figure is `{"name": ..., "value": ..., "unit": ...}`. Data comes from the seeded fleet
 //! simulator, so the numbers are reproducible and the compression figure is for realistic signals.
@@ -18,10 +18,12 @@ pub mod browser;
 mod dashboards;
 mod detect;
 mod ingest;
+pub mod lifecycle;
 
 pub use dashboards::{DashboardBenchArgs, dashboards};
 pub use detect::{DetectBenchArgs, detect};
 pub use ingest::{IngestBenchArgs, ingest};
+pub use lifecycle::{LifecycleArgs, lifecycle};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -46,7 +48,7 @@ pub(crate) fn emit(name: &str, value: f64, unit: &str) {
     );
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let b = ProgressBar::new(len);
     b.set_style(
         ProgressStyle::with_template("{msg:>12} {bar:30} {pos}/{len} {per_sec} eta {eta}")

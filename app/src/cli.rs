@@ -59,6 +59,9 @@ pub enum BenchCommand {
     /// The dashboards served over HTTP: fleet page with 1,000 assets, an asset page over a week of
     /// 1 Hz data, board, inventory.
     Dashboards(crate::bench::DashboardBenchArgs),
+    /// A fleet's simulated year with a crew working every ticket and the service SIGKILLed along
+    /// the way, scored against the ground truth.
+    Lifecycle(crate::bench::LifecycleArgs),
 }
 
 /// `forewarn config ...`.
@@ -149,6 +152,22 @@ pub struct SimulateArgs {
     /// Topic prefix.
     #[arg(long, default_value = "forewarn")]
     pub topic_prefix: String,
+    /// A running service's URL (`http://HOST:PORT`): a crew works its tickets in simulated
+    /// time, and faults arrive by a hazard again after every repair (a fleet's whole life).
+    #[arg(long, requires = "crew_token_file")]
+    pub crew: Option<String>,
+    /// A file holding a planner's or admin's API token for the crew.
+    #[arg(long, requires = "crew")]
+    pub crew_token_file: Option<PathBuf>,
+    /// Mean time between faults of one failure mode on one asset, with a crew.
+    #[arg(long, default_value = "180d", value_parser = parse_duration)]
+    pub mode_mtbf: Duration,
+    /// Mean time between sensor faults on one asset, with a crew.
+    #[arg(long, default_value = "365d", value_parser = parse_duration)]
+    pub sensor_mtbf: Duration,
+    /// How often, in simulated time, the crew looks at the tickets.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub crew_every: Duration,
 }
 
 /// `forewarn stats`.
@@ -199,6 +218,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 // chromiumoxide warns about every DevTools event newer than its protocol copy.
                 init_tracing("warn,rumqttd=off,chromiumoxide=error");
                 crate::bench::dashboards(args).await
+            }
+            Command::Bench(BenchCommand::Lifecycle(args)) => {
+                init_tracing("warn");
+                crate::bench::lifecycle(args).await
             }
             Command::Bench(BenchCommand::Detect(args)) => {
                 tokio::task::spawn_blocking(move || crate::bench::detect(args)).await?

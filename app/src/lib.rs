@@ -9,6 +9,7 @@ pub mod demo;
 pub mod demo_seed;
 pub mod http1;
 pub mod influxd;
+pub mod lifecycle;
 pub mod mosquitto;
 pub mod rul;
 pub mod service;

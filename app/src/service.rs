@@ -117,6 +117,8 @@ pub async fn run(
         .collect();
 
     let (opened, _) = broadcast::channel(256);
+    // Repairs recorded by resolutions (the API) reach the detectors between batches.
+    let repairs = forewarn_domain::RepairFeed::default();
     // A full batch holds up to 2048 messages (~800 KB of readings): short queues bound the memory
     // in flight; the store's group commit still finds every batch that waits.
     let (ingest_tx, ingest_rx) = mpsc::channel::<Batch>(16);
@@ -140,6 +142,7 @@ pub async fn run(
         health: health_tx,
         opened: opened.clone(),
         changed: broadcast::channel(256).0,
+        repairs: repairs.clone(),
     });
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
@@ -177,6 +180,10 @@ pub async fn run(
     // Analytics state is derived from the store: replay history before going live, so a restart
     // neither forgets a developing fault nor re-learns a baseline from already-degraded data.
     let mut detector = Detector::new(spec.config.baseline()).with_catalog(&catalog);
+    // Repairs are events in each asset's timeline: the replay re-learns at the same moments.
+    for r in db.repairs().await? {
+        detector.repair(&r.asset, r.at_ms);
+    }
     let mut replayed = Vec::new();
     for asset in store.assets() {
         let Some(ty) = asset_types.get(&asset.id).cloned() else {
@@ -215,6 +222,7 @@ pub async fn run(
             finding_tx,
             model_tx,
             health_rx,
+            repairs,
         ),
     ));
     let models_db = db.clone();

@@ -31,6 +31,21 @@ fn parse_role(s: &str) -> Result<Role, String> {
         .ok_or_else(|| format!("{s:?} is not a role: viewer, technician, planner or admin"))
 }
 
+/// Creates a token named `name` in the data directory's tickets database and returns it
+/// (for tools that hand it on, such as `bench lifecycle` to its crew).
+pub async fn create_quiet(
+    data_dir: &std::path::Path,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<String> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let db = Maintenance::from_env(data_dir).await?;
+    let token = db.create_token(name, role).await?;
+    db.close().await;
+    Ok(token)
+}
+
 /// Creates the token and prints it.
 pub async fn create(args: &CreateArgs) -> anyhow::Result<()> {
     let name = args.name.trim();

@@ -42,6 +42,9 @@ pub struct SeriesChart<'a> {
     pub baseline: Option<f64>,
     /// Moments to mark (detections, abrupt changes), drawn as vertical lines.
     pub marks: &'a [i64],
+    /// Repairs of the asset (device time), drawn as solid vertical lines: from there on the
+    /// sensor has a new normal.
+    pub repairs: &'a [i64],
     /// Legend of the baseline and of the marks (empty: no legend).
     pub legend: (&'a str, &'a str),
     /// Pixel size.
@@ -99,10 +102,12 @@ pub(crate) mod colours {
     pub const BASELINE: RGBColor = RGBColor(0x00, 0x9e, 0x73);
     /// Detections and anomaly marks.
     pub const MARK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
+    /// Repairs (solid, where marks are dotted).
+    pub const REPAIR: RGBColor = RGBColor(0x22, 0x22, 0x22);
     /// Grid lines.
     pub const GRID: RGBColor = RGBColor(0xee, 0xf0, 0xf3);
 }
-use colours::{BAND, BASELINE, GRID, MARK, MEAN};
+use colours::{BAND, BASELINE, GRID, MARK, MEAN, REPAIR};
 
 /// Draws a sensor chart as an SVG document.
 pub fn series_svg(c: &SeriesChart<'_>) -> Result<String, ChartError> {
@@ -228,6 +233,15 @@ fn draw_series(
             });
             legend = true;
         }
+    }
+    for &r in c
+        .repairs
+        .iter()
+        .filter(|r| (c.from_ms..=c.to_ms).contains(*r))
+    {
+        chart
+            .draw_series(LineSeries::new([(r, lo), (r, hi)], REPAIR.stroke_width(2)))
+            .map_err(err)?;
     }
     if legend {
         chart

@@ -143,6 +143,7 @@ fn chart_colours_are_visible_and_apart() {
         ("mean", rgb(p::MEAN)),
         ("baseline", rgb(p::BASELINE)),
         ("mark", rgb(p::MARK)),
+        ("repair", rgb(p::REPAIR)),
     ];
     for (name, c) in lines {
         assert_contrast(name, c, "white", white, 3.0);
@@ -154,6 +155,7 @@ fn chart_colours_are_visible_and_apart() {
         ("key-band", p::BAND),
         ("key-baseline", p::BASELINE),
         ("key-mark", p::MARK),
+        ("key-repair", p::REPAIR),
     ] {
         let at = STYLE_CSS
             .find(&format!(".{class} {{"))

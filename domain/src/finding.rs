@@ -222,6 +222,18 @@ pub struct HealthIndex {
 }
 
 impl Finding {
+    /// When what it reports began, device time: the earliest start among its deviations and
+    /// misreading sensors, or its detection when it names none (a finding from outside).
+    pub fn began_ms(&self) -> TimestampMs {
+        self.deviations
+            .iter()
+            .map(|d| d.since_ms)
+            .chain(self.sensor_faults.iter().map(|f| f.since_ms))
+            .min()
+            .unwrap_or(self.detected_at_ms)
+            .min(self.detected_at_ms)
+    }
+
     /// Whether this is about instruments rather than the machine.
     pub fn is_instrumentation(&self) -> bool {
         self.deviations.is_empty() && !self.sensor_faults.is_empty()

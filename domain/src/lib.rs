@@ -17,6 +17,7 @@ pub mod metrics;
 mod model;
 mod reading;
 mod rejection;
+mod repair;
 
 pub use alert::Alert;
 pub use asset::{Asset, Criticality};
@@ -35,6 +36,7 @@ pub use metrics::Metrics;
 pub use model::FittedModel;
 pub use reading::Reading;
 pub use rejection::{RejectReason, Rejection};
+pub use repair::{Repair, RepairFeed};
 
 /// Milliseconds since the Unix epoch, UTC: the one time representation inside Forewarn.
 pub type TimestampMs = i64;

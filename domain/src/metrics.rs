@@ -31,6 +31,9 @@ pub struct Metrics {
     pub findings: Counter,
     /// Findings that matched a failure mode.
     pub alerts: Counter,
+    /// Findings of the pipeline fully handled: unclassified, or their alert decided on in SQL
+    /// (opened, joined or absorbed). `findings` minus this is what is still on its way.
+    pub findings_settled: Counter,
     /// Findings that matched no failure mode of the asset type.
     pub unclassified_findings: Counter,
     /// Findings no signature matched that the learnt classifier assigned a mode.
@@ -71,6 +74,7 @@ impl Metrics {
             messages_rejected: Family::default(),
             findings: Counter::default(),
             alerts: Counter::default(),
+            findings_settled: Counter::default(),
             unclassified_findings: Counter::default(),
             learned_classifications: Counter::default(),
             tickets_opened: Counter::default(),
@@ -112,6 +116,11 @@ impl Metrics {
             "findings",
             "Findings produced by analytics",
             m.findings.clone(),
+        );
+        r.register(
+            "findings_settled",
+            "Findings fully handled (unclassified, or their alert decided on)",
+            m.findings_settled.clone(),
         );
         r.register(
             "alerts",

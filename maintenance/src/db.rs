@@ -44,9 +44,12 @@ pub enum Opened {
     New(Box<Ticket>),
     /// The alert was attached to the ticket already open for its asset and failure mode.
     Existing(i64),
-    /// The ticket for its asset and failure mode was finished within the cooldown: the alert
-    /// was counted on it and nothing opened.
+    /// A ticket for its asset and failure mode was finished less than the cooldown before the
+    /// alert (device time): the alert was counted on it and nothing opened.
     CoolingDown(i64),
+    /// The alert's deviation began before the repair of a finished ticket for its asset and
+    /// failure mode took effect: it is the repaired fault, counted on that ticket.
+    BeforeRepair(i64),
 }
 
 /// Which tickets [`Maintenance::find_tickets`] returns.
@@ -217,8 +220,8 @@ impl Maintenance {
         }
     }
 
-    /// For how long after a ticket is finished new alerts for its asset and failure mode join it
-    /// instead of opening another (zero: off).
+    /// For how long after a ticket is finished (device time) new alerts for its asset and
+    /// failure mode are counted on it instead of opening another (zero: off).
     pub fn with_cooldown(mut self, cooldown: Duration) -> Self {
         self.cooldown = cooldown;
         self
@@ -277,13 +280,15 @@ impl Maintenance {
             tx.commit().await?;
             return Ok(Opened::Existing(id));
         }
-        if let Some(id) = self.cooling(&mut tx, alert, &now).await? {
+        if let Some(absorbed) =
+            crate::episode::absorbed(&mut tx, alert, self.cooldown, &now).await?
+        {
             tx.commit().await?;
-            return Ok(Opened::CoolingDown(id));
+            return Ok(absorbed);
         }
         let inserted = sqlx::query(
-            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site, skills, sla_priority)
-             VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site, skills, sla_priority, began_ms, kind)
+             VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT DO NOTHING
              RETURNING id",
         )
@@ -301,6 +306,12 @@ impl Maintenance {
         .bind(asset.site.as_deref())
         .bind(serde_json::to_string(&alert.skills).unwrap_or_else(|_| "[]".into()))
         .bind(urgency.priority().as_str())
+        .bind(alert.began_ms.min(alert.raised_at_ms))
+        .bind(if alert.corrective {
+            crate::TicketKind::Corrective
+        } else {
+            crate::TicketKind::Predictive
+        }.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -510,41 +521,6 @@ impl Maintenance {
     }
 }
 
-impl Maintenance {
-    /// Counts the alert on the ticket of its asset and mode finished within the cooldown, if
-    /// any. The cooldown runs from the audit log's last resolve, close or cancel (wall clock),
-    /// so alerts counted on the ticket do not extend it.
-    async fn cooling(
-        &self,
-        tx: &mut sqlx::AnyConnection,
-        alert: &Alert,
-        now: &str,
-    ) -> Result<Option<i64>, MaintenanceError> {
-        if self.cooldown.is_zero() {
-            return Ok(None);
-        }
-        let since = (Utc::now()
-            - chrono::Duration::from_std(self.cooldown).unwrap_or(chrono::Duration::MAX))
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
-        Ok(sqlx::query_scalar(
-            "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = CASE WHEN last_alert_ms > $1 THEN last_alert_ms ELSE $1 END, updated_at = $2
-             WHERE id = (SELECT id FROM tickets t WHERE asset_id = $3 AND failure_mode = $4
-                         AND status IN ('resolved', 'closed', 'cancelled')
-                         AND (SELECT max(at) FROM ticket_events e WHERE e.ticket_id = t.id
-                              AND e.to_status IN ('resolved', 'closed', 'cancelled')) >= $5
-                         ORDER BY id DESC LIMIT 1)
-             RETURNING id",
-        )
-        .bind(alert.raised_at_ms)
-        .bind(now)
-        .bind(alert.asset.as_str())
-        .bind(alert.failure_mode.as_str())
-        .bind(since)
-        .fetch_optional(&mut *tx)
-        .await?)
-    }
-}
-
 /// Attaches an alert to the open ticket of its asset and failure mode, raising the severity when
 /// the alert is worse; returns the ticket id, or `None` when no ticket is open.
 async fn attach(
@@ -603,6 +579,7 @@ pub(crate) async fn rows_for_ids(
 macro_rules! select_tickets {
     () => {
         "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating, priority, red_alert, site, skills, assignee, dispatch,
+         kind, began_ms, finished_ms, repaired_at_ms, found_mode,
          (SELECT count(*) FROM requisitions r WHERE r.ticket_id = tickets.id AND r.status = 'open') AS open_requisitions
          FROM tickets"
     };
@@ -652,6 +629,14 @@ fn from_row(row: &AnyRow) -> Result<Ticket, MaintenanceError> {
             })?,
         detected_at_ms,
         alert_count: row.get("alert_count"),
+        kind: match row.get::<&str, _>("kind") {
+            "corrective" => crate::TicketKind::Corrective,
+            _ => crate::TicketKind::Predictive,
+        },
+        began_ms: row.get("began_ms"),
+        finished_ms: row.get("finished_ms"),
+        repaired_at_ms: row.get("repaired_at_ms"),
+        found_mode: row.get("found_mode"),
         links: crate::TicketLinks::new(
             &row.get::<String, _>("asset_id"),
             detected_at_ms,

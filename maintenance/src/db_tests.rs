@@ -12,6 +12,7 @@ pub(crate) fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
         failure_mode: FailureModeId::new(mode).unwrap(),
         severity,
         raised_at_ms: 1_780_000_000_000,
+        began_ms: 1_780_000_000_000,
         finding: Finding {
             asset: AssetId::new(asset).unwrap(),
             asset_type: AssetTypeId::new("pump").unwrap(),
@@ -38,6 +39,7 @@ pub(crate) fn alert(asset: &str, mode: &str, severity: Severity) -> Alert {
             },
         ],
         skills: vec!["mechanical".into()],
+        corrective: false,
     }
 }
 

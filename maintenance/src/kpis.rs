@@ -33,6 +33,35 @@ pub struct Kpis {
     pub sla_resolution_compliance: Option<f64>,
     /// Open tickets past a due time now.
     pub sla_breached_open: u64,
+    /// Failures: finished tickets whose repair found a fault, predicted or not.
+    pub failures: u64,
+    /// Of those, the corrective ones: the asset had failed before any prediction opened a
+    /// ticket (opened by hand or for a failed asset).
+    pub corrective: u64,
+    /// Predicted failures over all failures.
+    pub prediction_recall: Option<f64>,
+    /// The same figures per asset type, with the times between failures and to repair in
+    /// device time (when the API knows the assets' types).
+    pub by_asset_type: Vec<TypeKpis>,
+}
+
+/// Reliability figures of one asset type.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TypeKpis {
+    /// The catalog asset type.
+    pub asset_type: String,
+    /// Failures (finished tickets whose repair found a fault).
+    pub failures: u64,
+    /// Of those, predicted (the ticket was opened from a finding before the asset failed).
+    pub predicted: u64,
+    /// Predicted over all.
+    pub prediction_recall: Option<f64>,
+    /// Mean time between failures, hours of device time: from one failure's beginning to the
+    /// next on the same asset.
+    pub mtbf_h: Option<f64>,
+    /// Mean time to repair, hours of device time: from the first start of work to the repair
+    /// (for a machine that stopped, its clock stood at the failure: the downtime).
+    pub mttr_h: Option<f64>,
 }
 
 /// One ticket as the KPIs need it.
@@ -46,6 +75,10 @@ struct TicketFacts {
     started: Option<i64>,
     resolved: Option<i64>,
     reopened_after_resolve: bool,
+    corrective: bool,
+    began_ms: i64,
+    repaired_ms: Option<i64>,
+    started_device_ms: Option<i64>,
 }
 
 fn ms(rfc3339: &str) -> Option<i64> {
@@ -65,17 +98,27 @@ fn round1(x: f64) -> f64 {
 impl Maintenance {
     /// The KPIs over every ticket.
     pub async fn kpis(&self) -> Result<Kpis, MaintenanceError> {
+        self.kpis_by_type(&|_| None).await
+    }
+
+    /// The KPIs over every ticket, with reliability per asset type (`type_of`: an asset's type).
+    pub async fn kpis_by_type(
+        &self,
+        type_of: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<Kpis, MaintenanceError> {
         let tickets = sqlx::query(
             // The evidence is read here rather than with a JSON function: SQL dialects spell those
             // differently.
-            "SELECT id, status, asset_id, created_at, detected_at_ms, resolution, evidence
+            "SELECT id, status, asset_id, created_at, detected_at_ms, resolution, evidence, kind, began_ms, repaired_at_ms
              FROM tickets ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
-        let events = sqlx::query("SELECT ticket_id, at, to_status FROM ticket_events ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let events = sqlx::query(
+            "SELECT ticket_id, at, to_status, device_ms FROM ticket_events ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut rows: Vec<(i64, TicketFacts)> = tickets
             .iter()
             .map(|r| {
@@ -94,6 +137,10 @@ impl Maintenance {
                         started: None,
                         resolved: None,
                         reopened_after_resolve: false,
+                        corrective: r.get::<&str, _>(7) == "corrective",
+                        began_ms: r.get::<Option<i64>, _>(8).unwrap_or(r.get(4)),
+                        repaired_ms: r.get(9),
+                        started_device_ms: None,
                     },
                 )
             })
@@ -106,7 +153,10 @@ impl Maintenance {
             let t = &mut rows[i].1;
             let at = ms(e.get::<&str, _>(1));
             match e.get::<&str, _>(2) {
-                "in_progress" if t.started.is_none() => t.started = at,
+                "in_progress" if t.started.is_none() => {
+                    t.started = at;
+                    t.started_device_ms = e.get(3);
+                }
                 "resolved" if t.resolved.is_none() => t.resolved = at,
                 "reopened" if t.resolved.is_some() => t.reopened_after_resolve = true,
                 _ => {}
@@ -188,6 +238,51 @@ impl Maintenance {
                         .contains(&crate::sla::ClockState::Breached)
                 })
                 .count() as u64,
+            failures: with_fault.len() as u64,
+            corrective: with_fault.iter().filter(|r| r.corrective).count() as u64,
+            prediction_recall: share(
+                with_fault.iter().filter(|r| !r.corrective).count(),
+                with_fault.len(),
+            ),
+            by_asset_type: by_type(&with_fault, type_of),
         })
     }
+}
+
+/// Reliability per asset type, from the tickets that found a fault.
+fn by_type(
+    failures: &[&TicketFacts],
+    type_of: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Vec<TypeKpis> {
+    let mut types: std::collections::BTreeMap<String, Vec<&TicketFacts>> = Default::default();
+    for f in failures {
+        if let Some(ty) = type_of(&f.asset) {
+            types.entry(ty).or_default().push(f);
+        }
+    }
+    types
+        .into_iter()
+        .map(|(asset_type, mut fs)| {
+            fs.sort_by_key(|f| (f.asset.clone(), f.began_ms));
+            let between: Vec<f64> = fs
+                .windows(2)
+                .filter(|w| w[0].asset == w[1].asset)
+                .map(|w| (w[1].began_ms - w[0].began_ms) as f64 / 3.6e6)
+                .collect();
+            let repairs: Vec<f64> = fs
+                .iter()
+                .filter_map(|f| Some((f.repaired_ms? - f.started_device_ms?).max(0) as f64 / 3.6e6))
+                .collect();
+            let predicted = fs.iter().filter(|f| !f.corrective).count();
+            TypeKpis {
+                asset_type,
+                failures: fs.len() as u64,
+                predicted: predicted as u64,
+                prediction_recall: (!fs.is_empty())
+                    .then(|| (predicted as f64 / fs.len() as f64 * 1000.0).round() / 1000.0),
+                mtbf_h: mean(&between),
+                mttr_h: mean(&repairs),
+            }
+        })
+        .collect()
 }

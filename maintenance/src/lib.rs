@@ -9,6 +9,7 @@
 
 mod db;
 pub mod dispatch;
+mod episode;
 mod geo;
 pub mod import;
 pub use geo::LatLon;
@@ -37,11 +38,11 @@ pub use db::{
     AssetContext, Backend, DATABASE_URL_VAR, DEFAULT_COOLDOWN, Maintenance, MaintenanceError,
     Opened, TicketFilter,
 };
-pub use kpis::Kpis;
+pub use kpis::{Kpis, TypeKpis};
 pub use lifecycle::{Resolution, Role};
 pub use priority::Priority;
 pub use rating::{Rating, RatingError};
 pub use stage::{AssetOf, open, run};
-pub use ticket::{Ticket, TicketEvent, TicketLinks, TicketPart, TicketStatus};
+pub use ticket::{Ticket, TicketEvent, TicketKind, TicketLinks, TicketPart, TicketStatus};
 pub use tokens::Caller;
 pub use transition::{Move, MoveError};

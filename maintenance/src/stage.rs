@@ -22,6 +22,7 @@ pub async fn run(
     while let Some(alert) = input.recv().await {
         let asset = asset_of(&alert.asset);
         open(&db, &metrics, &opened, &alert, &asset).await?;
+        metrics.findings_settled.inc();
     }
     Ok(())
 }
@@ -48,6 +49,10 @@ pub async fn open(
         Opened::CoolingDown(id) => {
             metrics.alerts_deduplicated.inc();
             tracing::debug!(ticket = id, asset = %alert.asset, failure_mode = %alert.failure_mode, "alert within the cooldown of a finished ticket");
+        }
+        Opened::BeforeRepair(id) => {
+            metrics.alerts_deduplicated.inc();
+            tracing::debug!(ticket = id, asset = %alert.asset, failure_mode = %alert.failure_mode, "alert for a deviation that began before the repair of a finished ticket");
         }
     }
     Ok(result)

@@ -62,6 +62,27 @@ impl TicketStatus {
     }
 }
 
+/// Why a ticket exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    /// Opened from a finding before the asset failed: a prediction.
+    #[default]
+    Predictive,
+    /// Opened for an asset that had already failed: a failure the predictions missed.
+    Corrective,
+}
+
+impl TicketKind {
+    /// The name stored in SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Predictive => "predictive",
+            Self::Corrective => "corrective",
+        }
+    }
+}
+
 /// A spare part a ticket needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketPart {
@@ -123,6 +144,22 @@ pub struct Ticket {
     pub detected_at_ms: i64,
     /// How many alerts for this asset and mode it has absorbed.
     pub alert_count: i64,
+    /// Predictive (opened from a finding) or corrective (the asset had already failed).
+    #[serde(default)]
+    pub kind: TicketKind,
+    /// Device time at which the deviation behind it began (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub began_ms: Option<i64>,
+    /// Device time at which it left the open statuses (resolved or cancelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<i64>,
+    /// Device time at which its repair took effect (resolved as confirmed or other_mode): a
+    /// deviation that began before it belongs to this ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repaired_at_ms: Option<i64>,
+    /// The failure mode its repair found (the predicted one when confirmed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_mode: Option<String>,
     /// The finding that opened it: sensors, scores, baselines, times, detector version.
     #[schema(value_type = Object)]
     pub evidence: serde_json::Value,
@@ -153,6 +190,9 @@ pub struct TicketEvent {
     pub to: TicketStatus,
     /// Free text.
     pub note: Option<String>,
+    /// The asset's own time of the change (ms since the epoch), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_ms: Option<i64>,
 }
 
 /// Links from a ticket to its evidence, relative to the API's origin.

@@ -24,6 +24,10 @@ pub struct Move<'a> {
     pub note: Option<&'a str>,
     /// How it was resolved (only with `to = resolved`).
     pub resolution: Option<&'a Resolution>,
+    /// When, in the asset's own time (ms since the epoch), the move takes effect: an explicit
+    /// repair time, or the asset's newest reading. `None`: the newest alert the ticket absorbed.
+    /// A resolution that found a fault records it as the repair's time.
+    pub device_ms: Option<i64>,
 }
 
 /// Why a move did not happen.
@@ -116,6 +120,37 @@ pub(crate) async fn move_by(
     Ok(true)
 }
 
+/// A ticket's place in its asset's timeline.
+struct Timeline {
+    finished_ms: Option<i64>,
+    repaired_at_ms: Option<i64>,
+    found_mode: Option<String>,
+}
+
+impl Timeline {
+    /// After the move `m` from `from` at `device_ms`: finishing records when; a resolution that
+    /// found a fault records the repair and the mode found; reopening forgets both (the repair
+    /// did not hold).
+    fn after(self, from: TicketStatus, m: &Move<'_>, predicted: &str, device_ms: i64) -> Self {
+        if !from.is_open() && m.to.is_open() {
+            return Self {
+                finished_ms: None,
+                repaired_at_ms: None,
+                found_mode: None,
+            };
+        }
+        if !(from.is_open() && !m.to.is_open()) {
+            return self;
+        }
+        let found = m.resolution.and_then(|r| r.actual_mode(predicted));
+        Self {
+            finished_ms: Some(device_ms),
+            repaired_at_ms: found.map(|_| device_ms),
+            found_mode: found.map(str::to_owned),
+        }
+    }
+}
+
 impl Maintenance {
     /// Moves ticket `id` as asked, if the lifecycle and the caller's role allow it; the audit log
     /// gets the entry in the same transaction, so no change goes unrecorded.
@@ -123,11 +158,14 @@ impl Maintenance {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         // IMMEDIATE: the write lock before the read, so the status read is the one updated.
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT status, asset_id, failure_mode FROM tickets WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(MoveError::NotFound(id))?;
+        let row = sqlx::query(
+            "SELECT status, asset_id, failure_mode, detected_at_ms, last_alert_ms, finished_ms, repaired_at_ms, found_mode
+             FROM tickets WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(MoveError::NotFound(id))?;
         let status: String = row.get(0);
         let from = TicketStatus::parse(&status).ok_or(MaintenanceError::Invalid {
             id,
@@ -151,11 +189,19 @@ impl Maintenance {
         let resolution = m
             .resolution
             .map(|r| serde_json::to_string(r).unwrap_or_default());
+        let device_ms = crate::episode::device_time(m.device_ms, row.get(3), row.get(4));
+        let timeline = Timeline {
+            finished_ms: row.get(5),
+            repaired_at_ms: row.get(6),
+            found_mode: row.get(7),
+        }
+        .after(from, m, &row.get::<String, _>(2), device_ms);
         // The status read above is the condition: a concurrent move loses instead of
         // overwriting (SQLite serialises writers; the check keeps PostgreSQL honest too).
         let done = sqlx::query(
             "UPDATE tickets SET status = $1, updated_at = $2,
-             resolution = CASE WHEN $3 IS NULL THEN resolution ELSE $4 END
+             resolution = CASE WHEN $3 IS NULL THEN resolution ELSE $4 END,
+             finished_ms = $7, repaired_at_ms = $8, found_mode = $9
              WHERE id = $5 AND status = $6",
         )
         .bind(m.to.as_str())
@@ -164,14 +210,17 @@ impl Maintenance {
         .bind(&resolution)
         .bind(id)
         .bind(from.as_str())
+        .bind(timeline.finished_ms)
+        .bind(timeline.repaired_at_ms)
+        .bind(timeline.found_mode)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             return Err(Refusal::NotAllowed(from, m.to).into());
         }
         sqlx::query(
-            "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO ticket_events (ticket_id, at, actor, from_status, to_status, note, device_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(&now)
@@ -179,6 +228,7 @@ impl Maintenance {
         .bind(from.as_str())
         .bind(m.to.as_str())
         .bind(m.note)
+        .bind(device_ms)
         .execute(&mut *tx)
         .await?;
         let change = StatusChange {
@@ -210,7 +260,7 @@ impl Maintenance {
             return Ok(None);
         }
         let rows = sqlx::query(
-            "SELECT id, at, actor, from_status, to_status, note FROM ticket_events
+            "SELECT id, at, actor, from_status, to_status, note, device_ms FROM ticket_events
              WHERE ticket_id = $1 ORDER BY id",
         )
         .bind(id)
@@ -235,6 +285,7 @@ impl Maintenance {
                     from: status(r.get(3))?,
                     to: status(Some(r.get(4)))?.unwrap_or(TicketStatus::New),
                     note: r.get(5),
+                    device_ms: r.get(6),
                 })
             })
             .collect::<Result<Vec<_>, _>>()

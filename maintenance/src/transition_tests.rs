@@ -14,6 +14,7 @@ fn mv<'a>(role: Role, to: TicketStatus, resolution: Option<&'a Resolution>) -> M
         to,
         note: Some("on it"),
         resolution,
+        device_ms: None,
     }
 }
 
@@ -27,7 +28,7 @@ async fn open(db: &Maintenance, asset: &str) -> i64 {
         .unwrap()
     {
         Opened::New(t) => t.id,
-        Opened::Existing(id) | Opened::CoolingDown(id) => id,
+        Opened::Existing(id) | Opened::CoolingDown(id) | Opened::BeforeRepair(id) => id,
     }
 }
 
@@ -107,8 +108,19 @@ async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
         .await;
     assert!(rewrite.unwrap_err().to_string().contains("append-only"));
 
-    // Reopening while another ticket is open for the same asset and mode is refused.
-    let second = open(&db, "p-1").await;
+    // Reopening while another ticket is open for the same asset and mode is refused. (The
+    // second is a new deviation, weeks after the first's repair in the asset's time.)
+    let mut later = alert("p-1", "bearing_wear", Severity::Medium);
+    later.raised_at_ms += 30 * 86_400_000;
+    later.began_ms = later.raised_at_ms;
+    let Opened::New(second) = db
+        .open_ticket(&later, &Criticality::Medium.into())
+        .await
+        .unwrap()
+    else {
+        panic!("a new deviation after the repair opens a new ticket")
+    };
+    let second = second.id;
     assert_ne!(second, id);
     assert!(matches!(
         db.transition(id, &mv(Role::Planner, Reopened, None)).await.unwrap_err(),
@@ -254,36 +266,36 @@ async fn kpis_come_from_resolutions_and_the_audit_log() {
 }
 
 #[tokio::test]
-async fn a_finished_ticket_absorbs_alerts_during_its_cooldown() {
+async fn a_finished_ticket_absorbs_alerts_during_its_cooldown_in_device_time() {
     let dir = tempfile::tempdir().unwrap();
     let db = crate::testdb::open(dir.path()).await;
     let id = open(&db, "p-3").await;
     db.transition(id, &mv(Role::Planner, TicketStatus::Cancelled, None))
         .await
         .unwrap();
-    for _ in 0..5 {
+    let t0 = 1_780_000_000_000;
+    let later = |h: i64| {
+        let mut a = alert("p-3", "bearing_wear", Severity::High);
+        a.raised_at_ms = t0 + h * 3_600_000;
+        a.began_ms = a.raised_at_ms;
+        a
+    };
+    for h in 1..=5 {
         assert_eq!(
-            db.open_ticket(
-                &alert("p-3", "bearing_wear", Severity::High),
-                &Criticality::Medium.into()
-            )
-            .await
-            .unwrap(),
+            db.open_ticket(&later(h), &Criticality::Medium.into())
+                .await
+                .unwrap(),
             Opened::CoolingDown(id)
         );
     }
     let t = db.ticket(id).await.unwrap().unwrap();
     assert_eq!((t.status, t.alert_count), (TicketStatus::Cancelled, 6));
-    // Once the cooldown is over, the next alert opens a new ticket.
-    let db = db.with_cooldown(std::time::Duration::from_millis(1));
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Once a day of the asset's own time has passed, the next alert opens a new ticket —
+    // however little wall time went by.
     assert!(matches!(
-        db.open_ticket(
-            &alert("p-3", "bearing_wear", Severity::High),
-            &Criticality::Medium.into()
-        )
-        .await
-        .unwrap(),
+        db.open_ticket(&later(25), &Criticality::Medium.into())
+            .await
+            .unwrap(),
         Opened::New(_)
     ));
 }

@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::SimError;
 use crate::physics::{self, AssetKind, FaultMode, Nameplate, Wear};
@@ -33,6 +33,9 @@ pub struct FleetConfig {
     pub duration_ms: i64,
     /// Time between two samples of an asset (ms).
     pub interval_ms: i64,
+    /// Faults arrive by a hazard, again after every repair, instead of once per faulty asset
+    /// (`faults` and `sensor_faults` are then ignored): a fleet's whole life with a crew.
+    pub lifecycle: Option<crate::Lifecycle>,
 }
 
 impl FleetConfig {
@@ -48,12 +51,13 @@ impl FleetConfig {
             start_ms: end_ms - duration_ms,
             duration_ms,
             interval_ms: 60_000,
+            lifecycle: None,
         }
     }
 }
 
 /// An injected fault, as the tests and benchmarks know it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroundTruth {
     /// The asset.
     pub asset: String,
@@ -63,12 +67,18 @@ pub struct GroundTruth {
     pub failure_mode: String,
     /// When wear starts (ms since epoch).
     pub onset_ms: i64,
-    /// When the asset fails and stops reporting (ms since epoch).
+    /// When the asset fails and stops reporting (ms since epoch), unless repaired before.
     pub failure_ms: i64,
+    /// When a crew's repair took effect (ms since epoch); `null` while it was not repaired.
+    pub repaired_ms: Option<i64>,
+    /// Whether it ran to failure (the asset went silent until a corrective repair).
+    pub failed: bool,
+    /// The ticket the crew resolved for it, if any.
+    pub ticket_id: Option<i64>,
 }
 
 /// How a simulated sensor misreads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SensorFaultKind {
     /// Repeats the value it had at onset.
@@ -82,11 +92,11 @@ pub enum SensorFaultKind {
 }
 
 impl SensorFaultKind {
-    const ALL: [Self; 4] = [Self::Stuck, Self::Spikes, Self::Dropout, Self::OutOfRange];
+    pub(crate) const ALL: [Self; 4] = [Self::Stuck, Self::Spikes, Self::Dropout, Self::OutOfRange];
 }
 
 /// An injected sensor fault, as the tests know it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SensorFaultTruth {
     /// The asset.
     pub asset: String,
@@ -94,23 +104,27 @@ pub struct SensorFaultTruth {
     pub sensor: String,
     /// How it misreads.
     pub kind: SensorFaultKind,
-    /// From when (ms since epoch); it lasts to the end of the span.
+    /// From when (ms since epoch); it lasts until repaired, else to the end of the span.
     pub onset_ms: i64,
+    /// When a crew's repair took effect (ms since epoch), if one did.
+    pub repaired_ms: Option<i64>,
+    /// The ticket the crew resolved for it, if any.
+    pub ticket_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
-struct SensorFaultPlan {
-    sensor: usize,
-    kind: SensorFaultKind,
-    onset_ms: i64,
-    frozen: Option<f64>,
+pub(crate) struct SensorFaultPlan {
+    pub(crate) sensor: usize,
+    pub(crate) kind: SensorFaultKind,
+    pub(crate) onset_ms: i64,
+    pub(crate) frozen: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
-struct Fault {
-    mode: FaultMode,
-    onset_ms: i64,
-    failure_ms: i64,
+pub(crate) struct Fault {
+    pub(crate) mode: FaultMode,
+    pub(crate) onset_ms: i64,
+    pub(crate) failure_ms: i64,
 }
 
 /// One simulated asset.
@@ -128,12 +142,20 @@ pub struct SimAsset {
     pub location: String,
     /// `low`, `medium` or `high`, as its birth message says.
     pub criticality: &'static str,
-    nameplate: Nameplate,
+    pub(crate) nameplate: Nameplate,
     phase: f64,
     ambient_offset: f64,
     load_dev: f64,
-    fault: Option<Fault>,
-    sensor_fault: Option<SensorFaultPlan>,
+    /// The machine fault developing now (or that made it fail), until repaired.
+    pub(crate) fault: Option<Fault>,
+    /// The sensor misreading now, until repaired.
+    pub(crate) sensor_fault: Option<SensorFaultPlan>,
+    /// Every machine fault it has had, the current one last.
+    pub(crate) truth: Vec<GroundTruth>,
+    /// Every sensor fault it has had, the current one last.
+    pub(crate) sensor_truth: Vec<SensorFaultTruth>,
+    /// The fault hazard, in a fleet's whole life.
+    pub(crate) hazard: Option<Box<crate::lifecycle::Hazard>>,
     rng: ChaCha8Rng,
     last_ms: Option<i64>,
 }
@@ -192,6 +214,9 @@ impl Fleet {
                     load_dev: 0.0,
                     fault: None,
                     sensor_fault: None,
+                    truth: Vec::new(),
+                    sensor_truth: Vec::new(),
+                    hazard: None,
                     rng: ChaCha8Rng::seed_from_u64(
                         config.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                     ),
@@ -199,6 +224,18 @@ impl Fleet {
                 }
             })
             .collect();
+        if let Some(life) = &config.lifecycle {
+            let from = config.start_ms + 36 * HOUR_MS;
+            for (i, a) in assets.iter_mut().enumerate() {
+                a.hazard = Some(Box::new(crate::lifecycle::Hazard::new(
+                    life.clone(),
+                    config.seed ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+                    a.kind,
+                    from,
+                )));
+            }
+            return Ok(Self { config, assets });
+        }
         let mut order: Vec<usize> = (0..assets.len()).collect();
         order.shuffle(&mut rng);
         // A day and a half of healthy history first, so baselines can learn normal behaviour. The
@@ -211,11 +248,7 @@ impl Fleet {
             let window = if n == 0 { DAY_MS / 2 } else { spread };
             let onset_ms = first_onset + (rng.random::<f64>() * window as f64) as i64;
             let life_ms = 4 * DAY_MS + (rng.random::<f64>() * 4.0 * DAY_MS as f64) as i64;
-            assets[i].fault = Some(Fault {
-                mode,
-                onset_ms,
-                failure_ms: onset_ms + life_ms,
-            });
+            assets[i].start_fault(mode, onset_ms, life_ms);
         }
         // Sensor faults go to assets without a machine fault, so a test can tell them apart.
         for (n, &i) in order
@@ -225,47 +258,41 @@ impl Fleet {
             .enumerate()
         {
             let onset_ms = first_onset + (rng.random::<f64>() * spread as f64) as i64;
-            assets[i].sensor_fault = Some(SensorFaultPlan {
-                sensor: rng.random_range(0..assets[i].kind.sensors().len()),
-                kind: SensorFaultKind::ALL[n % SensorFaultKind::ALL.len()],
+            let sensor = rng.random_range(0..assets[i].kind.sensors().len());
+            assets[i].start_sensor_fault(
+                sensor,
+                SensorFaultKind::ALL[n % SensorFaultKind::ALL.len()],
                 onset_ms,
-                frozen: None,
-            });
+            );
         }
         Ok(Self { config, assets })
     }
 
-    /// The injected sensor faults.
+    /// The injected sensor faults, by onset.
     pub fn sensor_fault_truth(&self) -> Vec<SensorFaultTruth> {
-        self.assets
+        let mut all: Vec<SensorFaultTruth> = self
+            .assets
             .iter()
-            .filter_map(|a| {
-                let f = a.sensor_fault.as_ref()?;
-                Some(SensorFaultTruth {
-                    asset: a.id.clone(),
-                    sensor: a.kind.sensors()[f.sensor].into(),
-                    kind: f.kind,
-                    onset_ms: f.onset_ms,
-                })
-            })
-            .collect()
+            .flat_map(|a| a.sensor_truth.iter().cloned())
+            .collect();
+        all.sort_by(|a, b| (a.onset_ms, &a.asset).cmp(&(b.onset_ms, &b.asset)));
+        all
     }
 
-    /// The injected faults.
+    /// The injected faults, by onset (in a whole life, every fault begun so far).
     pub fn ground_truth(&self) -> Vec<GroundTruth> {
-        self.assets
+        let mut all: Vec<GroundTruth> = self
+            .assets
             .iter()
-            .filter_map(|a| {
-                let f = a.fault.as_ref()?;
-                Some(GroundTruth {
-                    asset: a.id.clone(),
-                    asset_type: a.kind.type_id().into(),
-                    failure_mode: f.mode.id().into(),
-                    onset_ms: f.onset_ms,
-                    failure_ms: f.failure_ms,
-                })
-            })
-            .collect()
+            .flat_map(|a| a.truth.iter().cloned())
+            .collect();
+        all.sort_by(|a, b| (a.onset_ms, &a.asset).cmp(&(b.onset_ms, &b.asset)));
+        all
+    }
+
+    /// One asset, by id.
+    pub fn asset_mut(&mut self, id: &str) -> Option<&mut SimAsset> {
+        self.assets.iter_mut().find(|a| a.id == id)
     }
 
     /// Sample times of the simulation, in order.
@@ -283,6 +310,7 @@ impl SimAsset {
     /// A sensor that has dropped out is NaN (left out of the payload). Call with increasing
     /// times: load and noise evolve as a process over time.
     pub fn sample(&mut self, t_ms: i64) -> Option<[f64; 6]> {
+        self.advance(t_ms);
         let mut values = self.true_sample(t_ms)?;
         if let Some(f) = &mut self.sensor_fault
             && t_ms >= f.onset_ms
@@ -352,6 +380,49 @@ impl SimAsset {
     /// Whether this asset has an injected fault.
     pub fn is_faulty(&self) -> bool {
         self.fault.is_some()
+    }
+
+    /// Begins machine fault `mode` at `onset_ms`, failing `life_ms` later unless repaired.
+    pub(crate) fn start_fault(&mut self, mode: FaultMode, onset_ms: i64, life_ms: i64) {
+        let failure_ms = onset_ms + life_ms;
+        self.fault = Some(Fault {
+            mode,
+            onset_ms,
+            failure_ms,
+        });
+        self.truth.push(GroundTruth {
+            asset: self.id.clone(),
+            asset_type: self.kind.type_id().into(),
+            failure_mode: mode.id().into(),
+            onset_ms,
+            failure_ms,
+            repaired_ms: None,
+            failed: false,
+            ticket_id: None,
+        });
+    }
+
+    /// Makes sensor `sensor` misread as `kind` from `onset_ms`.
+    pub(crate) fn start_sensor_fault(
+        &mut self,
+        sensor: usize,
+        kind: SensorFaultKind,
+        onset_ms: i64,
+    ) {
+        self.sensor_fault = Some(SensorFaultPlan {
+            sensor,
+            kind,
+            onset_ms,
+            frozen: None,
+        });
+        self.sensor_truth.push(SensorFaultTruth {
+            asset: self.id.clone(),
+            sensor: self.kind.sensors()[sensor].into(),
+            kind,
+            onset_ms,
+            repaired_ms: None,
+            ticket_id: None,
+        });
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -35,6 +35,8 @@ pub struct PublishConfig {
     /// rumqttd discards its oldest log segments): a count of readings the consumer has taken, and
     /// how far publishing may run ahead of it.
     pub downstream: Option<Downstream>,
+    /// A crew that works the service's tickets in simulated time (a fleet's whole life).
+    pub crew: Option<crate::CrewConfig>,
 }
 
 /// A consumer's progress, for [`PublishConfig::downstream`].
@@ -65,6 +67,7 @@ impl PublishConfig {
             speed: None,
             inflight: 200,
             downstream: None,
+            crew: None,
         }
     }
 }
@@ -81,7 +84,7 @@ pub struct SimProgress {
 }
 
 /// The outcome of a simulation run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimReport {
     /// Readings whose PUBACK arrived.
     pub readings_acked: u64,
@@ -103,6 +106,9 @@ pub struct SimReport {
     pub ground_truth: Vec<GroundTruth>,
     /// The injected sensor faults.
     pub sensor_faults: Vec<SensorFaultTruth>,
+    /// What the crew did, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crew: Option<crate::crew::CrewStats>,
 }
 
 #[derive(Default)]
@@ -189,9 +195,18 @@ pub async fn publish(
     let start_ms = fleet.config.start_ms;
     let ticks: Vec<i64> = fleet.ticks().collect();
     let mut sim_ms = start_ms;
+    let mut crew = cfg.crew.clone().map(crate::Crew::new).transpose()?;
+    // Each asset's newest reading published, for the crew to wait on.
+    let mut sent: HashMap<String, i64> = HashMap::new();
     for t in ticks {
         if cancel.is_cancelled() || failure.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
             break;
+        }
+        if let Some(crew) = crew.as_mut().filter(|c| c.due(t)) {
+            // The crew looks only at what the service has made of everything published so far.
+            wait_acked(&acks, messages, &poller, &cancel).await;
+            crew.sync(&sent).await?;
+            crew.look(&mut fleet, t).await?;
         }
         if let Some(d) = &cfg.downstream {
             while readings.saturating_sub((d.consumed)()) > d.max_lead && !cancel.is_cancelled() {
@@ -219,6 +234,9 @@ pub async fn publish(
             send(topic, payload, false, count).await?;
             messages += 1;
             readings += count;
+            if crew.is_some() {
+                sent.insert(a.id.clone(), t);
+            }
         }
         sim_ms = t;
         if let Some(p) = &progress {
@@ -232,14 +250,7 @@ pub async fn publish(
     }
 
     // Wait for the broker to acknowledge everything still in flight.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let done = acks.lock().unwrap_or_else(|p| p.into_inner()).messages >= messages;
-        if done || Instant::now() > deadline || poller.is_finished() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_acked(&acks, messages, &poller, &CancellationToken::new()).await;
     let _ = client.disconnect().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
     if let Some(e) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -264,5 +275,23 @@ pub async fn publish(
         wall_seconds: started.elapsed().as_secs_f64(),
         ground_truth: fleet.ground_truth(),
         sensor_faults: fleet.sensor_fault_truth(),
+        crew: crew.map(|c| c.stats().clone()),
     })
+}
+
+/// Waits (a minute at most) until the broker has acknowledged `messages` messages.
+async fn wait_acked(
+    acks: &Mutex<Acks>,
+    messages: u64,
+    poller: &tokio::task::JoinHandle<()>,
+    cancel: &CancellationToken,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = acks.lock().unwrap_or_else(|p| p.into_inner()).messages >= messages;
+        if done || Instant::now() > deadline || poller.is_finished() || cancel.is_cancelled() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }

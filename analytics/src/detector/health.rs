@@ -15,6 +15,17 @@ impl Detector {
         ids.into_iter().filter_map(|a| self.health(a)).collect()
     }
 
+    /// Each asset's newest reading time analysed, by asset id.
+    pub fn clocks(&self) -> Vec<(AssetId, forewarn_domain::TimestampMs)> {
+        let mut clocks: Vec<_> = self
+            .assets
+            .iter()
+            .filter_map(|(id, s)| Some((id.clone(), s.newest_ms?)))
+            .collect();
+        clocks.sort();
+        clocks
+    }
+
     /// The asset's health as of its last reading, or `None` for an asset never seen.
     pub fn health(&self, asset: &AssetId) -> Option<AssetHealth> {
         let state = self.assets.get(asset)?;

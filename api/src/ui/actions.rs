@@ -18,7 +18,7 @@ use super::Session;
 use crate::auth::Authenticated;
 use crate::dispatch::assign_error;
 use crate::notes::note_error;
-use crate::tickets::{check_mode, move_error};
+use crate::tickets::check_mode;
 use crate::{ApiError, AppState};
 
 /// A status change.
@@ -196,9 +196,9 @@ pub(crate) async fn transition(
                 to,
                 note: note_text(&f.note)?,
                 resolution: resolution.as_ref(),
+                device_ms: None,
             };
-            let t = s.db.transition(id, &m).await.map_err(move_error)?;
-            let _ = s.changed.send(t);
+            crate::moves::make(&s, id, m, None).await?;
             Ok(())
         },
     )

@@ -132,6 +132,8 @@ async fn build(
         }
     }
 
+    // Repairs are events in the asset's timeline: every chart marks them.
+    let repairs: Vec<i64> = tickets.iter().filter_map(|t| t.repaired_at_ms).collect();
     let raw = span <= RAW_UP_TO_MS;
     let step = (span / BUCKETS).max(1000);
     let mut charts = Vec::new();
@@ -178,6 +180,7 @@ async fn build(
                 step_ms: step,
                 baseline: baselines.get(sensor.as_str()).copied(),
                 marks: &sensor_marks,
+                repairs: &repairs,
                 // One legend above all charts (the template's), not one over each chart's data.
                 legend: ("", ""),
                 size: CHART,

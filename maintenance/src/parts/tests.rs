@@ -133,6 +133,7 @@ fn mv(to: TicketStatus) -> Move<'static> {
         to,
         note: None,
         resolution: None,
+        device_ms: None,
     }
 }
 

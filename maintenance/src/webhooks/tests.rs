@@ -89,10 +89,6 @@ async fn events_arrive_signed_once_each_and_in_order_per_ticket() {
     .await;
     let (hook, key) = db.create_webhook(&url, &["*".into()]).await.unwrap();
     *secret.lock().unwrap() = key;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let deliverer = tokio::spawn(run(db.clone(), fast(), async move {
-        let _ = stop_rx.await;
-    }));
     for asset in ["p-1", "p-2", "p-3"] {
         db.open_ticket(
             &alert(asset, "bearing_wear", Severity::Critical),
@@ -101,6 +97,12 @@ async fn events_arrive_signed_once_each_and_in_order_per_ticket() {
         .await
         .unwrap();
     }
+    // Every event is waiting when deliveries start, so whether ticket 3's go before ticket 2's
+    // retry does not depend on how fast the database opened the tickets (it did on PostgreSQL).
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let deliverer = tokio::spawn(run(db.clone(), fast(), async move {
+        let _ = stop_rx.await;
+    }));
     let expected = db.outbox(0, 1000).await.unwrap();
     assert!(expected.len() >= 9, "{expected:?}");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -1,0 +1,194 @@
+//! Repairs: re-baselining, judging the new normal, and replays that match live.
+
+use forewarn_domain::{AssetId, AssetTypeId, Catalog, Finding, Reading, SensorName};
+
+use super::healthy_after_repair;
+use crate::Detector;
+use crate::baseline::tests::wobble;
+
+const MIN: i64 = 60_000;
+const DAY: i64 = 24 * 60;
+
+fn catalog() -> Catalog {
+    Catalog::from_toml(
+        r#"
+[asset_types.fan]
+description = "fan"
+[asset_types.fan.sensors]
+temp = { unit = "C", min = -50.0, max = 200.0 }
+[[asset_types.fan.failure_modes]]
+id = "overheat"
+name = "Overheating"
+signature = { temp = "up" }
+failure_scores = { temp = 6.0 }
+parts = []
+"#,
+    )
+    .unwrap()
+}
+
+/// One fan's temperature: 40 °C with noise, `wear(minute)` added.
+fn feed(
+    d: &mut Detector,
+    from: i64,
+    to: i64,
+    wear: impl Fn(i64) -> f64,
+    repairs: &[(i64, bool)],
+) -> Vec<Finding> {
+    let (ty, asset, temp) = ids();
+    let mut findings = Vec::new();
+    for i in from..to {
+        for (at, live) in repairs {
+            // Live, the repair arrives once the reading at its moment has been seen.
+            if *live && i == at + 1 {
+                d.repair(&asset, at * MIN);
+            }
+        }
+        let r = Reading {
+            asset: asset.clone(),
+            sensor: temp.clone(),
+            ts_ms: i * MIN,
+            value: 40.0 + 0.5 * wobble(i) + wear(i),
+        };
+        findings.extend(d.observe(&r, &ty));
+    }
+    findings
+}
+
+fn ids() -> (AssetTypeId, AssetId, SensorName) {
+    (
+        AssetTypeId::new("fan").unwrap(),
+        AssetId::new("fan-1").unwrap(),
+        SensorName::new("temp").unwrap(),
+    )
+}
+
+/// Overheating from day 2, repaired on day 4 (the wear gone, the new normal half a degree
+/// warmer: new parts are not identical).
+fn repaired_fan(i: i64) -> f64 {
+    let repair = 4 * DAY;
+    if i > repair {
+        0.5
+    } else if i > 2 * DAY {
+        (i - 2 * DAY) as f64 / 60.0 * 0.5
+    } else {
+        0.0
+    }
+}
+
+#[test]
+fn a_repaired_sensor_learns_its_new_normal_and_the_asset_is_healthy_again() {
+    let (_, asset, _) = ids();
+    let mut d = Detector::default().with_catalog(&catalog());
+    let findings = feed(&mut d, 0, 10 * DAY, repaired_fan, &[(4 * DAY, true)]);
+    let before: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.detected_at_ms <= 4 * DAY * MIN)
+        .collect();
+    assert!(!before.is_empty(), "the overheating is found");
+    assert!(
+        findings.iter().all(|f| f.detected_at_ms <= 4 * DAY * MIN),
+        "nothing after the repair: {:?}",
+        findings.last()
+    );
+    assert_eq!(d.repaired_at(&asset), Some(4 * DAY * MIN));
+    let h = d.health(&asset).unwrap();
+    let base = h.sensors[0].baseline.unwrap();
+    assert!((base - 40.5).abs() < 0.3, "the new normal: {base}");
+    let index = h.health.unwrap().index;
+    assert!(index > 0.9, "healthy again: {index}");
+    let versions: Vec<u32> = d.take_fitted().iter().map(|m| m.version).collect();
+    assert!(
+        versions.ends_with(&[2]) || versions.contains(&2),
+        "{versions:?}"
+    );
+}
+
+#[test]
+fn a_bad_repair_is_not_learnt_as_healthy_and_its_deviation_is_a_new_episode() {
+    let mut d = Detector::default().with_catalog(&catalog());
+    // Still 12 °C too warm after the "repair".
+    let wear = |i: i64| {
+        if i > 2 * DAY {
+            ((i - 2 * DAY) as f64 / 60.0 * 0.5).min(12.0)
+        } else {
+            0.0
+        }
+    };
+    let findings = feed(&mut d, 0, 8 * DAY, wear, &[(4 * DAY, true)]);
+    let after: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.detected_at_ms > 4 * DAY * MIN)
+        .collect();
+    let first = after.first().expect("the deviation is found again");
+    assert!(
+        first.began_ms() > 5 * DAY * MIN,
+        "it began after the new warm-up, not before the repair: {}",
+        first.began_ms() / MIN
+    );
+    let (_, asset, _) = ids();
+    let base = d.health(&asset).unwrap().sensors[0].baseline.unwrap();
+    assert!((base - 40.0).abs() < 0.3, "the old normal is kept: {base}");
+}
+
+#[test]
+fn a_replay_that_knows_the_repair_finds_what_live_found() {
+    let mut live = Detector::default().with_catalog(&catalog());
+    let live_findings = feed(&mut live, 0, 10 * DAY, repaired_fan, &[(4 * DAY, true)]);
+    let (_, asset, _) = ids();
+    let mut replay = Detector::default().with_catalog(&catalog());
+    replay.repair(&asset, 4 * DAY * MIN);
+    replay.repair(&asset, 4 * DAY * MIN); // listed twice: applied once
+    let replayed = feed(&mut replay, 0, 10 * DAY, repaired_fan, &[]);
+    assert_eq!(live_findings, replayed);
+    assert_eq!(
+        live.health(&asset).unwrap().sensors[0].baseline,
+        replay.health(&asset).unwrap().sensors[0].baseline
+    );
+}
+
+#[test]
+fn the_fleet_and_the_range_judge_a_new_normal() {
+    let prior = (40.0, 1.0);
+    let fleet = || vec![38.0, 39.0, 40.0, 41.0, 42.0, 40.5];
+    // Close to its own old normal.
+    assert!(healthy_after_repair(
+        (42.0, 1.0),
+        prior,
+        &mut fleet(),
+        None,
+        3.5
+    ));
+    // Far from its old normal but among its healthy peers.
+    assert!(healthy_after_repair(
+        (44.5, 1.0),
+        (36.0, 0.5),
+        &mut fleet(),
+        None,
+        3.5
+    ));
+    // Far from both: a bad repair.
+    assert!(!healthy_after_repair(
+        (55.0, 1.0),
+        prior,
+        &mut fleet(),
+        None,
+        3.5
+    ));
+    // No fleet to compare with: only its own normal counts.
+    assert!(!healthy_after_repair(
+        (44.5, 1.0),
+        (36.0, 0.5),
+        &mut [],
+        None,
+        3.5
+    ));
+    // Outside the physical range, whatever else.
+    assert!(!healthy_after_repair(
+        (42.0, 1.0),
+        prior,
+        &mut fleet(),
+        Some((0.0, 41.0)),
+        3.5
+    ));
+}
