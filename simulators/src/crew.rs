@@ -24,7 +24,7 @@ use api::{Api, TicketLite};
 /// The catalog's failure mode for instrumentation faults.
 const INSTRUMENTATION: &str = "sensor_fault";
 /// How long the crew waits for a service that does not answer or make progress.
-const PATIENCE: Duration = Duration::from_secs(600);
+const PATIENCE: Duration = Duration::from_secs(1800);
 
 /// How the crew works.
 #[derive(Debug, Clone)]
