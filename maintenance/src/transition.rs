@@ -139,7 +139,8 @@ impl Timeline {
                 found_mode: None,
             };
         }
-        if !(from.is_open() && !m.to.is_open()) {
+        let finishing = from.is_open() && !m.to.is_open();
+        if !finishing {
             return self;
         }
         let found = m.resolution.and_then(|r| r.actual_mode(predicted));
