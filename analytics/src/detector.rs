@@ -512,8 +512,27 @@ fn round2(x: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A fan with one temperature sensor that fails by overheating, at 6 robust σ.
+    pub(crate) fn fan_catalog() -> Catalog {
+        Catalog::from_toml(
+            r#"
+[asset_types.fan]
+description = "fan"
+[asset_types.fan.sensors]
+temp = { unit = "C", min = -50.0, max = 200.0 }
+[[asset_types.fan.failure_modes]]
+id = "overheat"
+name = "Overheating"
+signature = { temp = "up" }
+failure_scores = { temp = 6.0 }
+parts = []
+"#,
+        )
+        .unwrap()
+    }
     use crate::baseline::tests::wobble;
 
     const MIN: i64 = 60_000;
@@ -562,22 +581,7 @@ mod tests {
     /// showed no health at all on the fleet page ("–"), as if nothing were known of it.
     #[test]
     fn a_sensor_on_the_safe_side_counts_as_fully_healthy() {
-        let catalog = Catalog::from_toml(
-            r#"
-[asset_types.fan]
-description = "fan"
-[asset_types.fan.sensors]
-temp = { unit = "C", min = -50.0, max = 200.0 }
-[[asset_types.fan.failure_modes]]
-id = "overheat"
-name = "Overheating"
-signature = { temp = "up" }
-failure_scores = { temp = 6.0 }
-parts = []
-"#,
-        )
-        .unwrap();
-        let mut d = Detector::default().with_catalog(&catalog);
+        let mut d = Detector::default().with_catalog(&fan_catalog());
         let ty = AssetTypeId::new("fan").unwrap();
         let asset = AssetId::new("fan-1").unwrap();
         let temp = SensorName::new("temp").unwrap();

@@ -1,31 +1,14 @@
 //! Repairs: re-baselining, judging the new normal, and replays that match live.
 
-use forewarn_domain::{AssetId, AssetTypeId, Catalog, Finding, Reading, SensorName};
+use forewarn_domain::{AssetId, AssetTypeId, Finding, Reading, SensorName};
 
 use super::healthy_after_repair;
 use crate::Detector;
 use crate::baseline::tests::wobble;
+use crate::detector::tests::fan_catalog;
 
 const MIN: i64 = 60_000;
 const DAY: i64 = 24 * 60;
-
-fn catalog() -> Catalog {
-    Catalog::from_toml(
-        r#"
-[asset_types.fan]
-description = "fan"
-[asset_types.fan.sensors]
-temp = { unit = "C", min = -50.0, max = 200.0 }
-[[asset_types.fan.failure_modes]]
-id = "overheat"
-name = "Overheating"
-signature = { temp = "up" }
-failure_scores = { temp = 6.0 }
-parts = []
-"#,
-    )
-    .unwrap()
-}
 
 /// One fan's temperature: 40 °C with noise, `wear(minute)` added.
 fn feed(
@@ -79,7 +62,7 @@ fn repaired_fan(i: i64) -> f64 {
 #[test]
 fn a_repaired_sensor_learns_its_new_normal_and_the_asset_is_healthy_again() {
     let (_, asset, _) = ids();
-    let mut d = Detector::default().with_catalog(&catalog());
+    let mut d = Detector::default().with_catalog(&fan_catalog());
     let findings = feed(&mut d, 0, 10 * DAY, repaired_fan, &[(4 * DAY, true)]);
     let before: Vec<&Finding> = findings
         .iter()
@@ -106,7 +89,7 @@ fn a_repaired_sensor_learns_its_new_normal_and_the_asset_is_healthy_again() {
 
 #[test]
 fn a_bad_repair_is_not_learnt_as_healthy_and_its_deviation_is_a_new_episode() {
-    let mut d = Detector::default().with_catalog(&catalog());
+    let mut d = Detector::default().with_catalog(&fan_catalog());
     // Still 12 °C too warm after the "repair".
     let wear = |i: i64| {
         if i > 2 * DAY {
@@ -133,10 +116,10 @@ fn a_bad_repair_is_not_learnt_as_healthy_and_its_deviation_is_a_new_episode() {
 
 #[test]
 fn a_replay_that_knows_the_repair_finds_what_live_found() {
-    let mut live = Detector::default().with_catalog(&catalog());
+    let mut live = Detector::default().with_catalog(&fan_catalog());
     let live_findings = feed(&mut live, 0, 10 * DAY, repaired_fan, &[(4 * DAY, true)]);
     let (_, asset, _) = ids();
-    let mut replay = Detector::default().with_catalog(&catalog());
+    let mut replay = Detector::default().with_catalog(&fan_catalog());
     replay.repair(&asset, 4 * DAY * MIN);
     replay.repair(&asset, 4 * DAY * MIN); // listed twice: applied once
     let replayed = feed(&mut replay, 0, 10 * DAY, repaired_fan, &[]);
