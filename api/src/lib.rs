@@ -164,6 +164,9 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 #[path = "api_parts_tests.rs"]
 mod parts_tests;
 #[cfg(test)]
+#[path = "repair_tests.rs"]
+mod repair_tests;
+#[cfg(test)]
 #[path = "api_tests.rs"]
 mod tests;
 #[cfg(test)]
