@@ -75,6 +75,9 @@ struct AssetState {
     repairs: Vec<TimestampMs>,
     /// The latest repair in effect.
     repaired_ms: Option<TimestampMs>,
+    /// When the asset last reported again after falling silent as a whole (stopped, failed,
+    /// off the network): its sensors' silence before that was the asset's, not theirs.
+    resumed_ms: Option<TimestampMs>,
 }
 
 /// Streaming detector for a whole fleet. Pure: feed readings in time order per asset, get findings.
@@ -195,11 +198,12 @@ impl Detector {
         }
         if let Some(t) = sensor.last_seen_ms {
             let dt = (r.ts_ms - t) as f64;
-            sensor.interval_ms = if sensor.interval_ms == 0.0 {
-                dt
-            } else {
-                sensor.interval_ms + 0.05 * (dt - sensor.interval_ms)
-            };
+            if sensor.interval_ms == 0.0 {
+                sensor.interval_ms = dt;
+            } else if dt <= DROPOUT_INTERVALS * sensor.interval_ms {
+                // A gap (the sensor or its asset silent) is not its usual interval.
+                sensor.interval_ms += 0.05 * (dt - sensor.interval_ms);
+            }
         }
         sensor.last_seen_ms = Some(r.ts_ms);
         let fault_before = sensor.fault().map(|f| f.0);
@@ -238,8 +242,8 @@ impl Detector {
             self.fitted.push(m);
         }
         if state.newest_ms.is_none_or(|t| r.ts_ms > t) {
-            state.newest_ms = Some(r.ts_ms);
-            faults_changed |= mark_dropouts(state, r.ts_ms);
+            let previous = state.newest_ms.replace(r.ts_ms);
+            faults_changed |= mark_dropouts(state, previous, r.ts_ms);
         }
         let repeat_due = !state.faulty.is_empty()
             && state
@@ -481,14 +485,27 @@ fn observe_joint(
 }
 
 /// Marks the asset's sensors that have been silent for [`DROPOUT_INTERVALS`] of their usual
-/// interval while the asset reports at `now`; true when it marked one.
-fn mark_dropouts(state: &mut AssetState, now: TimestampMs) -> bool {
+/// interval while the asset reports at `now` (its newest reading before was at `previous`);
+/// true when it marked one. When the whole asset was silent that long (stopped, failed, off the
+/// network), its sensors' silence is counted from its return instead: a machine that comes back
+/// is not a set of dropped-out sensors.
+fn mark_dropouts(state: &mut AssetState, previous: Option<TimestampMs>, now: TimestampMs) -> bool {
+    let shortest = state
+        .sensors
+        .values()
+        .map(|s| s.interval_ms)
+        .filter(|i| *i > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if previous.is_some_and(|p| (now - p) as f64 > DROPOUT_INTERVALS * shortest) {
+        state.resumed_ms = Some(now);
+    }
+    let resumed = state.resumed_ms.unwrap_or(i64::MIN);
     let mut marked = false;
     for s in state.sensors.values_mut() {
         if s.dropout_since.is_some() || s.interval_ms <= 0.0 {
             continue;
         }
-        if let Some(last) = s.last_seen_ms
+        if let Some(last) = s.last_seen_ms.map(|l| l.max(resumed))
             && (now - last) as f64 > DROPOUT_INTERVALS * s.interval_ms
         {
             s.dropout_since = Some(last);

@@ -19,6 +19,7 @@ async fn a_year_with_a_crew_and_two_sigkills_tickets_every_fault_once() {
         seed: SEED,
         restarts: 2,
         crew_every_h: 2,
+        warmup_hours: None,
         binary: Some(forewarn_bin()),
         dir: None,
     };
@@ -67,4 +68,43 @@ async fn a_year_with_a_crew_and_two_sigkills_tickets_every_fault_once() {
     // The service's own KPIs see the same year: failures, and how many were predicted.
     assert!(out.kpis["failures"].as_u64().unwrap_or(0) >= f.ticketed_before_failure as u64);
     assert!(out.kpis["prediction_recall"].as_f64().is_some());
+}
+
+/// Without predictions (a warm-up longer than the span), every machine fault runs to failure:
+/// the crew reports each stopped machine by hand, the service files it as corrective work, the
+/// repair brings the machine back, and the KPIs count every failure as missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_predictions_every_failure_is_corrective_work() {
+    let args = LifecycleArgs {
+        assets: 4,
+        days: 150,
+        interval_s: 600,
+        seed: SEED + 1,
+        restarts: 0,
+        crew_every_h: 2,
+        warmup_hours: Some(24.0 * 1000.0),
+        binary: Some(forewarn_bin()),
+        dir: None,
+    };
+    let out = forewarn::bench::lifecycle::run(&args).await.unwrap();
+    let f = &out.figures;
+    eprintln!("{}\nkpis {}", forewarn::lifecycle::table(f), out.kpis);
+    assert!(f.faults >= 2, "faults: {}", f.faults);
+    assert_eq!(f.ticketed_before_failure, 0, "nothing predicted");
+    assert_eq!(f.failed, f.faults, "every fault ran to failure");
+    assert_eq!(f.corrective_tickets, f.failed, "each failure reported once");
+    assert!(
+        out.report
+            .ground_truth
+            .iter()
+            .filter(|g| g.failed)
+            .all(|g| g.ticket_id.is_some() && g.repaired_ms.is_some_and(|r| r > g.failure_ms)),
+        "every failed machine was repaired under its corrective ticket"
+    );
+    assert_eq!(
+        out.kpis["corrective"].as_u64(),
+        Some(f.corrective_tickets as u64)
+    );
+    assert_eq!(f.tickets_for_repaired_faults, 0);
+    assert_eq!(f.overlapping_open_tickets, 0);
 }

@@ -175,3 +175,51 @@ fn the_fleet_and_the_range_judge_a_new_normal() {
         3.5
     ));
 }
+
+/// A machine that stops (a failure, a shutdown) and comes back days later is not a set of
+/// dropped-out sensors: each sensor's silence counts from the asset's return. (Every repaired
+/// failure opened a false instrumentation ticket.) A sensor that stays silent after the return
+/// is still a dropout.
+#[test]
+fn a_machine_that_stops_and_comes_back_is_not_a_dropout() {
+    let ty = AssetTypeId::new("fan").unwrap();
+    let asset = AssetId::new("fan-1").unwrap();
+    let (a, b) = (
+        SensorName::new("temp").unwrap(),
+        SensorName::new("speed").unwrap(),
+    );
+    let mut d = Detector::default();
+    let feed = |d: &mut Detector, i: i64, sensors: &[&SensorName]| -> Vec<Finding> {
+        sensors
+            .iter()
+            .filter_map(|s| {
+                let r = Reading {
+                    asset: asset.clone(),
+                    sensor: (*s).clone(),
+                    ts_ms: i * MIN,
+                    value: 40.0 + 0.5 * wobble(i),
+                };
+                d.observe(&r, &ty)
+            })
+            .collect()
+    };
+    let mut findings = Vec::new();
+    for i in 0..3 * DAY {
+        findings.extend(feed(&mut d, i, &[&a, &b]));
+    }
+    // Silent for two days, then back, sensor by sensor within the same minute.
+    for i in 5 * DAY..6 * DAY {
+        findings.extend(feed(&mut d, i, &[&a, &b]));
+    }
+    assert!(findings.is_empty(), "{findings:?}");
+    // Now only one sensor reports: the other has dropped out.
+    for i in 6 * DAY..6 * DAY + 60 {
+        findings.extend(feed(&mut d, i, &[&a]));
+    }
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.sensor_faults.iter().any(|x| x.sensor == b)),
+        "{findings:?}"
+    );
+}

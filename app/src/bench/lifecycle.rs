@@ -41,6 +41,11 @@ pub struct LifecycleArgs {
     /// Hours of simulated time between two looks of the crew at the tickets.
     #[arg(long, default_value_t = 1)]
     pub crew_every_h: u32,
+    /// The sensors' warm-up, hours (default: the service's). A warm-up longer than the span
+    /// turns prediction off: every fault runs to failure and the crew reports it — reactive
+    /// maintenance, for comparison.
+    #[arg(long)]
+    pub warmup_hours: Option<f64>,
     /// The `forewarn` binary to run (default: this one).
     #[arg(long)]
     pub binary: Option<PathBuf>,
@@ -101,7 +106,7 @@ pub async fn run(args: &LifecycleArgs) -> anyhow::Result<Outcome> {
     };
     let broker = Mosquitto::start()?;
     let http = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-    let config = config_text(broker.port, args.days);
+    let config = config_text(broker.port, args.days, args.warmup_hours);
     let conf = dir.join("forewarn.toml");
     std::fs::write(&conf, config)?;
     let mut service = Service::start(&bin, &conf, &dir.join("data"), http)?;
@@ -155,12 +160,16 @@ pub async fn run(args: &LifecycleArgs) -> anyhow::Result<Outcome> {
 
 /// The service's configuration: the broker, and raw history kept for the whole span so a
 /// restart replays it (until detector checkpoints make that unnecessary).
-fn config_text(broker_port: u16, days: u32) -> String {
-    format!(
+fn config_text(broker_port: u16, days: u32, warmup_hours: Option<f64>) -> String {
+    let mut c = format!(
         "[mqtt]\nport = {broker_port}\nclient_id = \"forewarn-lifecycle\"\n\n\
          [store]\nflush_points = 200000\nraw_retention_days = {}\n",
         days + 30
-    )
+    );
+    if let Some(h) = warmup_hours {
+        c.push_str(&format!("\n[analytics]\nwarmup_hours = {h:?}\n"));
+    }
+    c
 }
 
 /// `forewarn run` as a child process.
