@@ -7,6 +7,8 @@
 use forewarn_simulators::SimReport;
 use serde::{Deserialize, Serialize};
 
+pub mod chart;
+
 const HOUR_MS: f64 = 3_600_000.0;
 const DAY_MS: i64 = 86_400_000;
 /// An average month, for rates per asset-month.

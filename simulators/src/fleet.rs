@@ -290,6 +290,16 @@ impl Fleet {
         all
     }
 
+    /// The injected faults as they stand at `t_ms`: a fault not repaired by its failure time
+    /// has failed.
+    pub fn ground_truth_at(&self, t_ms: i64) -> Vec<GroundTruth> {
+        let mut all = self.ground_truth();
+        for g in &mut all {
+            g.failed |= g.repaired_ms.is_none() && g.failure_ms <= t_ms;
+        }
+        all
+    }
+
     /// One asset, by id.
     pub fn asset_mut(&mut self, id: &str) -> Option<&mut SimAsset> {
         self.assets.iter_mut().find(|a| a.id == id)

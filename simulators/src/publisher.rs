@@ -273,7 +273,7 @@ pub async fn publish(
         sim_start_ms: start_ms,
         sim_end_ms: sim_ms,
         wall_seconds: started.elapsed().as_secs_f64(),
-        ground_truth: fleet.ground_truth(),
+        ground_truth: fleet.ground_truth_at(sim_ms),
         sensor_faults: fleet.sensor_fault_truth(),
         crew: crew.map(|c| c.stats().clone()),
     })

@@ -52,6 +52,9 @@ pub struct LifecycleArgs {
     /// Keep the data here instead of a temporary folder.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Draw the year (faults, tickets, repairs per asset) into this SVG file.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
 }
 
 /// What a year gave.
@@ -76,6 +79,12 @@ pub struct Outcome {
 pub async fn lifecycle(args: LifecycleArgs) -> anyhow::Result<()> {
     let out = run(&args).await?;
     eprintln!("{}", crate::lifecycle::table(&out.figures));
+    if let Some(path) = &args.chart {
+        let svg =
+            crate::lifecycle::chart::svg(&out.report, &out.tickets).map_err(anyhow::Error::msg)?;
+        std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("chart: {}", path.display());
+    }
     let f = serde_json::to_value(&out.figures)?;
     for (name, value) in f.as_object().into_iter().flatten() {
         if let Some(v) = value.as_f64() {
