@@ -15,7 +15,7 @@ use forewarn_maintenance::{NoteKind, Priority, Role, Ticket, TicketFilter, Ticke
 use serde::Deserialize;
 
 use super::Session;
-use super::format::{clock_text, deviations, finding_of, sla_now, summary, when};
+use super::format::{clock_text, deviations, finding_of, sla_now, summary, when, when_ms};
 use crate::{ApiError, AppState};
 
 /// Columns of the board, in the order work flows. `reopened` tickets join `new`.
@@ -327,6 +327,11 @@ async fn build_page(s: &AppState, session: &Session, id: &str) -> Result<TicketP
                     format!("{}: {failure_mode}", tr.t("resolution.other_mode"))
                 }
                 r => tr.t(&format!("resolution.{}", r.code())).to_owned(),
+            })
+            .map(|text| match t.repaired_at_ms {
+                // When the repair took effect, in the asset's own time.
+                Some(at) => format!("{text} · {} {}", tr.t("ticket.repaired"), when_ms(at)),
+                None => text,
             })
             .unwrap_or_default(),
         can_act: !moves.is_empty() || can_assign || can_note,

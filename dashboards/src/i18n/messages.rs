@@ -200,6 +200,7 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("chart.band", "min–max per bucket", "每区间最小–最大"),
     ("chart.anomaly", "anomaly", "异常"),
     ("chart.repair", "repair", "维修"),
+    ("ticket.repaired", "repaired", "修复于"),
     ("chart.detected", "detected", "检测"),
     // Asset.
     ("asset.summary", "Summary", "概要"),
