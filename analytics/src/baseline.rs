@@ -194,6 +194,13 @@ impl SensorBaseline {
         };
     }
 
+    /// A person found nothing wrong behind this sensor's deviation: learn its normal again
+    /// from a fresh warm-up and take it as it comes (no fallback to judge against).
+    pub fn relearn(&mut self) {
+        self.rebaseline();
+        self.prior = None;
+    }
+
     /// The normal a post-repair warm-up learnt, waiting to be judged, and the one before it.
     pub fn awaiting_judgement(&self) -> Option<((f64, f64), (f64, f64))> {
         let prior = self.prior?;

@@ -70,11 +70,13 @@ struct AssetState {
     joint: Option<AssetJoint>,
     /// Its type (for the failure levels of a health snapshot).
     asset_type: Option<AssetTypeId>,
-    /// Repairs not yet in effect (device time, ascending): each takes effect at the first
-    /// reading after it.
-    repairs: Vec<TimestampMs>,
+    /// Repairs (no sensors named) and all-clears (the sensors to re-learn) not yet in effect,
+    /// by device time: each takes effect at the first reading after it.
+    repairs: Vec<(TimestampMs, Vec<SensorName>)>,
     /// The latest repair in effect.
     repaired_ms: Option<TimestampMs>,
+    /// The latest repair or all-clear in effect.
+    applied_ms: Option<TimestampMs>,
     /// When the asset last reported again after falling silent as a whole (stopped, failed,
     /// off the network): its sensors' silence before that was the asset's, not theirs.
     resumed_ms: Option<TimestampMs>,
@@ -165,7 +167,7 @@ impl Detector {
         if state.asset_type.is_none() {
             state.asset_type = Some(asset_type.clone());
         }
-        if state.repairs.first().is_some_and(|&t| t < r.ts_ms) {
+        if state.repairs.first().is_some_and(|(t, _)| *t < r.ts_ms) {
             repair::apply_due(state, r.ts_ms, self.cfg.warmup_ms);
         }
         let sensor = match state.sensors.get_mut(&r.sensor) {

@@ -30,19 +30,39 @@ pub(crate) async fn make(
     };
     let moved = s.db.transition(id, &m).await.map_err(move_error)?;
     if m.to == TicketStatus::Resolved
-        && let (Some(at_ms), Some(mode)) = (moved.repaired_at_ms, &moved.found_mode)
-        && let (Ok(asset), Ok(failure_mode)) = (AssetId::new(&moved.asset_id), mode.parse())
+        && let Some(repair) = repair_of(&moved)
     {
-        s.repairs.push(Repair {
-            asset,
-            at_ms,
-            ticket_id: moved.id,
-            failure_mode,
-        });
+        s.repairs.push(repair);
     }
     // Nobody listening is fine.
     let _ = s.changed.send(moved.clone());
     Ok(moved)
+}
+
+/// What a resolved ticket teaches analytics: a repair (a fault found and fixed: every sensor
+/// learns its new normal), or an all-clear (no fault found: the sensors its finding deviated on
+/// showed normal operation, and learn it).
+fn repair_of(t: &Ticket) -> Option<Repair> {
+    let asset = AssetId::new(&t.asset_id).ok()?;
+    if let (Some(at_ms), Some(mode)) = (t.repaired_at_ms, &t.found_mode) {
+        return Some(Repair {
+            asset,
+            at_ms,
+            ticket_id: t.id,
+            failure_mode: mode.parse().ok()?,
+            sensors: Vec::new(),
+        });
+    }
+    let finding: forewarn_domain::Finding = serde_json::from_value(t.evidence.clone()).ok()?;
+    let sensors = forewarn_maintenance::all_clear_sensors(&finding);
+    (!sensors.is_empty()).then_some(())?;
+    Some(Repair {
+        asset,
+        at_ms: t.finished_ms?,
+        ticket_id: t.id,
+        failure_mode: t.failure_mode.parse().ok()?,
+        sensors,
+    })
 }
 
 /// A repair time belongs to a resolution that found a fault, after the deviation was detected

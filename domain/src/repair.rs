@@ -4,11 +4,12 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AssetId, FailureModeId, TimestampMs};
+use crate::{AssetId, FailureModeId, SensorName, TimestampMs};
 
 /// A repair took effect on an asset at `at_ms`, device time: readings after it show the repaired
 /// machine, so its sensors learn their new normal, and a deviation that began before it belongs
-/// to the ticket that was finished.
+/// to the ticket that was finished. Or an all-clear: a technician found no fault behind a
+/// deviation, so what the named sensors showed is normal for this machine and they learn it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Repair {
     /// The asset.
@@ -20,6 +21,11 @@ pub struct Repair {
     /// The failure mode the repair found (the predicted one when confirmed).
     #[schema(value_type = String)]
     pub failure_mode: FailureModeId,
+    /// An all-clear's sensors (those its finding deviated on); empty for a repair, which
+    /// renews every sensor's normal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub sensors: Vec<SensorName>,
 }
 
 /// Repairs on their way from the people who resolve tickets (the API) to analytics, which

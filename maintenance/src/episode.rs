@@ -66,30 +66,57 @@ pub(crate) async fn absorbed(
 }
 
 impl crate::Maintenance {
-    /// Every repair recorded by a resolution that found a fault, oldest first (device time):
-    /// what analytics replays history against, so a restart re-learns each repaired asset's
-    /// normal at the same moments as it did live.
+    /// Every repair recorded by a resolution that found a fault, and every all-clear (a
+    /// resolution that found none, with the sensors its finding deviated on), oldest first in
+    /// device time: what analytics replays history against, so a restart re-learns each
+    /// asset's normal at the same moments as it did live.
     pub async fn repairs(&self) -> Result<Vec<Repair>, MaintenanceError> {
         let rows = sqlx::query(
-            "SELECT id, asset_id, repaired_at_ms, found_mode FROM tickets
-             WHERE repaired_at_ms IS NOT NULL AND found_mode IS NOT NULL
-               AND status IN ('resolved', 'closed')
-             ORDER BY repaired_at_ms, id",
+            "SELECT id, asset_id, repaired_at_ms, found_mode, finished_ms, failure_mode, evidence, resolution
+             FROM tickets
+             WHERE status IN ('resolved', 'closed')
+               AND ((repaired_at_ms IS NOT NULL AND found_mode IS NOT NULL)
+                    OR (finished_ms IS NOT NULL AND resolution LIKE '%no_fault_found%'))
+             ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                Some(Repair {
-                    ticket_id: r.get(0),
-                    asset: AssetId::new(r.get::<&str, _>(1)).ok()?,
-                    at_ms: r.get(2),
-                    failure_mode: r.get::<&str, _>(3).parse().ok()?,
-                })
-            })
-            .collect())
+        let mut out: Vec<Repair> = rows.iter().filter_map(repair_of).collect();
+        out.sort_by_key(|r| (r.at_ms, r.ticket_id));
+        Ok(out)
     }
+}
+
+/// The repair or all-clear a finished ticket's row records, if any.
+fn repair_of(r: &sqlx::any::AnyRow) -> Option<Repair> {
+    let asset = AssetId::new(r.get::<&str, _>(1)).ok()?;
+    if let (Some(at_ms), Some(mode)) = (r.get::<Option<i64>, _>(2), r.get::<Option<String>, _>(3)) {
+        return Some(Repair {
+            ticket_id: r.get(0),
+            asset,
+            at_ms,
+            failure_mode: mode.parse().ok()?,
+            sensors: Vec::new(),
+        });
+    }
+    let evidence: forewarn_domain::Finding = serde_json::from_str(r.get::<&str, _>(6)).ok()?;
+    let sensors = all_clear_sensors(&evidence);
+    if sensors.is_empty() {
+        return None;
+    }
+    Some(Repair {
+        ticket_id: r.get(0),
+        asset,
+        at_ms: r.get::<Option<i64>, _>(4)?,
+        failure_mode: r.get::<&str, _>(5).parse().ok()?,
+        sensors,
+    })
+}
+
+/// The sensors a no-fault-found resolution clears: those the ticket's finding deviated on
+/// (a finding about instruments, or from outside, names none).
+pub fn all_clear_sensors(f: &forewarn_domain::Finding) -> Vec<forewarn_domain::SensorName> {
+    f.deviations.iter().map(|d| d.sensor.clone()).collect()
 }
 
 /// The asset's own time of a move: what the caller says (an explicit repair time, or the

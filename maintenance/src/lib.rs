@@ -10,6 +10,7 @@
 mod db;
 pub mod dispatch;
 mod episode;
+pub use episode::all_clear_sensors;
 mod geo;
 pub mod import;
 pub use geo::LatLon;

@@ -20,19 +20,25 @@ const FLEET_SPREAD_Z: f64 = 4.0;
 const FLEET_MIN: usize = 4;
 
 impl Detector {
-    /// A repair of `asset` took effect at `at_ms` (device time). Takes effect at the asset's
-    /// first reading after it; a repair already known (the same moment, or one at or before
-    /// the last applied) is ignored, so the start-up list and live repairs may overlap.
-    pub fn repair(&mut self, asset: &AssetId, at_ms: TimestampMs) {
+    /// A repair of `asset` took effect at `at_ms` (device time) — or, when `sensors` are named,
+    /// an all-clear: a technician found no fault behind their deviation, so they learn what
+    /// they show as normal (no judgement: a person looked). Takes effect at the asset's first
+    /// reading after it; one already known (the same moment and sensors, or at or before the
+    /// last applied) is ignored, so the start-up list and live ones may overlap.
+    pub fn repair(&mut self, asset: &AssetId, at_ms: TimestampMs, sensors: &[SensorName]) {
         let state = match self.assets.get_mut(asset) {
             Some(s) => s,
             None => self.assets.entry(asset.clone()).or_default(),
         };
-        if state.repaired_ms.is_some_and(|t| at_ms <= t) || state.repairs.contains(&at_ms) {
+        let known = state
+            .repairs
+            .iter()
+            .any(|(t, s)| *t == at_ms && s.as_slice() == sensors);
+        if state.applied_ms.is_some_and(|t| at_ms <= t) || known {
             return;
         }
-        let i = state.repairs.partition_point(|&t| t < at_ms);
-        state.repairs.insert(i, at_ms);
+        let i = state.repairs.partition_point(|(t, _)| *t <= at_ms);
+        state.repairs.insert(i, (at_ms, sensors.to_vec()));
     }
 
     /// The device time of the asset's latest repair that took effect.
@@ -87,14 +93,26 @@ impl Detector {
     }
 }
 
-/// Applies the asset's pending repairs that took effect before `ts` (its next reading).
+/// Applies the asset's pending repairs and all-clears that took effect before `ts` (its next
+/// reading).
 pub(super) fn apply_due(state: &mut AssetState, ts: TimestampMs, warmup_ms: i64) {
-    let due = state.repairs.partition_point(|&t| t < ts);
+    let due = state.repairs.partition_point(|(t, _)| *t < ts);
     if due == 0 {
         return;
     }
-    let at = state.repairs[due - 1];
-    state.repairs.drain(..due);
+    let events: Vec<(TimestampMs, Vec<SensorName>)> = state.repairs.drain(..due).collect();
+    state.applied_ms = events.last().map(|e| e.0);
+    for (_, sensors) in events.iter().filter(|e| !e.1.is_empty()) {
+        for name in sensors {
+            if let Some(s) = state.sensors.get_mut(name) {
+                s.baseline.relearn();
+            }
+            state.reported.remove(name);
+        }
+    }
+    let Some(at) = events.iter().rev().find(|e| e.1.is_empty()).map(|e| e.0) else {
+        return;
+    };
     state.repaired_ms = Some(at);
     for s in state.sensors.values_mut() {
         s.baseline.rebaseline();

@@ -24,7 +24,7 @@ fn feed(
         for (at, live) in repairs {
             // Live, the repair arrives once the reading at its moment has been seen.
             if *live && i == at + 1 {
-                d.repair(&asset, at * MIN);
+                d.repair(&asset, at * MIN, &[]);
             }
         }
         let r = Reading {
@@ -120,8 +120,8 @@ fn a_replay_that_knows_the_repair_finds_what_live_found() {
     let live_findings = feed(&mut live, 0, 10 * DAY, repaired_fan, &[(4 * DAY, true)]);
     let (_, asset, _) = ids();
     let mut replay = Detector::default().with_catalog(&fan_catalog());
-    replay.repair(&asset, 4 * DAY * MIN);
-    replay.repair(&asset, 4 * DAY * MIN); // listed twice: applied once
+    replay.repair(&asset, 4 * DAY * MIN, &[]);
+    replay.repair(&asset, 4 * DAY * MIN, &[]); // listed twice: applied once
     let replayed = feed(&mut replay, 0, 10 * DAY, repaired_fan, &[]);
     assert_eq!(live_findings, replayed);
     assert_eq!(
@@ -222,4 +222,22 @@ fn a_machine_that_stops_and_comes_back_is_not_a_dropout() {
             .any(|f| f.sensor_faults.iter().any(|x| x.sensor == b)),
         "{findings:?}"
     );
+}
+
+/// A technician found nothing behind a deviation (`no_fault_found`): the sensors it named learn
+/// their level as normal, so the same false alarm does not come back day after day.
+#[test]
+fn an_all_clear_teaches_the_named_sensor_its_normal() {
+    let (_, asset, temp) = ids();
+    let mut d = Detector::default().with_catalog(&fan_catalog());
+    // Three degrees warmer from day 2 on: a new operating point, not a fault.
+    let warmer = |i: i64| if i > 2 * DAY { 3.0 } else { 0.0 };
+    let before = feed(&mut d, 0, 3 * DAY, warmer, &[]);
+    assert!(!before.is_empty(), "the shift is found");
+    d.repair(&asset, 3 * DAY * MIN, std::slice::from_ref(&temp));
+    let after = feed(&mut d, 3 * DAY, 8 * DAY, warmer, &[]);
+    assert!(after.is_empty(), "{after:?}");
+    let base = d.health(&asset).unwrap().sensors[0].baseline.unwrap();
+    assert!((base - 43.0).abs() < 0.3, "the level it learnt: {base}");
+    assert_eq!(d.repaired_at(&asset), None, "an all-clear is not a repair");
 }
