@@ -40,13 +40,15 @@ pub fn svg(report: &SimReport, tickets: &[TicketRow]) -> Result<String, String> 
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!(
-                    "{} assets over {span:.0} days: faults, tickets, repairs",
-                    assets.len()
+                    "{} of {} assets (those with faults or tickets) over {span:.0} days",
+                    assets.len(),
+                    report.assets
                 ),
                 ("sans-serif", 16),
             )
             .margin(10)
-            .x_label_area_size(50)
+            .margin_bottom(34)
+            .x_label_area_size(40)
             .y_label_area_size(90)
             .build_cartesian_2d(0.0..span, -0.7..assets.len() as f64 - 0.3)
             .map_err(|e| e.to_string())?;
@@ -116,7 +118,7 @@ pub fn svg(report: &SimReport, tickets: &[TicketRow]) -> Result<String, String> 
         root.draw_text(
             key,
             &("sans-serif", 12).into_text_style(&root),
-            (100, size.1 as i32 - 18),
+            (100, size.1 as i32 - 16),
         )
         .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
