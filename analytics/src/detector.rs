@@ -44,6 +44,20 @@ struct SensorState {
 }
 
 impl SensorState {
+    /// A reading at `ts`: its usual interval follows, gaps (the sensor or its asset silent)
+    /// aside.
+    fn seen_at(&mut self, ts: TimestampMs) {
+        if let Some(t) = self.last_seen_ms {
+            let dt = (ts - t) as f64;
+            if self.interval_ms == 0.0 {
+                self.interval_ms = dt;
+            } else if dt <= DROPOUT_INTERVALS * self.interval_ms {
+                self.interval_ms += 0.05 * (dt - self.interval_ms);
+            }
+        }
+        self.last_seen_ms = Some(ts);
+    }
+
     fn fault(&self) -> Option<(InstrumentFault, TimestampMs)> {
         match self.dropout_since {
             Some(t) => Some((InstrumentFault::Dropout, t)),
@@ -198,16 +212,7 @@ impl Detector {
         if sensor.last_seen_ms.is_some_and(|t| r.ts_ms <= t) {
             return None; // a redelivery or replay: already judged
         }
-        if let Some(t) = sensor.last_seen_ms {
-            let dt = (r.ts_ms - t) as f64;
-            if sensor.interval_ms == 0.0 {
-                sensor.interval_ms = dt;
-            } else if dt <= DROPOUT_INTERVALS * sensor.interval_ms {
-                // A gap (the sensor or its asset silent) is not its usual interval.
-                sensor.interval_ms += 0.05 * (dt - sensor.interval_ms);
-            }
-        }
-        sensor.last_seen_ms = Some(r.ts_ms);
+        sensor.seen_at(r.ts_ms);
         let fault_before = sensor.fault().map(|f| f.0);
         sensor.dropout_since = None;
         let normal = sensor.baseline.normal();

@@ -180,8 +180,11 @@ impl Crew {
     }
 
     async fn try_look(&mut self, fleet: &mut Fleet, now: i64) -> Result<(), SimError> {
-        self.report_failures(fleet, now).await?;
-        let open = self.api.open_tickets().await?;
+        let mut open = self.api.open_tickets().await?;
+        if self.report_failures(fleet, &open, now).await? {
+            // The corrective tickets just opened are worked in this look too.
+            open = self.api.open_tickets().await?;
+        }
         let ids: HashSet<i64> = open.iter().map(|t| t.id).collect();
         // A plan whose resolution was decided but whose ticket is no longer open went through.
         self.plans.retain(|id, _| ids.contains(id));
@@ -191,9 +194,15 @@ impl Crew {
         Ok(())
     }
 
-    /// Opens a corrective ticket for each machine that failed with no ticket open for it.
-    async fn report_failures(&mut self, fleet: &Fleet, now: i64) -> Result<(), SimError> {
-        let open = self.api.open_tickets().await?;
+    /// Opens a corrective ticket for each machine that failed with no ticket open for it;
+    /// whether it opened any.
+    async fn report_failures(
+        &mut self,
+        fleet: &Fleet,
+        open: &[TicketLite],
+        now: i64,
+    ) -> Result<bool, SimError> {
+        let mut reported = false;
         for a in &fleet.assets {
             let Some((mode, failed_at)) = a.failed(now) else {
                 continue;
@@ -205,8 +214,9 @@ impl Crew {
             self.api.report_failure(&a.id, mode, failed_at).await?;
             self.reported.insert(key);
             self.stats.corrective_opened += 1;
+            reported = true;
         }
-        Ok(())
+        Ok(reported)
     }
 
     /// Moves one open ticket on as far as is due at `now`.

@@ -2,6 +2,7 @@
 //! its failure), the part of it the machine spent stopped in vermilion, and the tickets the
 //! service opened as marks — a dot for a prediction, a cross for corrective work.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::RGBColor;
 
@@ -66,52 +67,7 @@ pub fn svg(report: &SimReport, tickets: &[TicketRow]) -> Result<String, String> 
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(|e| e.to_string())?;
-        let end = report.sim_end_ms;
-        let bars = report.ground_truth.iter().flat_map(|g| {
-            let colour = MODES
-                .iter()
-                .find(|m| m.0 == g.failure_mode)
-                .map_or(SENSOR, |m| m.1);
-            let until = g.repaired_ms.unwrap_or(end);
-            let y = row(&g.asset);
-            let running = (day(g.onset_ms), day(until.min(g.failure_ms)), colour);
-            let stopped = (g.failure_ms < until).then(|| (day(g.failure_ms), day(until), STOPPED));
-            std::iter::once(running)
-                .chain(stopped)
-                .map(move |(a, b, c)| Rectangle::new([(a, y - 0.3), (b, y + 0.3)], c.filled()))
-        });
-        chart.draw_series(bars).map_err(|e| e.to_string())?;
-        let sensors = report.sensor_faults.iter().map(|s| {
-            let y = row(&s.asset);
-            let until = day(s.repaired_ms.unwrap_or(end));
-            Rectangle::new(
-                [(day(s.onset_ms), y - 0.12), (until, y + 0.12)],
-                SENSOR.filled(),
-            )
-        });
-        chart.draw_series(sensors).map_err(|e| e.to_string())?;
-        let marks = tickets.iter().map(|t| {
-            (
-                day(t.detected_at_ms),
-                row(&t.asset_id),
-                t.kind == "corrective",
-            )
-        });
-        chart
-            .draw_series(
-                marks
-                    .clone()
-                    .filter(|m| !m.2)
-                    .map(|(x, y, _)| Circle::new((x, y - 0.42), 3, PREDICTED.filled())),
-            )
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(
-                marks
-                    .filter(|m| m.2)
-                    .map(|(x, y, _)| Cross::new((x, y - 0.42), 4, BLACK.stroke_width(2))),
-            )
-            .map_err(|e| e.to_string())?;
+        draw_year(&mut chart, report, tickets, &row, &day)?;
         let key = "bars: a fault from onset to repair — blue bearing, orange impeller, purple \
                    winding, vermilion stopped, grey sensor · dot: ticket from a prediction · \
                    cross: corrective ticket";
@@ -124,4 +80,61 @@ pub fn svg(report: &SimReport, tickets: &[TicketRow]) -> Result<String, String> 
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(out)
+}
+
+/// The faults (running, then stopped), the sensor faults and the tickets, on their rows.
+fn draw_year(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    report: &SimReport,
+    tickets: &[TicketRow],
+    row: &dyn Fn(&str) -> f64,
+    day: &dyn Fn(i64) -> f64,
+) -> Result<(), String> {
+    let end = report.sim_end_ms;
+    let bars = report.ground_truth.iter().flat_map(|g| {
+        let colour = MODES
+            .iter()
+            .find(|m| m.0 == g.failure_mode)
+            .map_or(SENSOR, |m| m.1);
+        let until = g.repaired_ms.unwrap_or(end);
+        let y = row(&g.asset);
+        let running = (day(g.onset_ms), day(until.min(g.failure_ms)), colour);
+        let stopped = (g.failure_ms < until).then(|| (day(g.failure_ms), day(until), STOPPED));
+        std::iter::once(running)
+            .chain(stopped)
+            .map(move |(a, b, c)| Rectangle::new([(a, y - 0.3), (b, y + 0.3)], c.filled()))
+    });
+    chart.draw_series(bars).map_err(|e| e.to_string())?;
+    let sensors = report.sensor_faults.iter().map(|s| {
+        let y = row(&s.asset);
+        let until = day(s.repaired_ms.unwrap_or(end));
+        Rectangle::new(
+            [(day(s.onset_ms), y - 0.12), (until, y + 0.12)],
+            SENSOR.filled(),
+        )
+    });
+    chart.draw_series(sensors).map_err(|e| e.to_string())?;
+    let marks = tickets.iter().map(|t| {
+        (
+            day(t.detected_at_ms),
+            row(&t.asset_id),
+            t.kind == "corrective",
+        )
+    });
+    chart
+        .draw_series(
+            marks
+                .clone()
+                .filter(|m| !m.2)
+                .map(|(x, y, _)| Circle::new((x, y - 0.42), 3, PREDICTED.filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(
+            marks
+                .filter(|m| m.2)
+                .map(|(x, y, _)| Cross::new((x, y - 0.42), 4, BLACK.stroke_width(2))),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
