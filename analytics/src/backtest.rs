@@ -54,6 +54,9 @@ pub struct Scored {
     pub contributions: Vec<Vec<f64>>,
     /// Per row, the kind of change a univariate score found (empty for joint scores).
     pub kinds: Vec<Option<ChangeKind>>,
+    /// Per row, a univariate score's alarm: non-zero only on the row that raises an event's
+    /// alarm, on the scale of `score` (empty for joint scores).
+    pub alarms: Vec<f64>,
 }
 
 /// The joint model of one asset scored row after row: what the live detector runs per asset and
@@ -148,6 +151,7 @@ pub fn score_table(
         threshold: scorer.threshold(),
         contributions,
         kinds: Vec::new(),
+        alarms: Vec::new(),
     })
 }
 
@@ -174,12 +178,14 @@ pub fn score_series(
         threshold: 0.5,
         contributions: Vec::new(),
         kinds: Vec::with_capacity(values.len()),
+        alarms: Vec::with_capacity(values.len()),
     };
     for &v in values {
         let s = detector.observe(v);
         out.score.push(s.score);
         out.anomalous.push(s.anomalous);
         out.kinds.push(s.kind);
+        out.alarms.push(s.alarm);
         out.contributions.push(vec![1.0]);
     }
     Ok(out)

@@ -1,7 +1,9 @@
 //! `forewarn backtest`: the detectors over a history file, every input row written back with
 //! `anomaly_score` and `is_anomaly`, and a summary of the events on standard output. Several
 //! value columns are scored by the joint model; one by the streaming change detector, which also
-//! writes `change` (`spike` or `shift`) on anomalous rows.
+//! writes `change` (`spike` or `shift`) on anomalous rows, and whose `anomaly_score` is its alarm:
+//! non-zero only on the row that raises an event (0.5 at the threshold, events start at half of
+//! it), so one event is one alarm.
 //!
 //! The separator (`,`, `;` or tab) is detected from the header. Columns named `anomaly`,
 //! `changepoint` or `label` are labels: passed through, never inputs. The timestamp column is
@@ -132,7 +134,10 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
             bar.set_position(i as u64);
         }
         let mut row: Vec<String> = keep.iter().map(|&c| rec[c].clone()).collect();
-        row.push(format!("{:.6}", scored.score[i]));
+        // One series: the score is its alarm, raised once per event (what a planner and NAB
+        // count); `is_anomaly` still marks every row the change is in progress.
+        let score = scored.alarms.get(i).unwrap_or(&scored.score[i]);
+        row.push(format!("{score:.6}"));
         row.push(u8::from(scored.anomalous[i]).to_string());
         if univariate {
             row.push(scored.kinds[i].map_or("", |k| k.as_str()).to_owned());

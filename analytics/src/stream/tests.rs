@@ -220,3 +220,54 @@ fn a_constant_series_is_quiet_until_it_moves() {
     }
     assert!(d.observe(6.0).anomalous);
 }
+
+/// The alarms at or beyond the threshold (weaker ones are the onsets of events that may grow) of
+/// a series scored after its warm-up.
+fn alarms(x: &[f64]) -> Vec<usize> {
+    let mut d = StreamDetector::new(&x[..WARMUP], StreamConfig::default());
+    x.iter()
+        .enumerate()
+        .skip(WARMUP)
+        .filter(|&(_, &v)| d.observe(v).alarm >= 0.5)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn cycles_are_normal_and_an_event_is_one_alarm() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    // A noiseless daily cycle in 5-minute samples, and a pump cycling on (25 values) and off
+    // (15): no alarm at all.
+    let daily: Vec<f64> = (0..N)
+        .map(|i| 50.0 + 30.0 * (std::f64::consts::TAU * i as f64 / 288.0).sin())
+        .collect();
+    assert_eq!(alarms(&daily), Vec::<usize>::new());
+    let pump: Vec<f64> = (0..N)
+        .map(|i| {
+            if i % 40 < 25 {
+                10.0 + normal(&mut rng, 0.1)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    assert_eq!(alarms(&pump), Vec::<usize>::new());
+
+    // The cycle stops for a day (flat at its mean) / the pump stays on: one alarm, at the start.
+    let mut flat = daily.clone();
+    flat[3000..3288].fill(50.0);
+    let raised = alarms(&flat);
+    assert!(
+        raised.len() == 1 && (3000..3100).contains(&raised[0]),
+        "{raised:?}"
+    );
+    let mut stuck = pump.clone();
+    for v in &mut stuck[3000..3200] {
+        *v = 10.0 + normal(&mut rng, 0.1);
+    }
+    let raised = alarms(&stuck);
+    assert!(
+        !raised.is_empty() && raised.len() <= 2 && (3000..3050).contains(&raised[0]),
+        "{raised:?}"
+    );
+}

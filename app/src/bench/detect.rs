@@ -163,11 +163,13 @@ fn stream_alone(values: &[Vec<f64>]) {
         scored as f64 / took.as_secs_f64().max(1e-9),
         "readings/s",
     );
-    emit(
-        "stream_bytes_per_series",
-        std::mem::size_of::<StreamDetector>() as f64,
-        "bytes",
-    );
+    let bytes: Vec<usize> = detectors.iter().map(StreamDetector::memory_bytes).collect();
+    let mean = bytes.iter().sum::<usize>() as f64 / bytes.len().max(1) as f64;
+    emit("stream_bytes_per_series", mean, "bytes");
+    let most = bytes.iter().copied().max().unwrap_or(0);
+    emit("stream_bytes_per_series_max", most as f64, "bytes");
+    let seasonal = detectors.iter().filter(|d| d.period().is_some()).count();
+    emit("stream_series_with_a_season", seasonal as f64, "series");
     emit("stream_readings", scored as f64, "readings");
     emit("stream_anomalous_readings", anomalous as f64, "readings");
 }
