@@ -246,7 +246,7 @@ impl AssetJoint {
             method: JOINT_NAME.to_string(),
             fitted_at_ms: now,
             rows: n,
-            sensors: names.to_vec(),
+            sensors: scorer.columns().iter().map(|&c| names[c].clone()).collect(),
             mean,
             scale,
             cholesky,

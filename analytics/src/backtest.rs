@@ -28,6 +28,10 @@ pub struct ScoreConfig {
     /// Each row's distance is capped at this many thresholds before smoothing, so an alarm clears
     /// within about `ln(cap) / smoothing` rows of the deviation ending, however large it was.
     pub cap: f64,
+    /// A column whose baseline lag-1 autocorrelation is above this is context, not judged: its
+    /// level wanders slowly with conditions the baseline did not see (a temperature following
+    /// the room or the machine's own heat), so its level is no evidence of a fault.
+    pub context_autocorrelation: f64,
 }
 
 impl Default for ScoreConfig {
@@ -35,8 +39,9 @@ impl Default for ScoreConfig {
         Self {
             smoothing: 0.05,
             quantile: 0.99,
-            margin: 1.5,
+            margin: 1.3,
             cap: 4.0,
+            context_autocorrelation: 0.7,
         }
     }
 }
@@ -64,6 +69,10 @@ pub struct Scored {
 #[derive(Debug, Clone)]
 pub struct JointScorer {
     model: JointModel,
+    /// The judged columns (the others are context), in order.
+    columns: Vec<usize>,
+    /// Columns of a row.
+    width: usize,
     cfg: ScoreConfig,
     threshold: f64,
     smoothed: Option<f64>,
@@ -81,8 +90,10 @@ pub struct JointScore {
 impl JointScorer {
     /// Fits the model on healthy `baseline` rows and calibrates the threshold on them.
     pub fn fit(baseline: ArrayView2<f64>, cfg: &ScoreConfig) -> Result<Self, FitError> {
-        let model = JointModel::fit(baseline)?;
-        let raw: Vec<f64> = baseline
+        let columns = judged_columns(baseline, cfg.context_autocorrelation);
+        let judged = baseline.select(Axis(1), &columns);
+        let model = JointModel::fit(judged.view())?;
+        let raw: Vec<f64> = judged
             .rows()
             .into_iter()
             .map(|r| model.distance2(r))
@@ -91,15 +102,26 @@ impl JointScorer {
         let threshold = cfg.margin * quantile(&mut calib, cfg.quantile).max(f64::EPSILON);
         Ok(Self {
             model,
+            columns,
+            width: baseline.ncols(),
             cfg: cfg.clone(),
             threshold,
             smoothed: None,
         })
     }
 
+    /// The judged columns, in order (the model's columns).
+    pub fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
     /// Scores the next row (finite values, the baseline's columns).
     pub fn score(&mut self, row: ArrayView1<f64>) -> JointScore {
-        let d = self.model.distance2(row).min(self.cfg.cap * self.threshold);
+        let judged = row.select(Axis(0), &self.columns);
+        let d = self
+            .model
+            .distance2(judged.view())
+            .min(self.cfg.cap * self.threshold);
         let s = match self.smoothed {
             Some(m) => m + self.cfg.smoothing * (d - m),
             None => d,
@@ -113,8 +135,18 @@ impl JointScorer {
 
     /// Each column's reconstruction-based contribution to the row's distance (see
     /// [`JointModel::reconstruction`]).
+    /// Context columns contribute 0.
     pub fn contributions(&self, row: ArrayView1<f64>) -> Vec<f64> {
-        self.model.reconstruction(row)
+        let judged = row.select(Axis(0), &self.columns);
+        let mut all = vec![0.0; self.width];
+        for (&c, v) in self
+            .columns
+            .iter()
+            .zip(self.model.reconstruction(judged.view()))
+        {
+            all[c] = v;
+        }
+        all
     }
 
     /// The smoothed distance at which rows become anomalous.
@@ -126,6 +158,35 @@ impl JointScorer {
     pub fn model(&self) -> &JointModel {
         &self.model
     }
+}
+
+/// The columns the joint model judges: those whose baseline lag-1 autocorrelation is at most
+/// `context` (all of them if none is).
+fn judged_columns(baseline: ArrayView2<f64>, context: f64) -> Vec<usize> {
+    let judged: Vec<usize> = (0..baseline.ncols())
+        .filter(|&c| lag1_autocorrelation(baseline.column(c)) <= context)
+        .collect();
+    if judged.is_empty() {
+        (0..baseline.ncols()).collect()
+    } else {
+        judged
+    }
+}
+
+/// Lag-1 autocorrelation of a column (0 for one that never moved).
+fn lag1_autocorrelation(x: ArrayView1<f64>) -> f64 {
+    let n = x.len() as f64;
+    let mean = x.sum() / n.max(1.0);
+    let var: f64 = x.iter().map(|v| (v - mean).powi(2)).sum();
+    if var <= 0.0 || !var.is_finite() {
+        return 0.0;
+    }
+    let cov: f64 = x
+        .iter()
+        .zip(x.iter().skip(1))
+        .map(|(a, b)| (a - mean) * (b - mean))
+        .sum();
+    cov / var
 }
 
 /// Scores every row of `values` (rows × sensors, finite) against a model of its first
@@ -325,5 +386,25 @@ mod tests {
         let mut t = ndarray::array![[f64::NAN, 1.0], [2.0, f64::NAN], [f64::NAN, 3.0]];
         fill_gaps(&mut t);
         assert_eq!(t, ndarray::array![[2.0, 1.0], [2.0, 1.0], [2.0, 3.0]]);
+    }
+
+    #[test]
+    fn a_slowly_wandering_column_is_context() {
+        // Column 2 follows the room: a slow sine with little noise. Its level later leaves the
+        // baseline's range, which is not a fault; a shift in column 1 still is.
+        let mut t = table();
+        for (i, mut row) in t.rows_mut().into_iter().enumerate() {
+            row[2] = 250.0 + 5.0 * (i as f64 / 150.0).sin() + 0.01 * row[0].fract();
+        }
+        let scorer = JointScorer::fit(
+            t.slice_axis(Axis(0), Slice::from(..300)),
+            &ScoreConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(scorer.columns(), [0, 1]);
+        assert_eq!(scorer.contributions(t.row(700))[2], 0.0);
+        let s = score_table(t.view(), 300, &ScoreConfig::default()).unwrap();
+        let flagged = |r: std::ops::Range<usize>| s.anomalous[r].iter().filter(|&&a| a).count();
+        assert!(flagged(620..800) > 160 && flagged(850..1000) == 0);
     }
 }

@@ -8,6 +8,7 @@
 //! out-of-fold residuals give the prediction interval — then fits the final model on every unit.
 
 pub mod boost;
+pub mod cut;
 pub mod features;
 pub mod regimes;
 
@@ -55,7 +56,9 @@ impl Default for TrainConfig {
     }
 }
 
-/// Cross-validated quality of a model, over every row of every held-out unit.
+/// Cross-validated quality of a model: over every row of every held-out unit, and by the
+/// benchmark's protocol — each held-out unit cut at a random cycle and predicted at its last row
+/// ([`cut::score`]), over several seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CvReport {
     /// Folds.
@@ -68,6 +71,15 @@ pub struct CvReport {
     pub rmse: f64,
     /// Mean absolute error.
     pub mae: f64,
+    /// Held-out units cut at random: RMSE of the prediction at each cut, mean over seeds.
+    #[serde(default)]
+    pub cut_rmse: f64,
+    /// Its standard deviation over the seeds.
+    #[serde(default)]
+    pub cut_rmse_sd: f64,
+    /// Seeds (cuts of every unit) the cut RMSE is averaged over.
+    #[serde(default)]
+    pub cut_seeds: usize,
 }
 
 /// Residual quantiles (truth − prediction) for predictions up to `upto`.
@@ -190,19 +202,26 @@ pub fn train(
     // Units go to folds round-robin in input order: deterministic, and every fold gets units of
     // every part of the file.
     let mut oof: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
+    let mut per_unit: Vec<Vec<(f64, f64)>> = vec![Vec::new(); units.len()];
     for fold in 0..folds {
         let model = fit(&|k| k % folds != fold, &mut on_round);
-        for (_, f, y) in rows.iter().filter(|r| r.0 % folds == fold) {
-            oof.push((clamp(model.predict(f), cfg.cap), *y));
+        for (k, f, y) in rows.iter().filter(|r| r.0 % folds == fold) {
+            let pair = (clamp(model.predict(f), cfg.cap), *y);
+            oof.push(pair);
+            per_unit[*k].push(pair);
         }
     }
     let n = oof.len().max(1) as f64;
+    let (cut_rmse, cut_rmse_sd) = cut::score(&per_unit, cut::SEEDS);
     let cv = CvReport {
         folds,
         units: units.len(),
         rows: oof.len(),
         rmse: (oof.iter().map(|(p, y)| (p - y).powi(2)).sum::<f64>() / n).sqrt(),
         mae: oof.iter().map(|(p, y)| (p - y).abs()).sum::<f64>() / n,
+        cut_rmse,
+        cut_rmse_sd,
+        cut_seeds: cut::SEEDS,
     };
     let booster = fit(&|_| true, &mut on_round);
     Ok(RulModel {
