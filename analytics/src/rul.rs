@@ -19,7 +19,7 @@ pub use boost::{BoostParams, Booster};
 pub use regimes::Regimes;
 
 /// Version of the persisted model format.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// One unit's history, oldest row first.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,15 +2,20 @@
 //!
 //! Per sensor: the value, trailing means over 5, 10, 20 and 30 rows (noise averaged away at
 //! several speeds), least-squares slopes over 10 and 30 rows (how fast it degrades) and the
-//! standard deviation over 10 rows; plus the unit's age. Windows are in rows, and shorter at the
-//! start of a history, so a prediction is possible from the first row on.
+//! standard deviation over 10 rows, the slope over 60 rows, and how far the 30-row mean has moved
+//! from the unit's own start (the mean of its first 30 rows: engines, like pumps, leave the
+//! factory each a little different, and wear is a departure from *their* normal); plus the
+//! unit's age. Windows are in rows, and shorter at the start of a history, so a prediction is
+//! possible from the first row on.
 
 const MEANS: [usize; 4] = [5, 10, 20, 30];
-const SLOPES: [usize; 2] = [10, 30];
+const SLOPES: [usize; 3] = [10, 30, 60];
 const SPREAD: usize = 10;
+/// Rows at the start of a unit that are its own normal.
+const START: usize = 30;
 
 /// Features per sensor.
-pub const PER_SENSOR: usize = 1 + MEANS.len() + SLOPES.len() + 1;
+pub const PER_SENSOR: usize = 1 + MEANS.len() + SLOPES.len() + 2;
 
 /// The names of the features, in order, for sensors named `sensors`.
 pub fn names(sensors: &[String]) -> Vec<String> {
@@ -20,6 +25,7 @@ pub fn names(sensors: &[String]) -> Vec<String> {
         out.extend(MEANS.iter().map(|w| format!("{s}_mean{w}")));
         out.extend(SLOPES.iter().map(|w| format!("{s}_slope{w}")));
         out.push(format!("{s}_sd{SPREAD}"));
+        out.push(format!("{s}_from_start"));
     }
     out
 }
@@ -46,6 +52,8 @@ pub fn unit_features(ages: &[f64], columns: &[Vec<f64>]) -> Vec<Vec<f64>> {
                 row.push(slope(window(col, i, w)));
             }
             row.push(sd(window(col, i, SPREAD)));
+            let start = mean(&col[..=i.min(START - 1)]);
+            row.push(mean(window(col, i, START)) - start);
         }
     }
     rows
@@ -87,8 +95,11 @@ mod tests {
     fn windows_look_back_only_and_shrink_at_the_start() {
         let col: Vec<f64> = (0..40).map(|i| 2.0 * f64::from(i)).collect();
         let ages: Vec<f64> = (1..=40).map(f64::from).collect();
-        let rows = unit_features(&ages, &[col]);
-        assert_eq!(rows[0], [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let rows = unit_features(&ages, std::slice::from_ref(&col));
+        assert_eq!(
+            rows[0],
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        );
         let r = &rows[35];
         assert_eq!(r.len(), 1 + PER_SENSOR);
         assert_eq!(r[1], 70.0);
@@ -97,6 +108,8 @@ mod tests {
             (r[6] - 2.0).abs() < 1e-12 && (r[7] - 2.0).abs() < 1e-12,
             "slopes {r:?}"
         );
+        // From the start: the mean of rows 6..=35 (values 12..70) over that of rows 0..=29.
+        assert!((r[10] - (mean(&col[6..36]) - mean(&col[..30]))).abs() < 1e-9);
         assert_eq!(names(&["s".into()]).len(), r.len());
     }
 }
