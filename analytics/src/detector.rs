@@ -16,6 +16,7 @@ use crate::asset_joint::AssetJoint;
 
 mod health;
 mod repair;
+mod rest;
 use crate::baseline::{BaselineConfig, SensorBaseline};
 use crate::instrument::{Admit, SensorCheck};
 
@@ -94,6 +95,8 @@ struct AssetState {
     /// When the asset last reported again after falling silent as a whole (stopped, failed,
     /// off the network): its sensors' silence before that was the asset's, not theirs.
     resumed_ms: Option<TimestampMs>,
+    /// Stopped or starting: readings the machine's state explains are not judged.
+    rest: rest::Rest,
 }
 
 /// Streaming detector for a whole fleet. Pure: feed readings in time order per asset, get findings.
@@ -215,6 +218,13 @@ impl Detector {
         sensor.seen_at(r.ts_ms);
         let fault_before = sensor.fault().map(|f| f.0);
         sensor.dropout_since = None;
+        let view = rest::SensorView {
+            range: sensor.range,
+            normal: sensor.baseline.normal(),
+        };
+        if !state.rest.judge(&r.sensor, view, r.ts_ms, r.value) {
+            return None;
+        }
         let normal = sensor.baseline.normal();
         let admitted = match sensor.check.observe(r.ts_ms, r.value, sensor.range, normal) {
             Admit::Feed => {

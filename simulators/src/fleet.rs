@@ -36,6 +36,8 @@ pub struct FleetConfig {
     /// Faults arrive by a hazard, again after every repair, instead of once per faulty asset
     /// (`faults` and `sensor_faults` are then ignored): a fleet's whole life with a crew.
     pub lifecycle: Option<crate::Lifecycle>,
+    /// Machines stop and start ([`crate::duty`]) instead of running continuously.
+    pub duty: Option<crate::Duty>,
 }
 
 impl FleetConfig {
@@ -52,6 +54,7 @@ impl FleetConfig {
             duration_ms,
             interval_ms: 60_000,
             lifecycle: None,
+            duty: None,
         }
     }
 }
@@ -158,6 +161,8 @@ pub struct SimAsset {
     pub(crate) hazard: Option<Box<crate::lifecycle::Hazard>>,
     rng: ChaCha8Rng,
     last_ms: Option<i64>,
+    /// Its place in its duty cycle, when machines stop and start.
+    duty: Option<crate::duty::DutyState>,
 }
 
 /// The whole simulated fleet.
@@ -221,6 +226,7 @@ impl Fleet {
                         config.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                     ),
                     last_ms: None,
+                    duty: config.duty.map(crate::duty::DutyState::new),
                 }
             })
             .collect();
@@ -377,14 +383,29 @@ impl SimAsset {
         let day = TAU * (t_ms.rem_euclid(DAY_MS)) as f64 / DAY_MS as f64;
         let load = (0.9 + 0.05 * (day + self.phase).sin() + self.load_dev).clamp(0.6, 1.0);
         let ambient = 18.0 + self.ambient_offset + 4.0 * (day - 1.0).sin();
-        Some(physics::sample(
+        let mut values = physics::sample(
             self.kind,
             &self.nameplate,
             load,
             ambient,
             wear,
             &mut self.rng,
-        ))
+        );
+        if let Some(duty) = &mut self.duty {
+            let running = duty.advance(t_ms, &mut self.rng);
+            let heat = duty.heat();
+            if running {
+                crate::duty::warm_up(self.kind, &mut values, ambient, heat);
+            } else {
+                values = crate::duty::standstill(self.kind, values, ambient, heat, &mut self.rng);
+            }
+            let decimals = self.kind.decimals();
+            for (v, d) in values.iter_mut().zip(decimals) {
+                let scale = 10f64.powi(d);
+                *v = (*v * scale).round() / scale;
+            }
+        }
+        Some(values)
     }
 
     /// Whether this asset has an injected fault.

@@ -12,12 +12,14 @@
 //!   clock with a speed factor, counting exactly which readings the broker acknowledged.
 
 pub mod crew;
+pub mod duty;
 pub mod fleet;
 pub mod lifecycle;
 pub mod physics;
 pub mod publisher;
 
 pub use crew::{Crew, CrewConfig};
+pub use duty::Duty;
 pub use fleet::{Fleet, FleetConfig, GroundTruth, SensorFaultKind, SensorFaultTruth};
 pub use lifecycle::{Inspection, Lifecycle};
 pub use physics::{AssetKind, FaultMode};

@@ -8,6 +8,7 @@ const DAY: i64 = 24 * HOUR;
 fn year(seed: u64) -> Fleet {
     Fleet::new(FleetConfig {
         lifecycle: Some(Lifecycle::default()),
+        duty: None,
         interval_ms: 3_600_000,
         ..FleetConfig::ending_at(seed, 12, 1_780_000_000_000, 365 * DAY)
     })

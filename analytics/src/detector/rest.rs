@@ -1,0 +1,190 @@
+//! A machine at rest is not a failing machine: the *stopped* and *starting* operating states.
+//!
+//! Which sensors tell whether a machine runs is learnt, not configured: an *indicator* is a
+//! sensor whose physical range starts at zero (speed, current, flow, pressure, vibration) and
+//! whose learnt running normal is far from zero (more than [`CLEAR_OF_ZERO`] of its own spreads).
+//! A reading of an indicator is *at rest* when it is within the range and below [`REST_SHARE`]
+//! of that normal. The asset is stopped while at least two indicators, and more of them than
+//! not, read at rest by their latest readings: one sensor reading zero among running ones is a
+//! misreading for the instrument checks, not a stop.
+//!
+//! While stopped, no reading is judged or learnt (a stopped pump has no vibration to judge, and
+//! its zero speed is not a stuck sensor). After a start, indicators are judged again at once;
+//! the other sensors (temperatures cooling while stopped, warming after) are judged again from
+//! their first reading back within [`SETTLED_SPREADS`] of their normal, and after
+//! [`STARTUP_MAX_MS`] of device time in any case, so a machine that starts up hot is caught.
+
+use std::collections::BTreeSet;
+
+use forewarn_domain::{SensorName, TimestampMs};
+
+/// A running normal at least this many spreads above zero makes a zero-based sensor an indicator.
+const CLEAR_OF_ZERO: f64 = 10.0;
+/// An indicator below this share of its running normal reads at rest.
+const REST_SHARE: f64 = 0.1;
+/// A sensor back within this many spreads of its normal after a start has settled.
+const SETTLED_SPREADS: f64 = 3.0;
+/// Longest start-up, in device time: after it every sensor is judged again.
+const STARTUP_MAX_MS: i64 = 6 * 3_600_000;
+
+/// The operating state of one asset, from its indicators' latest readings.
+#[derive(Debug, Default)]
+pub(crate) struct Rest {
+    at_rest: BTreeSet<SensorName>,
+    running: BTreeSet<SensorName>,
+    stopped_since: Option<TimestampMs>,
+    started_ms: Option<TimestampMs>,
+    /// Non-indicator sensors back within their normal since the last start.
+    settled: BTreeSet<SensorName>,
+}
+
+/// What a sensor knows that the state needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SensorView {
+    /// Physical range from the catalog.
+    pub range: Option<(f64, f64)>,
+    /// Learnt normal: centre and spread.
+    pub normal: Option<(f64, f64)>,
+}
+
+impl SensorView {
+    /// `Some(at rest)` for an indicator, `None` for another sensor (or before its normal).
+    fn at_rest(&self, value: f64) -> Option<bool> {
+        let (lo, hi) = self.range?;
+        let (center, scale) = self.normal?;
+        if lo != 0.0 || center <= CLEAR_OF_ZERO * scale.max(f64::EPSILON) {
+            return None;
+        }
+        Some((lo..=hi).contains(&value) && value < REST_SHARE * center)
+    }
+}
+
+impl Rest {
+    /// Takes in one reading; whether it is to be judged (and learnt).
+    pub fn judge(
+        &mut self,
+        sensor: &SensorName,
+        view: SensorView,
+        ts: TimestampMs,
+        value: f64,
+    ) -> bool {
+        let indicator = view.at_rest(value);
+        match indicator {
+            Some(true) => {
+                self.running.remove(sensor);
+                self.at_rest.insert(sensor.clone());
+            }
+            Some(false) => {
+                self.at_rest.remove(sensor);
+                self.running.insert(sensor.clone());
+            }
+            None => {}
+        }
+        let stopped = self.at_rest.len() >= 2 && self.at_rest.len() > self.running.len();
+        match (stopped, self.stopped_since) {
+            (true, None) => self.stopped_since = Some(ts),
+            (false, Some(_)) => {
+                self.stopped_since = None;
+                self.started_ms = Some(ts);
+                self.settled.clear();
+            }
+            _ => {}
+        }
+        if stopped {
+            return false;
+        }
+        indicator.is_some() || self.settled_after_start(sensor, view, ts, value)
+    }
+
+    /// Whether the asset is stopped, and since when.
+    #[cfg(test)]
+    pub fn stopped_since(&self) -> Option<TimestampMs> {
+        self.stopped_since
+    }
+
+    fn settled_after_start(
+        &mut self,
+        sensor: &SensorName,
+        view: SensorView,
+        ts: TimestampMs,
+        value: f64,
+    ) -> bool {
+        let Some(started) = self.started_ms else {
+            return true;
+        };
+        if ts - started >= STARTUP_MAX_MS || self.settled.contains(sensor) {
+            return true;
+        }
+        let settled = view.normal.is_none_or(|(center, scale)| {
+            (value - center).abs() <= SETTLED_SPREADS * scale.max(f64::EPSILON)
+        });
+        if settled {
+            self.settled.insert(sensor.clone());
+        }
+        settled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000;
+
+    fn views() -> [(SensorName, SensorView); 3] {
+        let zero_based = |center: f64| SensorView {
+            range: Some((0.0, 5000.0)),
+            normal: Some((center, center / 100.0)),
+        };
+        [
+            ("speed".parse().unwrap(), zero_based(2950.0)),
+            ("current".parse().unwrap(), zero_based(60.0)),
+            (
+                "bearing_temp".parse().unwrap(),
+                SensorView {
+                    range: Some((-20.0, 150.0)),
+                    normal: Some((50.0, 0.5)),
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_stop_is_not_judged_and_a_start_waits_for_the_heat() {
+        let [(speed, sv), (current, cv), (temp, tv)] = views();
+        let mut rest = Rest::default();
+        assert!(rest.judge(&speed, sv, 0, 2950.0));
+        assert!(rest.judge(&current, cv, 0, 60.0));
+        assert!(rest.judge(&temp, tv, 0, 50.0));
+        // One indicator at zero among running ones: judged (a misreading, not a stop).
+        assert!(rest.judge(&speed, sv, H, 0.0));
+        assert!(rest.stopped_since().is_none());
+        // Both at rest: stopped, nothing judged.
+        assert!(!rest.judge(&current, cv, H, 0.2));
+        assert_eq!(rest.stopped_since(), Some(H));
+        assert!(!rest.judge(&temp, tv, H, 30.0));
+        // Started: indicators judged at once, the cold bearing only once it is warm again.
+        assert!(rest.judge(&speed, sv, 3 * H, 2950.0));
+        assert!(rest.judge(&current, cv, 3 * H, 60.0));
+        assert!(!rest.judge(&temp, tv, 3 * H, 35.0));
+        assert!(rest.judge(&temp, tv, 4 * H, 49.0));
+        assert!(rest.judge(&temp, tv, 4 * H + 1, 40.0), "settled: judged");
+    }
+
+    #[test]
+    fn a_start_that_never_settles_is_judged_after_the_longest_start_up() {
+        let [(speed, sv), (current, cv), (temp, tv)] = views();
+        let mut rest = Rest::default();
+        rest.judge(&speed, sv, 0, 0.0);
+        rest.judge(&current, cv, 0, 0.0);
+        rest.judge(&speed, sv, H, 2950.0);
+        rest.judge(&current, cv, H, 60.0);
+        assert!(!rest.judge(&temp, tv, 2 * H, 80.0));
+        assert!(
+            rest.judge(&temp, tv, H + STARTUP_MAX_MS, 80.0),
+            "a hot start is caught"
+        );
+        // Out of range is never at rest: the instrument checks judge it.
+        assert!(rest.judge(&speed, sv, 8 * H, -9999.0));
+    }
+}
