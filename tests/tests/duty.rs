@@ -11,32 +11,49 @@ use forewarn_tests::replay::replay;
 
 const DAY_MS: i64 = 86_400_000;
 
-// Work in progress (issue 18, operating states): measured on seeds 300-302, 7/12 faults caught
-// and spike findings at stops — the first indicator of a stop is judged before the second tells
-// the asset stopped, and stops during the first day's warm-up are learnt. Run with `--ignored`.
 #[test]
-#[ignore = "operating states in progress: see the comment above"]
 fn stops_and_starts_raise_nothing_and_faults_are_still_caught() {
     let catalog = Catalog::from_toml(forewarn::config::BUILTIN_CATALOG).unwrap();
-    let (mut faults, mut caught, mut false_alerts) = (0, 0, Vec::new());
-    for seed in 300..303u64 {
+    let (mut faults, mut caught, mut false_alerts, mut leads) = (0, 0, Vec::new(), Vec::new());
+    let (mut sensor_faults, mut sensor_caught) = (0, 0);
+    for seed in 300..306u64 {
         let mut cfg = FleetConfig::ending_at(seed, 20, 1_790_000_000_000, 21 * DAY_MS);
         cfg.faults = 4;
-        cfg.sensor_faults = 0;
+        cfg.sensor_faults = 3;
         cfg.interval_ms = 5 * 60_000;
         cfg.duty = Some(Duty::default());
         let mut fleet = Fleet::new(cfg).unwrap();
         let truth = fleet.ground_truth();
+        let sensor_truth = fleet.sensor_fault_truth();
+        let misreading: HashSet<String> = sensor_truth.iter().map(|g| g.asset.clone()).collect();
+        let mut instrument: BTreeMap<String, (i64, Vec<String>)> = BTreeMap::new();
         let mut first: BTreeMap<(String, String), i64> = BTreeMap::new();
         replay(&mut fleet, &catalog, |asset, t, f| {
             if let Some(mode) = forewarn_alerting::classify(&catalog, &f) {
+                if mode.kind == ModeKind::Instrumentation {
+                    let sensors = f.sensor_faults.iter().map(|s| s.sensor.to_string());
+                    let entry = instrument
+                        .entry(asset.to_string())
+                        .or_insert((t, Vec::new()));
+                    entry.1.extend(sensors);
+                    if !misreading.contains(asset) {
+                        false_alerts.push(format!("seed {seed} {asset} {:?}", f.sensor_faults));
+                    }
+                    return;
+                }
                 let key = (asset.to_string(), mode.id.to_string());
                 first.entry(key).or_insert(t);
-                if mode.kind == ModeKind::Instrumentation {
-                    false_alerts.push(format!("seed {seed} {asset} {:?}", f.sensor_faults));
-                }
             }
         });
+        for g in &sensor_truth {
+            sensor_faults += 1;
+            match instrument.get(&g.asset) {
+                Some((t, sensors)) if *t >= g.onset_ms && sensors.contains(&g.sensor) => {
+                    sensor_caught += 1;
+                }
+                _ => println!("seed {seed}: sensor fault not reported: {g:?}"),
+            }
+        }
         let faulty: HashSet<&str> = truth.iter().map(|g| g.asset.as_str()).collect();
         false_alerts.extend(
             first
@@ -47,15 +64,26 @@ fn stops_and_starts_raise_nothing_and_faults_are_still_caught() {
         for g in &truth {
             faults += 1;
             match first.get(&(g.asset.clone(), g.failure_mode.clone())) {
-                Some(&t) if t < g.failure_ms => caught += 1,
+                Some(&t) if t < g.failure_ms => {
+                    caught += 1;
+                    leads.push((g.failure_ms - t) as f64 / 3.6e6);
+                }
                 _ => println!("seed {seed}: not caught before failure: {g:?}"),
             }
         }
     }
+    leads.sort_by(f64::total_cmp);
+    let median = leads.get(leads.len() / 2).copied().unwrap_or(0.0);
     println!(
-        "duty cycles: {caught}/{faults} faults caught, {} false alerts",
+        "duty cycles: {caught}/{faults} faults caught, median lead {median:.1} h, \
+         {sensor_caught}/{sensor_faults} sensor faults, {} false alerts",
         false_alerts.len()
     );
     assert!(caught * 100 >= faults * 95, "{caught}/{faults}");
     assert!(false_alerts.is_empty(), "{false_alerts:?}");
+    assert!(median >= 48.0, "median lead {median:.1} h");
+    assert!(
+        sensor_caught * 100 >= sensor_faults * 90,
+        "{sensor_caught}/{sensor_faults}"
+    );
 }

@@ -2,19 +2,27 @@
 //!
 //! Which sensors tell whether a machine runs is learnt, not configured: an *indicator* is a
 //! sensor whose physical range starts at zero (speed, current, flow, pressure, vibration) and
-//! whose learnt running normal is far from zero (more than [`CLEAR_OF_ZERO`] of its own spreads).
-//! A reading of an indicator is *at rest* when it is within the range and below [`REST_SHARE`]
-//! of that normal. The asset is stopped while at least two indicators, and more of them than
-//! not, read at rest by their latest readings: one sensor reading zero among running ones is a
-//! misreading for the instrument checks, not a stop.
+//! whose learnt running normal is far from zero (more than [`CLEAR_OF_ZERO`] of its own spreads);
+//! before its normal is learnt (the first day), every zero-based sensor is one. A reading of an
+//! indicator is *at rest* when it is within the range and below [`REST_SHARE`] of that normal
+//! (before it, of a fifth of the range). The asset is stopped while at least two indicators, and
+//! more of them than not, read at rest by their latest readings.
+//!
+//! An indicator's reading at rest is never judged while the others say the machine is stopped
+//! or may be stopping: its first one is held back (the others' readings of the same moment come
+//! after it), and only a second one while the machine runs makes it a misreading for the
+//! instrument checks (a sensor reading zero among running ones).
 //!
 //! While stopped, no reading is judged or learnt (a stopped pump has no vibration to judge, and
 //! its zero speed is not a stuck sensor). After a start, indicators are judged again at once;
 //! the other sensors (temperatures cooling while stopped, warming after) are judged again from
-//! their first reading back within [`SETTLED_SPREADS`] of their normal, and after
-//! [`STARTUP_MAX_MS`] of device time in any case, so a machine that starts up hot is caught.
+//! their first reading back within [`SETTLED_SPREADS`] of their normal or on its other side
+//! (a worn bearing warms through its normal to above it: the rise between two readings may
+//! step over the band), or once it has levelled off (the last step under [`LEVELLED_SHARE`]
+//! of its change since the start: what settles a sensor whose normal is not learnt yet, or a
+//! hot one), and after [`STARTUP_MAX_MS`] of device time in any case.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use forewarn_domain::{SensorName, TimestampMs};
 
@@ -26,6 +34,10 @@ const REST_SHARE: f64 = 0.1;
 const SETTLED_SPREADS: f64 = 3.0;
 /// Longest start-up, in device time: after it every sensor is judged again.
 const STARTUP_MAX_MS: i64 = 6 * 3_600_000;
+/// A sensor whose last step is under this share of its change since the start has levelled off.
+const LEVELLED_SHARE: f64 = 0.1;
+/// Before its normal is learnt, an indicator's at-rest reference is this share of its range.
+const PROVISIONAL_SHARE: f64 = 0.2;
 
 /// The operating state of one asset, from its indicators' latest readings.
 #[derive(Debug, Default)]
@@ -36,6 +48,8 @@ pub(crate) struct Rest {
     started_ms: Option<TimestampMs>,
     /// Non-indicator sensors back within their normal since the last start.
     settled: BTreeSet<SensorName>,
+    /// Each other sensor's first and latest reading since the last start.
+    since_start: BTreeMap<SensorName, (f64, f64)>,
 }
 
 /// What a sensor knows that the state needs.
@@ -51,11 +65,15 @@ impl SensorView {
     /// `Some(at rest)` for an indicator, `None` for another sensor (or before its normal).
     fn at_rest(&self, value: f64) -> Option<bool> {
         let (lo, hi) = self.range?;
-        let (center, scale) = self.normal?;
-        if lo != 0.0 || center <= CLEAR_OF_ZERO * scale.max(f64::EPSILON) {
+        if lo != 0.0 {
             return None;
         }
-        Some((lo..=hi).contains(&value) && value < REST_SHARE * center)
+        let reference = match self.normal {
+            Some((center, scale)) if center > CLEAR_OF_ZERO * scale.max(f64::EPSILON) => center,
+            Some(_) => return None,
+            None => PROVISIONAL_SHARE * hi,
+        };
+        Some((lo..=hi).contains(&value) && value < REST_SHARE * reference)
     }
 }
 
@@ -69,6 +87,8 @@ impl Rest {
         value: f64,
     ) -> bool {
         let indicator = view.at_rest(value);
+        // A second reading at rest in a row, the machine running: a misreading to judge.
+        let again = indicator == Some(true) && self.at_rest.contains(sensor);
         match indicator {
             Some(true) => {
                 self.running.remove(sensor);
@@ -87,10 +107,11 @@ impl Rest {
                 self.stopped_since = None;
                 self.started_ms = Some(ts);
                 self.settled.clear();
+                self.since_start.clear();
             }
             _ => {}
         }
-        if stopped {
+        if stopped || (indicator == Some(true) && !again) || self.stopped_since.is_some() {
             return false;
         }
         indicator.is_some() || self.settled_after_start(sensor, view, ts, value)
@@ -115,9 +136,17 @@ impl Rest {
         if ts - started >= STARTUP_MAX_MS || self.settled.contains(sensor) {
             return true;
         }
-        let settled = view.normal.is_none_or(|(center, scale)| {
-            (value - center).abs() <= SETTLED_SPREADS * scale.max(f64::EPSILON)
-        });
+        let (first, previous) = *self
+            .since_start
+            .entry(sensor.clone())
+            .or_insert((value, f64::NAN));
+        self.since_start.insert(sensor.clone(), (first, value));
+        let levelled = (value - previous).abs() <= LEVELLED_SHARE * (value - first).abs();
+        let settled = levelled
+            || view.normal.is_some_and(|(center, scale)| {
+                (value - center).abs() <= SETTLED_SPREADS * scale.max(f64::EPSILON)
+                    || (value - center).signum() != (first - center).signum()
+            });
         if settled {
             self.settled.insert(sensor.clone());
         }
@@ -156,8 +185,11 @@ mod tests {
         assert!(rest.judge(&speed, sv, 0, 2950.0));
         assert!(rest.judge(&current, cv, 0, 60.0));
         assert!(rest.judge(&temp, tv, 0, 50.0));
-        // One indicator at zero among running ones: judged (a misreading, not a stop).
-        assert!(rest.judge(&speed, sv, H, 0.0));
+        // One indicator at zero among running ones: held back once (the others of the same
+        // moment may follow it to rest), judged when it stays there (a misreading, not a stop).
+        assert!(!rest.judge(&speed, sv, H / 2, 0.0));
+        assert!(rest.judge(&current, cv, H / 2, 60.0));
+        assert!(rest.judge(&speed, sv, H / 2 + 1, 0.0));
         assert!(rest.stopped_since().is_none());
         // Both at rest: stopped, nothing judged.
         assert!(!rest.judge(&current, cv, H, 0.2));
@@ -169,6 +201,16 @@ mod tests {
         assert!(!rest.judge(&temp, tv, 3 * H, 35.0));
         assert!(rest.judge(&temp, tv, 4 * H, 49.0));
         assert!(rest.judge(&temp, tv, 4 * H + 1, 40.0), "settled: judged");
+        // Another stop and start: a worn bearing steps over its normal while warming.
+        rest.judge(&speed, sv, 5 * H, 0.0);
+        rest.judge(&current, cv, 5 * H, 0.0);
+        rest.judge(&speed, sv, 6 * H, 2950.0);
+        rest.judge(&current, cv, 6 * H, 60.0);
+        assert!(!rest.judge(&temp, tv, 6 * H, 40.0));
+        assert!(
+            rest.judge(&temp, tv, 6 * H + 1, 58.0),
+            "past its normal: judged"
+        );
     }
 
     #[test]
@@ -186,5 +228,12 @@ mod tests {
         );
         // Out of range is never at rest: the instrument checks judge it.
         assert!(rest.judge(&speed, sv, 8 * H, -9999.0));
+        // Before a normal is learnt, a fifth of the range is the reference.
+        let fresh = SensorView {
+            range: Some((0.0, 3600.0)),
+            normal: None,
+        };
+        assert_eq!(fresh.at_rest(10.0), Some(true));
+        assert_eq!(fresh.at_rest(2950.0), Some(false));
     }
 }
