@@ -223,6 +223,9 @@ impl Detector {
             normal: sensor.baseline.normal(),
         };
         if !state.rest.judge(&r.sensor, view, r.ts_ms, r.value) {
+            // Not judged, but analysed: the pipeline's clock moves on (a client waiting for the
+            // service to catch up must not wait on a stopped machine).
+            state.newest_ms = state.newest_ms.max(Some(r.ts_ms));
             return None;
         }
         let normal = sensor.baseline.normal();

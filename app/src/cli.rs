@@ -168,6 +168,28 @@ pub struct SimulateArgs {
     /// How often, in simulated time, the crew looks at the tickets.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub crew_every: Duration,
+    /// Machines stop and start: mean run and mean standstill, `RUN/STOP` (`8h/2h`); without
+    /// it they run continuously.
+    #[arg(long, value_parser = parse_duty)]
+    pub duty: Option<forewarn_simulators::Duty>,
+}
+
+/// `RUN/STOP` durations (`8h/2h`) as a duty cycle.
+fn parse_duty(s: &str) -> Result<forewarn_simulators::Duty, String> {
+    let (run, stop) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected RUN/STOP, like 8h/2h"))?;
+    let ms = |d: &str| -> Result<i64, String> {
+        let d = parse_duration(d)?;
+        if d.is_zero() {
+            return Err(format!("{s:?}: a run and a standstill last more than 0"));
+        }
+        i64::try_from(d.as_millis()).map_err(|e| e.to_string())
+    };
+    Ok(forewarn_simulators::Duty {
+        run_mean_ms: ms(run)?,
+        stop_mean_ms: ms(stop)?,
+    })
 }
 
 /// `forewarn stats`.

@@ -21,6 +21,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if let Some(f) = args.sensor_faults {
         fleet_cfg.sensor_faults = f;
     }
+    fleet_cfg.duty = args.duty;
     let mut cfg = PublishConfig::new(args.broker.0.clone(), args.broker.1);
     if let (Some(url), Some(file)) = (&args.crew, &args.crew_token_file) {
         let token = std::fs::read_to_string(file)

@@ -23,6 +23,8 @@ async fn a_year_with_a_crew_and_two_sigkills_tickets_every_fault_once() {
         binary: Some(forewarn_bin()),
         dir: None,
         chart: None,
+        // Pumps and motors stop and start: a stopped machine is neither failing nor misreading.
+        duty: Some("8h/2h".into()),
     };
     let out = forewarn::bench::lifecycle::run(&args).await.unwrap();
     let f = &out.figures;
@@ -87,6 +89,7 @@ async fn without_predictions_every_failure_is_corrective_work() {
         binary: Some(forewarn_bin()),
         dir: None,
         chart: None,
+        duty: None,
     };
     let out = forewarn::bench::lifecycle::run(&args).await.unwrap();
     let f = &out.figures;

@@ -55,6 +55,9 @@ pub struct LifecycleArgs {
     /// Draw the year (faults, tickets, repairs per asset) into this SVG file.
     #[arg(long)]
     pub chart: Option<PathBuf>,
+    /// Machines stop and start: mean run and mean standstill, `RUN/STOP` (`8h/2h`).
+    #[arg(long)]
+    pub duty: Option<String>,
 }
 
 /// What a year gave.
@@ -239,6 +242,7 @@ fn simulator(
         .arg(token_file)
         .args(["--crew-every", &format!("{}h", args.crew_every_h)])
         .args(["--client-id", "forewarn-lifecycle-fleet"])
+        .args(args.duty.iter().flat_map(|d| ["--duty", d.as_str()]))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
