@@ -143,7 +143,12 @@ mod tests {
 
     /// Keys used by templates (`chrome.tr.t("…")`) and views (`tr.t("…")`).
     fn used_keys() -> HashSet<String> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/");
+        // At run time: a build cache shared between checkouts may hold a test binary compiled
+        // in another one.
+        let dir = std::env::var("CARGO_MANIFEST_DIR").map_or_else(
+            |_| concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned(),
+            |d| d + "/",
+        );
         let mut keys = HashSet::new();
         let mut dirs: Vec<std::path::PathBuf> = ["templates", "src/pages", "../api/src/ui"]
             .iter()

@@ -92,10 +92,11 @@ async fn influx_points(url: &str, db: &str) -> u64 {
 
 /// Every InfluxQL query of the shipped Grafana dashboard: panel targets and template variables.
 fn grafana_queries() -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../dashboards/grafana/forewarn-influxdb.json"
-    );
+    // At run time: a build cache shared between checkouts may hold a test binary compiled in
+    // another one.
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let path = format!("{dir}/../dashboards/grafana/forewarn-influxdb.json");
     let dash: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut out = Vec::new();
