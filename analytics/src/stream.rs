@@ -135,7 +135,8 @@ pub struct StreamDetector {
     since_recalibration: u32,
     held: f64,
     held_kind: Option<ChangeKind>,
-    /// During a change: the forecast it started from. A later value still far from it makes the
+    /// During a change: the forecast it started from, relative to the season's forecast then
+    /// (so "where the series was" follows the cycle). A later value still far from it makes the
     /// change a shift, however its first value looked.
     jumped_from: Option<f64>,
 }
@@ -254,7 +255,10 @@ impl StreamDetector {
         };
         // Capped so that even a huge change clears within ~20 values (0.9^20 × 8 < 1).
         let ratio = ratio.min(HELD_CAP);
-        let shifted = self.held_kind == Some(ChangeKind::Shift) && self.jumped_from.is_some();
+        // Within a change, its kind is decided by where the series went (below), not by which
+        // statistic peaks later: a spike's clamped z leaves the CUSUM most of the way up, and a
+        // small bias after it can finish the job without the level having moved.
+        let shifted = self.jumped_from.is_some() && self.held_kind.is_some();
         if ratio >= self.held * self.cfg.hold {
             self.held = ratio;
             if !shifted {
@@ -263,13 +267,16 @@ impl StreamDetector {
         } else {
             self.held *= self.cfg.hold;
         }
+        // The season's forecast now (protected from the change: it learns forecasts, not
+        // anomalous values), 0 without one.
+        let cycle = self.season.as_ref().map_or(0.0, |s| s.forecast());
         match self.jumped_from {
             // A value after the first of a change, still beyond half a spike threshold from
             // where the series was: the level moved, whatever the first value looked like.
-            Some(from) if (x - from).abs() >= 0.5 * self.thresholds[0] * sigma => {
+            Some(from) if (x - cycle - from).abs() >= 0.5 * self.thresholds[0] * sigma => {
                 self.held_kind = Some(ChangeKind::Shift);
             }
-            None if self.held >= 1.0 => self.jumped_from = Some(forecast),
+            None if self.held >= 1.0 => self.jumped_from = Some(forecast - cycle),
             _ => {}
         }
         if self.held < 1.0 {

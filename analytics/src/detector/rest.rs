@@ -89,16 +89,17 @@ impl Rest {
         let indicator = view.at_rest(value);
         // A second reading at rest in a row, the machine running: a misreading to judge.
         let again = indicator == Some(true) && self.at_rest.contains(sensor);
+        // Sets change only when a sensor changes side: no id is cloned on the hot path.
         match indicator {
-            Some(true) => {
+            Some(true) if !again => {
                 self.running.remove(sensor);
                 self.at_rest.insert(sensor.clone());
             }
-            Some(false) => {
+            Some(false) if !self.running.contains(sensor) => {
                 self.at_rest.remove(sensor);
                 self.running.insert(sensor.clone());
             }
-            None => {}
+            _ => {}
         }
         let stopped = self.at_rest.len() >= 2 && self.at_rest.len() > self.running.len();
         match (stopped, self.stopped_since) {
