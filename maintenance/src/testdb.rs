@@ -151,7 +151,23 @@ fn start() -> String {
         .spawn()
         .expect("start the PostgreSQL watchdog");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    // Accepting connections is not being ready: while it starts up the server refuses them
+    // (57P03). `pg_isready` says when it accepts sessions.
+    let ready = || {
+        Command::new(bin.join("pg_isready"))
+            .args([
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "forewarn",
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    while !ready() {
         assert!(
             Instant::now() < deadline,
             "PostgreSQL did not start: {}",
