@@ -68,6 +68,7 @@ pub async fn health(
         sensors: Vec::new(),
         joint: None,
         health: None,
+        operating: None,
     })))
 }
 

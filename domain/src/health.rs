@@ -53,6 +53,24 @@ pub struct SensorHealth {
     pub scale: Option<f64>,
 }
 
+/// What the machine is doing, from the sensors that say whether it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OperatingState {
+    /// Running: every sensor is judged.
+    Running,
+    /// Standing still since `since_ms` (device time): nothing is judged.
+    Stopped {
+        /// When it stopped.
+        since_ms: TimestampMs,
+    },
+    /// Started at `since_ms`: sensors that cooled while it stood are judged once settled.
+    Starting {
+        /// When it started.
+        since_ms: TimestampMs,
+    },
+}
+
 /// An asset's health as of its last reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssetHealth {
@@ -68,6 +86,9 @@ pub struct AssetHealth {
     /// Its health fused from its sensors, once they are judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthIndex>,
+    /// Running, stopped or starting, once its sensors have said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating: Option<OperatingState>,
 }
 
 /// The health index of scores: 1 − the largest share of the way from baseline to its failure

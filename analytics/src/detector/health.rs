@@ -67,6 +67,9 @@ impl Detector {
             sensors,
             joint: super::joint_evidence(state),
             health,
+            operating: state
+                .newest_ms
+                .and_then(|now| state.rest.operating(now, state.sensors.len())),
         })
     }
 

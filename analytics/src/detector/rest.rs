@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use forewarn_domain::{SensorName, TimestampMs};
+use forewarn_domain::{OperatingState, SensorName, TimestampMs};
 
 /// A running normal at least this many spreads above zero makes a zero-based sensor an indicator.
 const CLEAR_OF_ZERO: f64 = 10.0;
@@ -124,6 +124,25 @@ impl Rest {
         self.stopped_since
     }
 
+    /// Its state as of `now` for an asset of `sensors` sensors; `None` before any indicator
+    /// has said.
+    pub fn operating(&self, now: TimestampMs, sensors: usize) -> Option<OperatingState> {
+        let indicators = self.at_rest.len() + self.running.len();
+        if indicators == 0 {
+            return None;
+        }
+        if let Some(since_ms) = self.stopped_since {
+            return Some(OperatingState::Stopped { since_ms });
+        }
+        let others = sensors.saturating_sub(indicators);
+        match self.started_ms {
+            Some(since_ms) if now - since_ms < STARTUP_MAX_MS && self.settled.len() < others => {
+                Some(OperatingState::Starting { since_ms })
+            }
+            _ => Some(OperatingState::Running),
+        }
+    }
+
     fn settled_after_start(
         &mut self,
         sensor: &SensorName,
@@ -195,13 +214,22 @@ mod tests {
         // Both at rest: stopped, nothing judged.
         assert!(!rest.judge(&current, cv, H, 0.2));
         assert_eq!(rest.stopped_since(), Some(H));
+        assert_eq!(
+            rest.operating(H, 3),
+            Some(OperatingState::Stopped { since_ms: H })
+        );
         assert!(!rest.judge(&temp, tv, H, 30.0));
         // Started: indicators judged at once, the cold bearing only once it is warm again.
         assert!(rest.judge(&speed, sv, 3 * H, 2950.0));
         assert!(rest.judge(&current, cv, 3 * H, 60.0));
         assert!(!rest.judge(&temp, tv, 3 * H, 35.0));
+        assert_eq!(
+            rest.operating(3 * H, 3),
+            Some(OperatingState::Starting { since_ms: 3 * H })
+        );
         assert!(rest.judge(&temp, tv, 4 * H, 49.0));
         assert!(rest.judge(&temp, tv, 4 * H + 1, 40.0), "settled: judged");
+        assert_eq!(rest.operating(4 * H, 3), Some(OperatingState::Running));
         // Another stop and start: a worn bearing steps over its normal while warming.
         rest.judge(&speed, sv, 5 * H, 0.0);
         rest.judge(&current, cv, 5 * H, 0.0);

@@ -15,7 +15,7 @@ use forewarn_maintenance::Priority;
 use serde::Deserialize;
 
 use super::Session;
-use super::format::{deviations, finding_of, rul, summary, when, when_ms};
+use super::format::{deviations, finding_of, operating, rul, summary, when, when_ms};
 use crate::assets::ask_health;
 use crate::{ApiError, AppState};
 
@@ -312,6 +312,11 @@ async fn build(
             .map(|i| i.limiting_sensor.to_string())
             .unwrap_or_else(|| "–".into()),
         last_seen: last.map(when_ms).unwrap_or_else(|| "–".into()),
+        operating: health
+            .as_ref()
+            .and_then(|h| h.operating)
+            .map(|o| operating(tr, o))
+            .unwrap_or_default(),
         forecast: health_chart.is_some() && ttf.is_some(),
         health_chart,
         sensors: sensors_now,

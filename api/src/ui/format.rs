@@ -21,6 +21,16 @@ pub(crate) fn when(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
+/// What the machine is doing: `running`, `stopped since 2026-12-07 02:40 UTC`, …
+pub(crate) fn operating(tr: Tr, o: forewarn_domain::OperatingState) -> String {
+    use forewarn_domain::OperatingState as O;
+    match o {
+        O::Running => tr.t("operating.running").to_owned(),
+        O::Stopped { since_ms } => tr.t("operating.stopped").replace("{}", &when_ms(since_ms)),
+        O::Starting { since_ms } => tr.t("operating.starting").replace("{}", &when_ms(since_ms)),
+    }
+}
+
 /// Remaining life with its interval: `36 h (20–60 h)`.
 pub(crate) fn rul(tr: Tr, t: &TimeToFailure) -> String {
     match t.high {

@@ -104,6 +104,8 @@ pub struct AssetPage {
     pub limiting: String,
     /// Last reading.
     pub last_seen: String,
+    /// Running, stopped since …, starting since … (empty before its sensors have said).
+    pub operating: String,
     /// Health chart (its history and, when a sensor trends towards failure, the forecast),
     /// once the asset has a health index.
     pub health_chart: Option<String>,
