@@ -167,6 +167,11 @@ fn ratio(n: usize, of: usize) -> Option<f64> {
 
 /// Predictive tickets that found nothing: resolved so, or still open on an asset with no fault.
 fn false_tickets(report: &SimReport, tickets: &[TicketRow]) -> usize {
+    false_ticket_rows(report, tickets).len()
+}
+
+/// The false tickets themselves (see [`false_tickets`]), for a reader to look into.
+pub fn false_ticket_rows<'a>(report: &SimReport, tickets: &'a [TicketRow]) -> Vec<&'a TicketRow> {
     let active = |asset: &str| {
         report
             .ground_truth
@@ -184,7 +189,7 @@ fn false_tickets(report: &SimReport, tickets: &[TicketRow]) -> usize {
             Some(code) => code == "no_fault_found",
             None => t.finished_ms.is_none() && !active(&t.asset_id),
         })
-        .count()
+        .collect()
 }
 
 /// Tickets opened after a repair of their asset whose deviation began before that repair.

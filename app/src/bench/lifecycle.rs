@@ -82,6 +82,13 @@ pub struct Outcome {
 pub async fn lifecycle(args: LifecycleArgs) -> anyhow::Result<()> {
     let out = run(&args).await?;
     eprintln!("{}", crate::lifecycle::table(&out.figures));
+    for t in crate::lifecycle::false_ticket_rows(&out.report, &out.tickets) {
+        let day = (t.detected_at_ms - out.report.sim_start_ms) as f64 / 86_400_000.0;
+        eprintln!(
+            "false ticket #{} {} {} (day {day:.1})",
+            t.id, t.asset_id, t.failure_mode
+        );
+    }
     if let Some(path) = &args.chart {
         let svg =
             crate::lifecycle::chart::svg(&out.report, &out.tickets).map_err(anyhow::Error::msg)?;
