@@ -59,6 +59,23 @@ impl SensorState {
         self.last_seen_ms = Some(ts);
     }
 
+    /// Passes a reading through the instrument check; what it admits, the baseline learns.
+    fn admit(&mut self, cfg: &BaselineConfig, ts: TimestampMs, value: f64) -> bool {
+        let normal = self.baseline.normal();
+        match self.check.observe(ts, value, self.range, normal) {
+            Admit::Feed => {
+                self.baseline.observe(cfg, ts, value);
+                true
+            }
+            Admit::HeldThenThis(t, v) => {
+                self.baseline.observe(cfg, t, v);
+                self.baseline.observe(cfg, ts, value);
+                true
+            }
+            Admit::Skip => false,
+        }
+    }
+
     fn fault(&self) -> Option<(InstrumentFault, TimestampMs)> {
         match self.dropout_since {
             Some(t) => Some((InstrumentFault::Dropout, t)),
@@ -228,19 +245,7 @@ impl Detector {
             state.newest_ms = state.newest_ms.max(Some(r.ts_ms));
             return None;
         }
-        let normal = sensor.baseline.normal();
-        let admitted = match sensor.check.observe(r.ts_ms, r.value, sensor.range, normal) {
-            Admit::Feed => {
-                sensor.baseline.observe(&self.cfg, r.ts_ms, r.value);
-                true
-            }
-            Admit::HeldThenThis(t, v) => {
-                sensor.baseline.observe(&self.cfg, t, v);
-                sensor.baseline.observe(&self.cfg, r.ts_ms, r.value);
-                true
-            }
-            Admit::Skip => false,
-        };
+        let admitted = sensor.admit(&self.cfg, r.ts_ms, r.value);
         if admitted && sensor.baseline.awaiting_judgement().is_some() {
             self.judgements.push((r.asset.clone(), r.sensor.clone()));
         }
@@ -274,6 +279,17 @@ impl Detector {
         {
             return Some(f);
         }
+        self.machine(r, asset_type, deviation)
+    }
+
+    /// A machine finding when the asset's deviating set grew or changed direction with `r`
+    /// (whose sensor now deviates so, or not), or a repeat is due.
+    fn machine(
+        &mut self,
+        r: &Reading,
+        asset_type: &AssetTypeId,
+        deviation: Option<Direction>,
+    ) -> Option<Finding> {
         let state = self.assets.get_mut(&r.asset)?;
         // A sensor's deviation changes only when that sensor reports, so the asset's deviating set
         // is kept up to date incrementally from the one sensor just observed.

@@ -180,18 +180,7 @@ pub fn train(
         }
         None => units,
     };
-    let rows: Vec<(usize, Vec<f64>, f64)> = units
-        .iter()
-        .enumerate()
-        .flat_map(|(k, u)| {
-            let last = u.ages.last().copied().unwrap_or(0.0);
-            let labels = u.ages.iter().map(move |a| cap(last - a, cfg.cap));
-            features::unit_features(&u.ages, &u.columns)
-                .into_iter()
-                .zip(labels)
-                .map(move |(f, y)| (k, f, y))
-        })
-        .collect();
+    let rows = labelled_rows(units, cfg.cap);
     let width = 1 + features::PER_SENSOR * sensors.len();
     let fit = |keep: &dyn Fn(usize) -> bool, on_round: &mut dyn FnMut()| {
         let picked: Vec<&(usize, Vec<f64>, f64)> = rows.iter().filter(|r| keep(r.0)).collect();
@@ -276,6 +265,22 @@ impl RulModel {
         });
         Ok(Some(Prediction { rul, low, high }))
     }
+}
+
+/// Every row of every unit as (unit index, features, remaining life capped at `limit`).
+fn labelled_rows(units: &[UnitHistory], limit: Option<f64>) -> Vec<(usize, Vec<f64>, f64)> {
+    units
+        .iter()
+        .enumerate()
+        .flat_map(|(k, u)| {
+            let last = u.ages.last().copied().unwrap_or(0.0);
+            let labels = u.ages.iter().map(move |a| cap(last - a, limit));
+            features::unit_features(&u.ages, &u.columns)
+                .into_iter()
+                .zip(labels)
+                .map(move |(f, y)| (k, f, y))
+        })
+        .collect()
 }
 
 fn cap(v: f64, cap: Option<f64>) -> f64 {

@@ -142,23 +142,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     ));
     let model = rul::train(&units, sensors, &cfg, || bar.inc(1))?;
     bar.finish_and_clear();
-    println!(
-        "{}-fold cross-validation grouped by unit, every row of {} held-out units: RMSE {:.2}, MAE {:.2}{}",
-        model.cv.folds,
-        model.cv.units,
-        model.cv.rmse,
-        model.cv.mae,
-        args.cap.map_or(String::new(), |c| format!(
-            " (remaining life capped at {c})"
-        ))
-    );
-    println!(
-        "the same units cut at a random cycle, predicted at the cut (the benchmark's protocol): RMSE {:.2} ± {:.2} over {} seeds",
-        model.cv.cut_rmse, model.cv.cut_rmse_sd, model.cv.cut_seeds
-    );
-    if let Some(r) = &model.regimes {
-        println!("{} operating regimes from {}", r.len(), settings.join(", "));
-    }
+    report(&model, args.cap, &settings);
     let file = ModelFile {
         unit_col: args.unit_col.clone(),
         time_col: args.time_col.clone(),
@@ -170,6 +154,27 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", args.model.display()))?;
     println!("model written to {}", args.model.display());
     Ok(())
+}
+
+/// What training measured, on standard output.
+fn report(model: &rul::RulModel, cap: Option<f64>, settings: &[String]) {
+    println!(
+        "{}-fold cross-validation grouped by unit, every row of {} held-out units: RMSE {:.2}, MAE {:.2}{}",
+        model.cv.folds,
+        model.cv.units,
+        model.cv.rmse,
+        model.cv.mae,
+        cap.map_or(String::new(), |c| format!(
+            " (remaining life capped at {c})"
+        ))
+    );
+    println!(
+        "the same units cut at a random cycle, predicted at the cut (the benchmark's protocol): RMSE {:.2} ± {:.2} over {} seeds",
+        model.cv.cut_rmse, model.cv.cut_rmse_sd, model.cv.cut_seeds
+    );
+    if let Some(r) = &model.regimes {
+        println!("{} operating regimes from {}", r.len(), settings.join(", "));
+    }
 }
 
 /// Runs `rul predict`.

@@ -150,6 +150,12 @@ fn start() -> String {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start the PostgreSQL watchdog");
+    wait_until_ready(&bin, port, &dir);
+    format!("postgres://forewarn@127.0.0.1:{port}")
+}
+
+/// Waits (30 s at most) until the server on `port` accepts sessions.
+fn wait_until_ready(bin: &Path, port: u16, dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
     // Accepting connections is not being ready: while it starts up the server refuses them
     // (57P03). `pg_isready` says when it accepts sessions.
@@ -175,5 +181,4 @@ fn start() -> String {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    format!("postgres://forewarn@127.0.0.1:{port}")
 }
