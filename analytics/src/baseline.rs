@@ -51,6 +51,9 @@ impl Default for BaselineConfig {
 /// significant digits are more than a median and a MAD need, and it halves the cost.
 const WARMUP_CAP: usize = 128;
 
+/// Longer than this many usual intervals between two readings is a gap, not operation.
+const GAP_INTERVALS: f64 = 4.0;
+
 /// The state of one sensor: warming up, then scoring.
 #[derive(Debug, Clone, Default)]
 pub struct SensorBaseline {
@@ -59,7 +62,11 @@ pub struct SensorBaseline {
     warmup_seen: usize,
     /// Keep one warm-up reading in `stride` (a power of two).
     stride: usize,
-    warmup_start: Option<TimestampMs>,
+    /// Device time observed during the warm-up: the time between consecutive readings, a
+    /// gap (a stop, a stay at another operating point, an outage) counted as one usual interval.
+    warmup_observed_ms: i64,
+    /// Usual time between two readings (smoothed, gaps left out).
+    usual_dt_ms: f64,
     center: f64,
     scale: f64,
     ready: bool,
@@ -99,13 +106,15 @@ impl SensorBaseline {
         if self.last_ts.is_some_and(|t| ts_ms <= t) {
             return;
         }
-        let dt = self.last_ts.map_or(0, |t| ts_ms - t);
+        let dt = self.observed(self.last_ts.map_or(0, |t| ts_ms - t));
         self.last_ts = Some(ts_ms);
         self.last_value = value;
         if !self.ready {
-            let start = *self.warmup_start.get_or_insert(ts_ms);
+            self.warmup_observed_ms += dt;
             self.keep_warmup_sample(value);
-            if ts_ms - start >= cfg.warmup_ms && self.warmup_seen >= cfg.min_warmup_samples {
+            if self.warmup_observed_ms >= cfg.warmup_ms
+                && self.warmup_seen >= cfg.min_warmup_samples
+            {
                 self.finish_warmup();
             }
             return;
@@ -143,6 +152,29 @@ impl SensorBaseline {
             self.above_since.get_or_insert(ts_ms);
         } else if self.smoothed.abs() < cfg.clear_threshold {
             self.above_since = None;
+        }
+    }
+
+    /// The time since the previous reading that counts as observed operation: a gap (over
+    /// [`GAP_INTERVALS`] usual intervals: a stop, a stay at another operating point, an
+    /// outage) counts as one usual interval. A warm-up is a day of *observed* operation, and
+    /// the score's smoothing runs in it too, so a reading after a stop weighs as one reading,
+    /// not as the whole stop.
+    fn observed(&mut self, dt: i64) -> i64 {
+        if dt <= 0 {
+            return 0;
+        }
+        let dt = dt as f64;
+        if self.usual_dt_ms == 0.0 {
+            // The first interval only tells the usual one: it may be a gap.
+            self.usual_dt_ms = dt;
+            return 0;
+        }
+        if dt <= GAP_INTERVALS * self.usual_dt_ms {
+            self.usual_dt_ms += 0.1 * (dt - self.usual_dt_ms);
+            dt as i64
+        } else {
+            self.usual_dt_ms as i64
         }
     }
 
@@ -189,6 +221,7 @@ impl SensorBaseline {
         *self = SensorBaseline {
             last_ts: self.last_ts,
             last_value: self.last_value,
+            usual_dt_ms: self.usual_dt_ms,
             prior,
             ..SensorBaseline::default()
         };
@@ -362,7 +395,10 @@ pub(crate) mod tests {
             b.observe(&cfg, i * 1000, i as f64 * 1000.0 / 86_400.0);
             assert!(b.warmup.len() < WARMUP_CAP);
         }
+        // The first interval only tells the usual one: a day of intervals counts from the second.
         b.observe(&cfg, 86_400_000, 1000.0);
+        assert!(!b.ready);
+        b.observe(&cfg, 86_401_000, 1000.0);
         assert!(b.ready);
         assert!((b.center - 500.0).abs() < 5.0, "center {}", b.center);
         assert!(b.warmup.capacity() == 0, "warm-up memory released");

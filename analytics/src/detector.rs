@@ -15,6 +15,7 @@ use forewarn_domain::{
 use crate::asset_joint::AssetJoint;
 
 mod health;
+mod point;
 mod repair;
 mod rest;
 use crate::baseline::{BaselineConfig, SensorBaseline};
@@ -34,7 +35,10 @@ const REPEAT_MS: i64 = 12 * 3_600_000;
 struct SensorState {
     /// Column in the asset's joint model (order of first appearance).
     index: usize,
+    /// Its baseline at the asset's current operating point.
     baseline: SensorBaseline,
+    /// Its baselines at the other operating points the asset has run at.
+    parked: Vec<(usize, SensorBaseline)>,
     check: SensorCheck,
     /// Physical range from the catalog.
     range: Option<(f64, f64)>,
@@ -114,6 +118,10 @@ struct AssetState {
     resumed_ms: Option<TimestampMs>,
     /// Stopped or starting: readings the machine's state explains are not judged.
     rest: rest::Rest,
+    /// The set point it runs at; each has its own normals.
+    points: point::Points,
+    /// The joint models of the operating points other than the current one.
+    parked_joints: Vec<(usize, AssetJoint)>,
 }
 
 /// Streaming detector for a whole fleet. Pure: feed readings in time order per asset, get findings.
@@ -239,12 +247,14 @@ impl Detector {
             range: sensor.range,
             normal: sensor.baseline.normal(),
         };
-        if !state.rest.judge(&r.sensor, view, r.ts_ms, r.value) {
+        if !operating(state, &self.cfg, r, view) {
             // Not judged, but analysed: the pipeline's clock moves on (a client waiting for the
             // service to catch up must not wait on a stopped machine).
             state.newest_ms = state.newest_ms.max(Some(r.ts_ms));
             return None;
         }
+        // The operating point may have moved the sensor's baseline: look it up again.
+        let sensor = state.sensors.get_mut(&r.sensor)?;
         let admitted = sensor.admit(&self.cfg, r.ts_ms, r.value);
         if admitted && sensor.baseline.awaiting_judgement().is_some() {
             self.judgements.push((r.asset.clone(), r.sensor.clone()));
@@ -489,6 +499,30 @@ fn joint_evidence(state: &AssetState) -> Option<forewarn_domain::JointEvidence> 
 /// Feeds an admitted reading to the asset's joint model; fits it once a complete row arrives
 /// after every sensor's baseline has warmed up (the same warm-up, so the same healthy window),
 /// and refits it after each undisturbed refit period. Returns a new model version.
+/// Whether the asset's operating state and point let reading `r` be judged: not while the
+/// machine is stopped, starting or moving to another set point.
+fn operating(
+    state: &mut AssetState,
+    cfg: &BaselineConfig,
+    r: &Reading,
+    view: rest::SensorView,
+) -> bool {
+    let judged = state.rest.judge(&r.sensor, view, r.ts_ms, r.value);
+    if state.rest.stopped() {
+        state.points.stopped();
+    }
+    let seen = point::Seen {
+        running: judged && view.running(r.value),
+        resting: state.rest.stopped() && view.resting(r.value),
+        faulty: state
+            .sensors
+            .get(&r.sensor)
+            .is_some_and(|s| s.fault().is_some()),
+    };
+    let settled = point::judge(state, cfg, &r.sensor, seen, r.ts_ms, r.value);
+    judged && settled
+}
+
 fn observe_joint(
     state: &mut AssetState,
     asset: &AssetId,

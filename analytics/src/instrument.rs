@@ -121,6 +121,12 @@ impl SensorCheck {
         Admit::Feed
     }
 
+    /// The machine moved to another operating point: a held spike candidate was its first
+    /// reading there, a step the new point's normal explains, not a spike.
+    pub fn moved(&mut self) {
+        self.held = None;
+    }
+
     /// The sensor was repaired or replaced: what it did before no longer counts against it
     /// (the longest still run it showed while healthy is kept: it describes the process).
     pub fn repaired(&mut self) {

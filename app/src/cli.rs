@@ -168,27 +168,36 @@ pub struct SimulateArgs {
     /// How often, in simulated time, the crew looks at the tickets.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub crew_every: Duration,
-    /// Machines stop and start: mean run and mean standstill, `RUN/STOP` (`8h/2h`); without
-    /// it they run continuously.
+    /// Machines stop and start: mean run and mean standstill, `RUN/STOP` (`8h/2h`), and with a
+    /// third part the mean time between speed set-point changes, `RUN/STOP/SET` (`8h/2h/2d`);
+    /// without it they run continuously at rated speed.
     #[arg(long, value_parser = parse_duty)]
     pub duty: Option<forewarn_simulators::Duty>,
 }
 
-/// `RUN/STOP` durations (`8h/2h`) as a duty cycle.
+/// `RUN/STOP[/SET]` durations (`8h/2h/2d`) as a duty cycle.
 fn parse_duty(s: &str) -> Result<forewarn_simulators::Duty, String> {
-    let (run, stop) = s
-        .split_once('/')
-        .ok_or_else(|| format!("{s:?}: expected RUN/STOP, like 8h/2h"))?;
+    let parts: Vec<&str> = s.split('/').collect();
+    let (run, stop, set) = match parts[..] {
+        [run, stop] => (run, stop, None),
+        [run, stop, set] => (run, stop, Some(set)),
+        _ => {
+            return Err(format!(
+                "{s:?}: expected RUN/STOP or RUN/STOP/SET, like 8h/2h/2d"
+            ));
+        }
+    };
     let ms = |d: &str| -> Result<i64, String> {
         let d = parse_duration(d)?;
         if d.is_zero() {
-            return Err(format!("{s:?}: a run and a standstill last more than 0"));
+            return Err(format!("{s:?}: every part lasts more than 0"));
         }
         i64::try_from(d.as_millis()).map_err(|e| e.to_string())
     };
     Ok(forewarn_simulators::Duty {
         run_mean_ms: ms(run)?,
         stop_mean_ms: ms(stop)?,
+        set_point_mean_ms: set.map(ms).transpose()?,
     })
 }
 

@@ -5,8 +5,13 @@
 //! Standing still, a machine's speed, current, flow, pressure and vibration fall to zero (the
 //! transmitters' noise aside) and its temperatures cool towards ambient with a 45-minute time
 //! constant; after a start they warm up again with the same one. Wear goes on by the calendar.
+//!
+//! Set points: a machine on a variable-speed drive runs at one of [`SET_POINTS`] (shares of its
+//! rated speed), changed at exponentially distributed times. Flow, head, current and vibration
+//! follow the new speed at once (the affinity laws, in `physics`); temperatures follow it with the
+//! same thermal time constant.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, StandardNormal};
 
 use crate::physics::AssetKind;
@@ -14,21 +19,28 @@ use crate::physics::AssetKind;
 /// Thermal time constant of a machine's temperatures (ms).
 const HEAT_TAU_MS: f64 = 45.0 * 60_000.0;
 
-/// How long machines run and stand still, on average.
+/// Speed set points of a variable-speed drive, as shares of the rated speed.
+pub const SET_POINTS: [f64; 3] = [1.0, 0.85, 0.7];
+
+/// How long machines run and stand still, on average, and how often their set point changes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Duty {
     /// Mean run between two stops (ms).
     pub run_mean_ms: i64,
     /// Mean standstill (ms).
     pub stop_mean_ms: i64,
+    /// Mean time between two set-point changes (ms); `None`: always at rated speed.
+    pub set_point_mean_ms: Option<i64>,
 }
 
 impl Default for Duty {
-    /// Eight hours on, two off: a level-switched transfer pump.
+    /// Eight hours on, two off (a level-switched transfer pump), a new speed set point every
+    /// two days or so.
     fn default() -> Self {
         Self {
             run_mean_ms: 8 * 3_600_000,
             stop_mean_ms: 2 * 3_600_000,
+            set_point_mean_ms: Some(2 * 24 * 3_600_000),
         }
     }
 }
@@ -43,6 +55,12 @@ pub(crate) struct DutyState {
     /// 1 = at running temperature, 0 = at ambient.
     heat: f64,
     last_ms: Option<i64>,
+    /// Index into [`SET_POINTS`].
+    set_point: usize,
+    /// When the set point next changes.
+    set_point_switch_ms: Option<i64>,
+    /// The speed the temperatures have caught up with (a share of rated speed).
+    thermal_speed: f64,
 }
 
 impl DutyState {
@@ -53,6 +71,9 @@ impl DutyState {
             switch_ms: None,
             heat: 1.0,
             last_ms: None,
+            set_point: 0,
+            set_point_switch_ms: None,
+            thermal_speed: 1.0,
         }
     }
 
@@ -67,16 +88,47 @@ impl DutyState {
             next += self.draw(rng);
         }
         self.switch_ms = Some(next);
+        self.change_set_point(t_ms, rng);
         let dt = self.last_ms.map_or(0, |l| t_ms - l).max(0) as f64;
         self.last_ms = Some(t_ms);
+        let lag = (-dt / HEAT_TAU_MS).exp();
         let target = if self.running { 1.0 } else { 0.0 };
-        self.heat = target + (self.heat - target) * (-dt / HEAT_TAU_MS).exp();
+        self.heat = target + (self.heat - target) * lag;
+        self.thermal_speed = self.speed() + (self.thermal_speed - self.speed()) * lag;
         self.running
+    }
+
+    /// Set-point changes that fell due by `t_ms`, each to another of the [`SET_POINTS`].
+    fn change_set_point(&mut self, t_ms: i64, rng: &mut impl Rng) {
+        let Some(mean) = self.duty.set_point_mean_ms else {
+            return;
+        };
+        let mut next = match self.set_point_switch_ms {
+            Some(s) => s,
+            None => t_ms + exp_ms(mean, rng),
+        };
+        while next <= t_ms {
+            let step = rng.random_range(1..SET_POINTS.len());
+            self.set_point = (self.set_point + step) % SET_POINTS.len();
+            next += exp_ms(mean, rng);
+        }
+        self.set_point_switch_ms = Some(next);
     }
 
     /// How warm the machine is (1 = at running temperature).
     pub(crate) fn heat(&self) -> f64 {
         self.heat
+    }
+
+    /// The speed set point now (a share of rated speed).
+    pub(crate) fn speed(&self) -> f64 {
+        SET_POINTS[self.set_point]
+    }
+
+    /// The speed the temperatures correspond to: the set point, lagging by the thermal time
+    /// constant.
+    pub(crate) fn thermal_speed(&self) -> f64 {
+        self.thermal_speed
     }
 
     fn draw(&self, rng: &mut impl Rng) -> i64 {
@@ -85,10 +137,15 @@ impl DutyState {
         } else {
             self.duty.stop_mean_ms
         };
-        let e: f64 = Exp::new(1.0).map_or(1.0, |d| d.sample(rng));
-        // At least a minute either way: a machine does not flicker.
-        ((e * mean as f64) as i64).max(60_000)
+        exp_ms(mean, rng)
     }
+}
+
+/// An exponentially distributed wait with the given mean, at least a minute: a machine does not
+/// flicker.
+fn exp_ms(mean: i64, rng: &mut impl Rng) -> i64 {
+    let e: f64 = Exp::new(1.0).map_or(1.0, |d| d.sample(rng));
+    ((e * mean as f64) as i64).max(60_000)
 }
 
 /// Temperature columns of `kind` (in sensor order).

@@ -383,17 +383,26 @@ impl SimAsset {
         let day = TAU * (t_ms.rem_euclid(DAY_MS)) as f64 / DAY_MS as f64;
         let load = (0.9 + 0.05 * (day + self.phase).sin() + self.load_dev).clamp(0.6, 1.0);
         let ambient = 18.0 + self.ambient_offset + 4.0 * (day - 1.0).sin();
-        let mut values = physics::sample(
-            self.kind,
-            &self.nameplate,
+        // Where the drive is first: the set point shapes the sample.
+        let (running, heat, drive) = match &mut self.duty {
+            Some(duty) => {
+                let running = duty.advance(t_ms, &mut self.rng);
+                let drive = physics::Drive {
+                    speed: duty.speed(),
+                    thermal: duty.thermal_speed(),
+                };
+                (running, duty.heat(), drive)
+            }
+            None => (true, 1.0, physics::Drive::RATED),
+        };
+        let conditions = physics::Conditions {
             load,
             ambient,
             wear,
-            &mut self.rng,
-        );
-        if let Some(duty) = &mut self.duty {
-            let running = duty.advance(t_ms, &mut self.rng);
-            let heat = duty.heat();
+            drive,
+        };
+        let mut values = physics::sample(self.kind, &self.nameplate, conditions, &mut self.rng);
+        if self.duty.is_some() {
             if running {
                 crate::duty::warm_up(self.kind, &mut values, ambient, heat);
             } else {

@@ -146,16 +146,40 @@ pub struct Wear {
     pub winding: f64,
 }
 
+/// A variable-speed drive's state: the speed set point and the speed the machine's temperatures
+/// have caught up with, each a share of rated speed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drive {
+    /// Speed now.
+    pub speed: f64,
+    /// Speed the temperatures correspond to (it lags a set-point change).
+    pub thermal: f64,
+}
+
+impl Drive {
+    /// At rated speed, settled.
+    pub const RATED: Self = Self {
+        speed: 1.0,
+        thermal: 1.0,
+    };
+}
+
+/// The conditions a sample is taken in.
+#[derive(Debug, Clone, Copy)]
+pub struct Conditions {
+    /// Process load (share of rated duty at the speed).
+    pub load: f64,
+    /// Ambient temperature (°C).
+    pub ambient: f64,
+    /// Wear per mode.
+    pub wear: Wear,
+    /// The drive.
+    pub drive: Drive,
+}
+
 /// One sample of every sensor of an asset, in [`AssetKind::sensors`] order, at the sensors' resolution.
-pub fn sample(
-    kind: AssetKind,
-    np: &Nameplate,
-    load: f64,
-    ambient: f64,
-    wear: Wear,
-    rng: &mut impl Rng,
-) -> [f64; 6] {
-    let raw = physical(kind, np, load, ambient, wear, rng);
+pub fn sample(kind: AssetKind, np: &Nameplate, c: Conditions, rng: &mut impl Rng) -> [f64; 6] {
+    let raw = physical(kind, np, c, rng);
     let decimals = kind.decimals();
     std::array::from_fn(|i| {
         // Dividing by an exact power of ten gives the double nearest the decimal value.
@@ -164,46 +188,58 @@ pub fn sample(
     })
 }
 
-fn physical(
-    kind: AssetKind,
-    np: &Nameplate,
-    load: f64,
-    ambient: f64,
-    wear: Wear,
-    rng: &mut impl Rng,
-) -> [f64; 6] {
+/// The affinity laws at speed share `s`: flow ∝ s, head ∝ s², and a pump's or a fan's torque
+/// (hence current) ∝ s²; vibration from imbalance ∝ s²; a bearing's temperature rise ∝ s.
+fn physical(kind: AssetKind, np: &Nameplate, c: Conditions, rng: &mut impl Rng) -> [f64; 6] {
+    let Conditions {
+        load,
+        ambient,
+        wear,
+        drive,
+    } = c;
+    let (s, th) = (drive.speed, drive.thermal);
     let mut n = || -> f64 { StandardNormal.sample(rng) };
     let vibration =
-        np.vibration * (0.9 + 0.1 * load) * (1.0 + 2.5 * wear.bearing) * (1.0 + 0.04 * n());
+        np.vibration * s * s * (0.9 + 0.1 * load) * (1.0 + 2.5 * wear.bearing) * (1.0 + 0.04 * n());
     match kind {
         AssetKind::Pump => {
-            let bearing_temp =
-                ambient + np.bearing_rise * (0.6 + 0.4 * load) + 30.0 * wear.bearing + 0.4 * n();
+            let bearing_temp = ambient
+                + np.bearing_rise * th * (0.6 + 0.4 * load)
+                + 30.0 * wear.bearing
+                + 0.4 * n();
             let current = np.current
+                * s
+                * s
                 * (0.5 + 0.5 * load)
                 * (1.0 - 0.08 * wear.impeller + 0.05 * wear.bearing)
                 * (1.0 + 0.01 * n());
             let pressure = np.pressure
+                * s
+                * s
                 * (0.75 + 0.25 * load)
                 * (1.0 - 0.3 * wear.impeller)
                 * (1.0 + 0.008 * n());
-            let flow = np.flow * load * (1.0 - 0.4 * wear.impeller) * (1.0 + 0.01 * n());
-            let speed = np.speed * (0.99 + 0.01 * load) + 3.0 * n();
+            let flow = np.flow * s * load * (1.0 - 0.4 * wear.impeller) * (1.0 + 0.01 * n());
+            let speed = np.speed * s * (0.99 + 0.01 * load) + 3.0 * n();
             [vibration, bearing_temp, current, pressure, flow, speed]
         }
         AssetKind::Motor => {
-            let bearing_temp =
-                ambient + np.bearing_rise * (0.6 + 0.4 * load) + 28.0 * wear.bearing + 0.4 * n();
+            // The driven load's torque falls with the square of the speed.
+            let (torque, thermal_torque) = (load * s * s, load * th * th);
+            let bearing_temp = ambient
+                + np.bearing_rise * th * (0.6 + 0.4 * load)
+                + 28.0 * wear.bearing
+                + 0.4 * n();
             let winding_temp = ambient
-                + np.winding_rise * (0.5 + 0.5 * load).powi(2)
+                + np.winding_rise * (0.5 + 0.5 * thermal_torque).powi(2)
                 + 45.0 * wear.winding
                 + 0.5 * n();
             let current = np.current
-                * (0.45 + 0.55 * load)
+                * (0.45 + 0.55 * torque)
                 * (1.0 + 0.25 * wear.winding + 0.04 * wear.bearing)
                 * (1.0 + 0.01 * n());
             let voltage = 400.0 + 2.0 * n();
-            let speed = np.speed * (1.0 - 0.01 * load) + 1.5 * n();
+            let speed = np.speed * s * (1.0 - 0.01 * torque) + 1.5 * n();
             [
                 vibration,
                 bearing_temp,

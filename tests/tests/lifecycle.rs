@@ -24,7 +24,7 @@ async fn a_year_with_a_crew_and_two_sigkills_tickets_every_fault_once() {
         dir: None,
         chart: None,
         // Pumps and motors stop and start: a stopped machine is neither failing nor misreading.
-        duty: Some("8h/2h".into()),
+        duty: Some("8h/2h/2d".into()),
     };
     let out = forewarn::bench::lifecycle::run(&args).await.unwrap();
     let f = &out.figures;

@@ -116,10 +116,18 @@ pub(super) fn apply_due(state: &mut AssetState, ts: TimestampMs, warmup_ms: i64)
     state.repaired_ms = Some(at);
     for s in state.sensors.values_mut() {
         s.baseline.rebaseline();
+        // Every operating point learns its normal again, when the asset next runs there.
+        for (_, b) in &mut s.parked {
+            b.rebaseline();
+        }
         s.check.repaired();
         s.dropout_since = None;
     }
-    if let Some(joint) = &mut state.joint {
+    for joint in state
+        .joint
+        .iter_mut()
+        .chain(state.parked_joints.iter_mut().map(|(_, j)| j))
+    {
         joint.relearn(warmup_ms);
     }
     // What it reported before belongs to the finished ticket: anything still wrong after the

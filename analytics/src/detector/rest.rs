@@ -62,6 +62,19 @@ pub(crate) struct SensorView {
 }
 
 impl SensorView {
+    /// Whether `value` is an indicator's reading at rest.
+    pub fn resting(&self, value: f64) -> bool {
+        self.at_rest(value) == Some(true)
+    }
+
+    /// Whether `value` is an indicator's reading of a running machine (within its range).
+    pub fn running(&self, value: f64) -> bool {
+        self.at_rest(value) == Some(false)
+            && self
+                .range
+                .is_some_and(|(lo, hi)| (lo..=hi).contains(&value))
+    }
+
     /// `Some(at rest)` for an indicator, `None` for another sensor (or before its normal).
     fn at_rest(&self, value: f64) -> Option<bool> {
         let (lo, hi) = self.range?;
@@ -116,6 +129,19 @@ impl Rest {
             return false;
         }
         indicator.is_some() || self.settled_after_start(sensor, view, ts, value)
+    }
+
+    /// Whether the asset is stopped now.
+    pub fn stopped(&self) -> bool {
+        self.stopped_since.is_some()
+    }
+
+    /// The machine moved to another operating point at `ts`: the sensors that are not
+    /// indicators settle again, as after a start.
+    pub fn restart(&mut self, ts: TimestampMs) {
+        self.started_ms = Some(ts);
+        self.settled.clear();
+        self.since_start.clear();
     }
 
     /// Whether the asset is stopped, and since when.

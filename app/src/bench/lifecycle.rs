@@ -55,7 +55,8 @@ pub struct LifecycleArgs {
     /// Draw the year (faults, tickets, repairs per asset) into this SVG file.
     #[arg(long)]
     pub chart: Option<PathBuf>,
-    /// Machines stop and start: mean run and mean standstill, `RUN/STOP` (`8h/2h`).
+    /// Machines stop and start: mean run and mean standstill, `RUN/STOP` (`8h/2h`), and the mean
+    /// time between speed set-point changes, `RUN/STOP/SET` (`8h/2h/2d`).
     #[arg(long)]
     pub duty: Option<String>,
 }
