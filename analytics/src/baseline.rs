@@ -51,6 +51,9 @@ impl Default for BaselineConfig {
 /// significant digits are more than a median and a MAD need, and it halves the cost.
 const WARMUP_CAP: usize = 128;
 
+/// Fewest warm-up values whose median tells a level ([`SensorBaseline::provisional_level`]).
+const PROVISIONAL_SAMPLES: usize = 30;
+
 /// Longer than this many usual intervals between two readings is a gap, not operation.
 const GAP_INTERVALS: f64 = 4.0;
 
@@ -88,6 +91,8 @@ pub struct SensorBaseline {
     prior: Option<(f64, f64)>,
     /// The new warm-up ended and its normal waits for [`SensorBaseline::judge`].
     awaiting_judgement: bool,
+    /// `prior` is not a normal learnt before but one predicted for a new operating point.
+    predicted: bool,
 }
 
 /// A sustained deviation of one sensor.
@@ -227,6 +232,43 @@ impl SensorBaseline {
         };
     }
 
+    /// A fresh warm-up at an operating point the asset has not run at before, whose normal
+    /// the asset's other points predict as `predicted` (center, scale): the one learnt is
+    /// judged against it, so a fault developing meanwhile is not learnt as that point's normal.
+    pub fn expecting(predicted: (f64, f64)) -> Self {
+        Self {
+            prior: Some(predicted),
+            predicted: true,
+            ..Self::default()
+        }
+    }
+
+    /// The median of the warm-up so far, once it holds [`PROVISIONAL_SAMPLES`] values: a level
+    /// good enough to compare operating points by, not a normal to judge against.
+    pub fn provisional_level(&self) -> Option<f64> {
+        if self.ready || self.warmup.len() < PROVISIONAL_SAMPLES {
+            return None;
+        }
+        let mut v: Vec<f64> = self.warmup.iter().map(|&x| f64::from(x)).collect();
+        Some(median(&mut v))
+    }
+
+    /// A warm-up resumed at an operating point whose normal the asset's other points now
+    /// predict: judged against it like [`SensorBaseline::expecting`] (no effect once ready, or
+    /// when it already has a normal to be judged against).
+    pub fn expect(&mut self, predicted: (f64, f64)) {
+        if !self.ready && self.prior.is_none() {
+            self.prior = Some(predicted);
+            self.predicted = true;
+        }
+    }
+
+    /// Whether the normal the warm-up learns is judged against a prediction (not against the
+    /// normal before a repair).
+    pub fn predicted(&self) -> bool {
+        self.predicted
+    }
+
     /// A person found nothing wrong behind this sensor's deviation: learn its normal again
     /// from a fresh warm-up and take it as it comes (no fallback to judge against).
     pub fn relearn(&mut self) {
@@ -249,6 +291,7 @@ impl SensorBaseline {
         }
         self.awaiting_judgement = false;
         self.prior = None;
+        self.predicted = false;
         self.smoothed = 0.0;
         self.above_since = None;
     }

@@ -16,6 +16,7 @@ use crate::asset_joint::AssetJoint;
 
 mod health;
 mod point;
+mod predict;
 mod repair;
 mod rest;
 use crate::baseline::{BaselineConfig, SensorBaseline};
@@ -519,7 +520,7 @@ fn operating(
             .get(&r.sensor)
             .is_some_and(|s| s.fault().is_some()),
     };
-    let settled = point::judge(state, cfg, &r.sensor, seen, r.ts_ms, r.value);
+    let settled = point::judge(state, cfg, &r.sensor, seen, (r.ts_ms, r.value));
     judged && settled
 }
 

@@ -69,6 +69,7 @@ pub async fn health(
         joint: None,
         health: None,
         operating: None,
+        operating_point: None,
     })))
 }
 

@@ -71,6 +71,17 @@ pub enum OperatingState {
     },
 }
 
+/// Which of the operating points (set points) an asset has shown it runs at now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OperatingPoint {
+    /// The point, from 1 in the order first seen.
+    pub point: u32,
+    /// How many points it has shown.
+    pub of: u32,
+    /// When it moved to this point (device time).
+    pub since_ms: TimestampMs,
+}
+
 /// An asset's health as of its last reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssetHealth {
@@ -89,6 +100,9 @@ pub struct AssetHealth {
     /// Running, stopped or starting, once its sensors have said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operating: Option<OperatingState>,
+    /// The set point it runs at, once it has shown more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_point: Option<OperatingPoint>,
 }
 
 /// The health index of scores: 1 − the largest share of the way from baseline to its failure

@@ -30,7 +30,9 @@ pub use finding::{
     AbruptChange, ChangeKind, Finding, HealthIndex, InstrumentFault, JointEvidence,
     SensorDeviation, SensorFault, Severity, TimeToFailure,
 };
-pub use health::{AssetHealth, OperatingState, SensorHealth, SensorState, health_index};
+pub use health::{
+    AssetHealth, OperatingPoint, OperatingState, SensorHealth, SensorState, health_index,
+};
 pub use ids::{AssetId, AssetTypeId, FailureModeId, IdError, SensorName, SiteId};
 pub use metrics::Metrics;
 pub use model::FittedModel;

@@ -70,6 +70,7 @@ impl Detector {
             operating: state
                 .newest_ms
                 .and_then(|now| state.rest.operating(now, state.sensors.len())),
+            operating_point: state.points.operating_point(),
         })
     }
 

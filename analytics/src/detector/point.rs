@@ -16,8 +16,9 @@
 //! Each point keeps its sensors' baselines and its joint model (`detector.rs` parks and
 //! restores them); a new point warms up like a new asset.
 
-use forewarn_domain::{SensorName, TimestampMs};
+use forewarn_domain::{OperatingPoint, SensorName, TimestampMs};
 
+use super::predict::{self, Known};
 use super::{AssetState, SensorState};
 use crate::asset_joint::AssetJoint;
 use crate::baseline::{BaselineConfig, SensorBaseline, median};
@@ -100,14 +101,27 @@ pub(crate) struct Points {
 }
 
 impl Points {
-    /// The current point (0 until a second one is seen) and since when.
-    pub fn current(&self) -> (usize, Option<TimestampMs>) {
-        (self.current, self.since_ms)
+    /// The current point, once the asset has shown more than one.
+    pub fn operating_point(&self) -> Option<OperatingPoint> {
+        (self.centres.len() > 1).then(|| OperatingPoint {
+            point: u32::try_from(self.current + 1).unwrap_or(u32::MAX),
+            of: u32::try_from(self.centres.len()).unwrap_or(u32::MAX),
+            since_ms: self.since_ms.unwrap_or_default(),
+        })
     }
 
-    /// How many points the asset has shown.
-    pub fn count(&self) -> usize {
-        self.centres.len().max(1)
+    /// The current point's index (0 until a second one is seen).
+    #[cfg(test)]
+    fn current(&self) -> usize {
+        self.current
+    }
+
+    /// Each point's level of the current reference (NaN where it has not read there).
+    fn levels(&self) -> Vec<f64> {
+        let Some(i) = self.reference() else {
+            return Vec::new();
+        };
+        self.centres.iter().map(|c| c[i]).collect()
     }
 
     /// The reference now: the steadiest indicator that does not misread, among those that
@@ -315,11 +329,40 @@ impl Points {
 }
 
 impl SensorState {
-    /// Parks the baseline of point `from` and takes up `to`'s (a fresh warm-up if new).
-    fn switch_point(&mut self, from: usize, to: usize) {
+    /// Its learnt normals at the points with a known reference level (the current baseline
+    /// being point `current`), and the levels of warm-ups under way there (scale 0): these
+    /// tell how the sensor scales with the point, not a normal to judge against.
+    fn known(&self, current: usize, levels: &[f64]) -> Vec<Known> {
+        std::iter::once((current, &self.baseline))
+            .chain(self.parked.iter().map(|(p, b)| (*p, b)))
+            .filter(|(_, b)| b.awaiting_judgement().is_none())
+            .filter_map(|(p, b)| {
+                let (center, scale) = match b.normal() {
+                    Some(n) => n,
+                    None => (b.provisional_level()?, 0.0),
+                };
+                let level = *levels.get(p)?;
+                level.is_finite().then_some(Known {
+                    level,
+                    center,
+                    scale,
+                })
+            })
+            .collect()
+    }
+
+    /// Parks the baseline of point `from` and takes up `to`'s: its parked one, or a fresh
+    /// warm-up; a warm-up is judged against `expected` when the other points predict one.
+    fn switch_point(&mut self, from: usize, to: usize, expected: Option<(f64, f64)>) {
         let next = match self.parked.iter().position(|(p, _)| *p == to) {
-            Some(i) => self.parked.swap_remove(i).1,
-            None => SensorBaseline::default(),
+            Some(i) => {
+                let mut b = self.parked.swap_remove(i).1;
+                if let Some(e) = expected {
+                    b.expect(e);
+                }
+                b
+            }
+            None => expected.map_or_else(SensorBaseline::default, SensorBaseline::expecting),
         };
         let current = std::mem::replace(&mut self.baseline, next);
         self.parked.push((from, current));
@@ -327,22 +370,19 @@ impl SensorState {
     }
 }
 
-/// Reads a running indicator reading (or any other, for the hold) of `sensor` into the asset's
-/// operating point; moves its normals when the point changed. Whether the reading is judged.
+/// Reads a reading of `sensor` into the asset's operating point; moves its normals when the
+/// point changed. Whether the reading is judged.
 pub(super) fn judge(
     state: &mut AssetState,
     cfg: &BaselineConfig,
     sensor: &SensorName,
     seen: Seen,
-    ts: TimestampMs,
-    value: f64,
+    (ts, value): (TimestampMs, f64),
 ) -> bool {
     match state.points.observe(sensor, seen, ts, value) {
         PointMove::Stay => !state.points.holding() || state.points.is_reference(sensor),
         PointMove::Moved { from, to } => {
-            for s in state.sensors.values_mut() {
-                s.switch_point(from, to);
-            }
+            move_normals(state, from, to);
             let next = match state.parked_joints.iter().position(|(p, _)| *p == to) {
                 Some(i) => state.parked_joints.swap_remove(i).1,
                 None => AssetJoint::new(state.sensors.len(), cfg.warmup_ms, cfg.refit_ms),
@@ -357,6 +397,25 @@ pub(super) fn judge(
             state.rest.restart(ts);
             true
         }
+    }
+}
+
+/// Every sensor parks its normal of point `from` and takes up `to`'s; a point never seen
+/// expects the normal its power law predicts.
+fn move_normals(state: &mut AssetState, from: usize, to: usize) {
+    let levels = state.points.levels();
+    let level = levels.get(to).copied().unwrap_or(f64::NAN);
+    for s in state.sensors.values_mut() {
+        // Only a zero-based quantity (flow, head, current, vibration) scales with the speed;
+        // a temperature is the ambient plus a rise, which no power law of its own level
+        // predicts: it learns each new point from its warm-up alone.
+        if s.range.is_none_or(|(lo, _)| lo != 0.0) {
+            s.switch_point(from, to, None);
+            continue;
+        }
+        let known = s.known(from, &levels);
+        let expected = predict::exponent(&known).and_then(|k| predict::predict(&known, level, k));
+        s.switch_point(from, to, expected);
     }
 }
 
@@ -391,7 +450,7 @@ mod tests {
         let mut p = Points::default();
         run(&mut p, 0, 20, 2950.0, 150.0);
         assert!(p.is_reference(&name("speed")));
-        assert_eq!(p.current().0, 0);
+        assert_eq!(p.current(), 0);
         // The drive steps down to 85 %: held once, moved at the second reading.
         let moves = run(&mut p, 100, 1, 2507.0, 127.0);
         assert_eq!(moves[1], PointMove::Stay);
@@ -403,14 +462,14 @@ mod tests {
         // Back to rated speed: the first point again, not a third.
         let moves = run(&mut p, 200, 3, 2950.0, 150.0);
         assert_eq!(moves[3], PointMove::Moved { from: 1, to: 0 });
-        assert_eq!(p.count(), 2);
+        assert_eq!(p.operating_point().map(|o| (o.point, o.of)), Some((1, 2)));
         // A lone blip of the reference is not a move.
         let s = name("speed");
         assert_eq!(p.observe(&s, RUNNING, 300, 2500.0), PointMove::Stay);
         assert!(p.holding());
         assert_eq!(p.observe(&s, RUNNING, 301, 2951.0), PointMove::Stay);
         assert!(!p.holding());
-        assert_eq!(p.current().0, 0);
+        assert_eq!(p.current(), 0);
         // After a stop, the others wait for the reference's first reading.
         p.stopped();
         assert!(p.holding());

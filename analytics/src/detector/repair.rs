@@ -16,6 +16,8 @@ use crate::baseline::median;
 /// units' normals) from the fleet's median: units of one type differ (nameplates, sites), a
 /// worn one differs more.
 const FLEET_SPREAD_Z: f64 = 4.0;
+/// A new operating point's learnt normal within this many spreads of its prediction is kept.
+const PREDICTED_SPREADS: f64 = 1.5;
 /// Fewest other healthy units for the fleet to be a reference.
 const FLEET_MIN: usize = 4;
 
@@ -58,12 +60,16 @@ impl Detector {
             let Some((candidate, prior)) = s.baseline.awaiting_judgement() else {
                 continue;
             };
-            let mut fleet = match &state.asset_type {
-                Some(ty) => self.fleet_normals(ty, &asset, &sensor),
-                None => Vec::new(),
+            // A new operating point's normal is judged against its prediction alone (the
+            // fleet's units run at other points), and closely: both are day-long levels, and
+            // a prediction kept in its place only flags what is [`BaselineConfig::threshold`]
+            // spreads beyond it.
+            let (mut fleet, tolerance) = match &state.asset_type {
+                _ if s.baseline.predicted() => (Vec::new(), PREDICTED_SPREADS),
+                Some(ty) => (self.fleet_normals(ty, &asset, &sensor), self.cfg.threshold),
+                None => (Vec::new(), self.cfg.threshold),
             };
-            let accept =
-                healthy_after_repair(candidate, prior, &mut fleet, s.range, self.cfg.threshold);
+            let accept = healthy_after_repair(candidate, prior, &mut fleet, s.range, tolerance);
             if !accept {
                 tracing::info!(%asset, %sensor, new = candidate.0, before = prior.0, "normal learnt after a repair does not look healthy; keeping the one from before");
             }

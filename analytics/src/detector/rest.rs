@@ -18,9 +18,11 @@
 //! the other sensors (temperatures cooling while stopped, warming after) are judged again from
 //! their first reading back within [`SETTLED_SPREADS`] of their normal or on its other side
 //! (a worn bearing warms through its normal to above it: the rise between two readings may
-//! step over the band), or once it has levelled off (the last step under [`LEVELLED_SHARE`]
-//! of its change since the start: what settles a sensor whose normal is not learnt yet, or a
-//! hot one), and after [`STARTUP_MAX_MS`] of device time in any case.
+//! step over the band), or once it has levelled off (its change over the last
+//! [`LEVEL_WINDOW_MS`] of device time under [`LEVELLED_SHARE`] of its change since the start:
+//! what settles a sensor whose normal is not learnt yet, or a hot one — about 2.4 thermal time
+//! constants after a start, at any sampling rate), and after [`STARTUP_MAX_MS`] of device time
+//! in any case.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,8 +36,12 @@ const REST_SHARE: f64 = 0.1;
 const SETTLED_SPREADS: f64 = 3.0;
 /// Longest start-up, in device time: after it every sensor is judged again.
 const STARTUP_MAX_MS: i64 = 6 * 3_600_000;
-/// A sensor whose last step is under this share of its change since the start has levelled off.
+/// A sensor whose change over the last [`LEVEL_WINDOW_MS`] is under this share of its change
+/// since the start has levelled off.
 const LEVELLED_SHARE: f64 = 0.1;
+/// The device time over which levelling off is judged: long beside the sampling interval (a
+/// single step says nothing at 5-minute samples), short beside a thermal time constant.
+const LEVEL_WINDOW_MS: i64 = 30 * 60_000;
 /// Before its normal is learnt, an indicator's at-rest reference is this share of its range.
 const PROVISIONAL_SHARE: f64 = 0.2;
 
@@ -48,8 +54,16 @@ pub(crate) struct Rest {
     started_ms: Option<TimestampMs>,
     /// Non-indicator sensors back within their normal since the last start.
     settled: BTreeSet<SensorName>,
-    /// Each other sensor's first and latest reading since the last start.
-    since_start: BTreeMap<SensorName, (f64, f64)>,
+    /// Each other sensor's first reading since the last start, and its latest mark (a
+    /// reading at least [`LEVEL_WINDOW_MS`] before the newest).
+    since_start: BTreeMap<SensorName, Settling>,
+}
+
+/// A sensor on its way back to its normal after a start.
+#[derive(Debug, Clone, Copy)]
+struct Settling {
+    first: f64,
+    mark: (TimestampMs, f64),
 }
 
 /// What a sensor knows that the state needs.
@@ -182,12 +196,16 @@ impl Rest {
         if ts - started >= STARTUP_MAX_MS || self.settled.contains(sensor) {
             return true;
         }
-        let (first, previous) = *self
-            .since_start
-            .entry(sensor.clone())
-            .or_insert((value, f64::NAN));
-        self.since_start.insert(sensor.clone(), (first, value));
-        let levelled = (value - previous).abs() <= LEVELLED_SHARE * (value - first).abs();
+        let s = self.since_start.entry(sensor.clone()).or_insert(Settling {
+            first: value,
+            mark: (ts, value),
+        });
+        let first = s.first;
+        let mut levelled = false;
+        if ts - s.mark.0 >= LEVEL_WINDOW_MS {
+            levelled = (value - s.mark.1).abs() <= LEVELLED_SHARE * (value - first).abs();
+            s.mark = (ts, value);
+        }
         let settled = levelled
             || view.normal.is_some_and(|(center, scale)| {
                 (value - center).abs() <= SETTLED_SPREADS * scale.max(f64::EPSILON)
@@ -290,5 +308,37 @@ mod tests {
         };
         assert_eq!(fresh.at_rest(10.0), Some(true));
         assert_eq!(fresh.at_rest(2950.0), Some(false));
+    }
+
+    #[test]
+    fn levelling_off_is_judged_in_device_time_at_any_sampling_rate() {
+        // A temperature with no normal yet warms from 20 to 50 with a 45-minute time constant
+        // after a start; when is it judged, sampled every minute or every ten?
+        let settled_after = |every_ms: i64| {
+            let [(speed, sv), (current, cv), (temp, _)] = views();
+            let fresh = SensorView {
+                range: Some((-20.0, 150.0)),
+                normal: None,
+            };
+            let mut rest = Rest::default();
+            rest.judge(&speed, sv, 0, 0.0);
+            rest.judge(&current, cv, 0, 0.0);
+            rest.judge(&speed, sv, H, 2950.0);
+            rest.judge(&current, cv, H, 60.0);
+            (0..)
+                .map(|k| k * every_ms)
+                .find(|&t| {
+                    let v = 50.0 - 30.0 * (-(t as f64) / (45.0 * 60_000.0)).exp();
+                    rest.judge(&temp, fresh, H + t, v)
+                })
+                .unwrap()
+        };
+        let (fast, slow) = (settled_after(60_000), settled_after(600_000));
+        for t in [fast, slow] {
+            assert!(
+                (90 * 60_000..=150 * 60_000).contains(&t),
+                "settled after {t} ms"
+            );
+        }
     }
 }

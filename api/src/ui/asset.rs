@@ -15,7 +15,9 @@ use forewarn_maintenance::Priority;
 use serde::Deserialize;
 
 use super::Session;
-use super::format::{deviations, finding_of, operating, rul, summary, when, when_ms};
+use super::format::{
+    deviations, finding_of, operating, operating_point, rul, summary, when, when_ms,
+};
 use crate::assets::ask_health;
 use crate::{ApiError, AppState};
 
@@ -316,7 +318,15 @@ async fn build(
             .as_ref()
             .and_then(|h| h.operating)
             .map(|o| operating(tr, o))
-            .unwrap_or_default(),
+            .into_iter()
+            .chain(
+                health
+                    .as_ref()
+                    .and_then(|h| h.operating_point)
+                    .map(|p| operating_point(tr, p)),
+            )
+            .collect::<Vec<_>>()
+            .join(", "),
         forecast: health_chart.is_some() && ttf.is_some(),
         health_chart,
         sensors: sensors_now,

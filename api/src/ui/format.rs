@@ -31,6 +31,14 @@ pub(crate) fn operating(tr: Tr, o: forewarn_domain::OperatingState) -> String {
     }
 }
 
+/// The set point an asset runs at: `set point 2 of 3 since …`.
+pub(crate) fn operating_point(tr: Tr, p: forewarn_domain::OperatingPoint) -> String {
+    tr.t("operating.point")
+        .replacen("{}", &p.point.to_string(), 1)
+        .replacen("{}", &p.of.to_string(), 1)
+        .replacen("{}", &when_ms(p.since_ms), 1)
+}
+
 /// Remaining life with its interval: `36 h (20–60 h)`.
 pub(crate) fn rul(tr: Tr, t: &TimeToFailure) -> String {
     match t.high {

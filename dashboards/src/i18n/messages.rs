@@ -107,6 +107,11 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("col.last_seen", "Last reading", "最近读数"),
     ("asset.operating", "Operating", "运行状态"),
     ("operating.running", "running", "运行中"),
+    (
+        "operating.point",
+        "set point {} of {} since {}",
+        "设定点 {}/{}，自 {} 起",
+    ),
     ("operating.stopped", "stopped since {}", "自 {} 起停机"),
     (
         "operating.starting",
