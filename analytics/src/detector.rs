@@ -29,7 +29,7 @@ const DROPOUT_INTERVALS: f64 = 10.0;
 /// Name and version recorded on every finding.
 pub const DETECTOR_NAME: &str = "robust-baseline/2";
 /// While a deviation lasts, the finding is repeated this often so later stages see it is ongoing.
-const REPEAT_MS: i64 = 12 * 3_600_000;
+pub const REPEAT_MS: i64 = 12 * 3_600_000;
 
 /// One sensor of an asset.
 #[derive(Debug, Default)]

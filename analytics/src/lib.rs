@@ -30,7 +30,7 @@ pub mod stream;
 pub mod trend;
 
 pub use baseline::{BaselineConfig, SensorBaseline};
-pub use detector::Detector;
+pub use detector::{Detector, REPEAT_MS};
 pub use stage::{HealthQuery, run};
 
 /// Errors of the analytics stage.

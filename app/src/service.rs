@@ -195,6 +195,12 @@ pub async fn run(
             for r in &history {
                 findings.extend(detector.observe(r, &ty));
             }
+            // Only what is still going on at the asset's newest reading is sent on (an ongoing
+            // deviation is repeated every `REPEAT_MS`): the rest was alerted live — what the
+            // replay finds differently about the past (a judgement that weighed the fleet's
+            // state at the time) must not open tickets for it now.
+            let newest = history.last().map_or(i64::MIN, |r| r.ts_ms);
+            findings.retain(|f| f.detected_at_ms > newest - forewarn_analytics::REPEAT_MS);
             (detector, findings)
         })
         .await?;

@@ -387,7 +387,7 @@ pub(super) fn judge(
                 Some(i) => state.parked_joints.swap_remove(i).1,
                 None => AssetJoint::new(state.sensors.len(), cfg.warmup_ms, cfg.refit_ms),
             };
-            let current = std::mem::replace(&mut state.joint, Some(next));
+            let current = state.joint.replace(next);
             if let Some(j) = current {
                 state.parked_joints.push((from, j));
             }

@@ -2,12 +2,18 @@
 //! model of wear must not mistake a change of regime for degradation.
 //!
 //! The operating settings (named with `--settings`) are standardised and grouped by leader
-//! clustering: a row joins the first regime whose centre lies within [`RADIUS`] standard
-//! deviations, or opens a new one. Every sensor is then expressed per regime, as its distance from
+//! clustering — a row joins the first regime whose centre lies within [`RADIUS`] standard
+//! deviations, or opens a new one — which decides how many regimes there are and where to start;
+//! linfa's k-means then moves the centres to the means of their rows (the leaders are single
+//! rows, wherever the first row of a regime happened to lie). Every sensor is then expressed per regime, as its distance from
 //! the regime's mean in the regime's standard deviations. Plants run at a few set points, so a
 //! handful of regimes is the rule; more than [`MAX_REGIMES`] distinct operating points are
 //! refused rather than split into ever smaller bins.
 
+use linfa::DatasetBase;
+use linfa::traits::Fit;
+use linfa_clustering::{KMeans, KMeansInit};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::{RulError, UnitHistory};
@@ -57,6 +63,7 @@ impl Regimes {
                 regimes.centres.push(z);
             }
         }
+        regimes.refine(&rows);
         let sensors = units.first().map_or(0, |u| u.columns.len());
         let mut sums = vec![vec![(0.0, 0.0, 0usize); sensors]; regimes.centres.len()];
         for u in units {
@@ -83,6 +90,33 @@ impl Regimes {
             })
             .collect();
         Ok(regimes)
+    }
+
+    /// Moves the leaders to the k-means centres of the standardised `rows` (linfa, started
+    /// from the leaders: deterministic). Kept as they are should k-means fail.
+    fn refine(&mut self, rows: &[Vec<f64>]) {
+        let k = self.centres.len();
+        let dims = self.mean.len();
+        if k == 0 || rows.len() <= k {
+            return;
+        }
+        let z: Vec<f64> = rows.iter().flat_map(|r| self.standardise(r)).collect();
+        let leaders: Vec<f64> = self.centres.iter().flatten().copied().collect();
+        let (Ok(data), Ok(init)) = (
+            Array2::from_shape_vec((rows.len(), dims), z),
+            Array2::from_shape_vec((k, dims), leaders),
+        ) else {
+            return;
+        };
+        let fitted = KMeans::params(k)
+            .init_method(KMeansInit::Precomputed(init))
+            .n_runs(1)
+            .max_n_iterations(100)
+            .tolerance(1e-6)
+            .fit(&DatasetBase::from(data));
+        if let Ok(model) = fitted {
+            self.centres = model.centroids().rows().into_iter().map(|c| c.to_vec()).collect();
+        }
     }
 
     /// Number of regimes found.
