@@ -7,8 +7,10 @@
 //! (`sign · ln(1 + |score|)`, 0 when the sensor does not deviate), proposes the mode when it is
 //! confident — and only for a finding whose every deviation (sensor and direction) was seen with
 //! that mode in its history: a classifier forced to pick among known modes would otherwise name
-//! one for a pattern it never saw (a falling temperature is no overheating). Only machine modes
-//! are learnt: instrumentation is never guessed.
+//! one for a pattern it never saw (a falling temperature is no overheating) — and with as many
+//! deviating sensors as the mode's signature names, up to two: one sensor alone never names a
+//! mode its signature says takes more. Only machine modes are learnt: instrumentation is never
+//! guessed.
 
 use std::collections::HashMap;
 
@@ -158,10 +160,14 @@ impl LearnedModes {
             return None;
         }
         let id = m.modes.get(class)?;
-        catalog
-            .asset_type(&finding.asset_type)?
-            .failure_mode(id)
-            .map(|mode| (mode, p))
+        let mode = catalog.asset_type(&finding.asset_type)?.failure_mode(id)?;
+        // A rescue for a signature that is wrong or too strict, not a licence to name a mode
+        // from one sensor: a lone deviation is what a load change, a transient or a drifting
+        // transmitter shows too (the 40-asset year's learnt false tickets were all lone ones).
+        if finding.deviations.len() < mode.signature.len().clamp(1, 2) {
+            return None;
+        }
+        Some((mode, p))
     }
 }
 

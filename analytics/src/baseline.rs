@@ -430,6 +430,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_warmup_is_a_day_of_observed_operation_not_of_calendar() {
+        let cfg = BaselineConfig::default();
+        let mut b = SensorBaseline::default();
+        // Ten-minute readings, six hours on and six off: a day of operation takes two.
+        let mut t = 0;
+        let mut observed = 0;
+        while !b.ready {
+            if (t / (6 * HOUR_MS)) % 2 == 0 {
+                b.observe(&cfg, t, 50.0 + (t % 7) as f64 * 0.1);
+                observed += 1;
+            }
+            t += 600_000;
+        }
+        assert!((143..=150).contains(&observed), "{observed} readings");
+        assert!(t > 40 * HOUR_MS, "ready after {} h", t / HOUR_MS);
+    }
+
+    #[test]
     fn a_1hz_warmup_stays_small_and_evenly_spaced() {
         let cfg = BaselineConfig::default();
         let mut b = SensorBaseline::default();

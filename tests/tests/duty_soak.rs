@@ -52,7 +52,32 @@ fn year(seed: u64, mut fleet: Fleet) -> (Vec<String>, usize) {
     // Asset → (crew visit time, what the finding said).
     let mut visits: BTreeMap<String, (i64, Finding, String)> = BTreeMap::new();
     let (mut false_alarms, mut repairs) = (Vec::new(), 0);
+    // Everything fed and every repair, to rebuild the detector as a restarted service does.
+    let mut restart_at = env::<i64>("SOAK_RESTART_DAY").map(|d| start + d * DAY_MS);
+    let keep = restart_at.is_some();
+    let mut history: BTreeMap<String, Vec<Reading>> = BTreeMap::new();
+    let mut repair_log: Vec<(AssetId, i64, Vec<SensorName>)> = Vec::new();
     for t in ticks {
+        if restart_at.is_some_and(|r| t >= r) {
+            restart_at = None;
+            detector = Detector::default().with_catalog(&catalog);
+            for (a, at, s) in &repair_log {
+                detector.repair(a, *at, s);
+            }
+            for (asset, readings) in &history {
+                let ty = fleet
+                    .assets
+                    .iter()
+                    .find(|x| &x.id == asset)
+                    .unwrap()
+                    .kind
+                    .type_id();
+                let ty = AssetTypeId::new(ty).unwrap();
+                for r in readings {
+                    detector.observe(r, &ty);
+                }
+            }
+        }
         let due: Vec<String> = visits
             .iter()
             .filter(|(_, v)| v.0 <= t)
@@ -66,10 +91,12 @@ fn year(seed: u64, mut fleet: Fleet) -> (Vec<String>, usize) {
             if found.machine.is_some() && mode != "sensor_fault" {
                 a.repair_machine(at, 0);
                 detector.repair(&id, at, &[]);
+                repair_log.push((id.clone(), at, Vec::new()));
                 repairs += 1;
             } else if found.sensor.is_some() && mode == "sensor_fault" {
                 a.repair_sensor(at, 0);
                 detector.repair(&id, at, &[]);
+                repair_log.push((id.clone(), at, Vec::new()));
                 repairs += 1;
             } else if found.machine.is_none() && found.sensor.is_none() {
                 let day = (finding.detected_at_ms - start) as f64 / DAY_MS as f64;
@@ -90,6 +117,7 @@ fn year(seed: u64, mut fleet: Fleet) -> (Vec<String>, usize) {
                     .map(|d| d.sensor.clone())
                     .collect();
                 detector.repair(&id, at, &sensors);
+                repair_log.push((id.clone(), at, sensors));
             }
         }
         for a in fleet.assets.iter_mut() {

@@ -77,22 +77,34 @@ fn history() -> Vec<(Finding, FailureModeId)> {
 }
 
 #[test]
-fn proposes_the_mode_a_strict_signature_misses() {
-    let catalog = Catalog::from_toml(CATALOG).unwrap();
+fn proposes_the_mode_a_strict_signature_misses_but_never_from_one_sensor() {
+    // A catalog whose impeller signature also asks for a falling vibration.
+    let strict = CATALOG.replace(
+        r#"signature = { flow = "down", pressure = "down" }"#,
+        r#"signature = { flow = "down", pressure = "down", vib = "down" }"#,
+    );
+    let catalog = Catalog::from_toml(&strict).unwrap();
     let learned = LearnedModes::train(&catalog, &history());
     assert_eq!((learned.types(), learned.examples()), (1, 24));
-    let only_flow = finding(&[("flow", -6.5)]);
+    let flow_and_pressure = finding(&[("flow", -6.5), ("pressure", -4.2)]);
     assert!(
-        crate::classify(&catalog, &only_flow).is_none(),
-        "the rule needs pressure too"
+        crate::classify(&catalog, &flow_and_pressure).is_none(),
+        "the rule needs vibration too"
     );
-    let (mode, p) = learned.predict(&catalog, &only_flow).unwrap();
+    let (mode, p) = learned.predict(&catalog, &flow_and_pressure).unwrap();
     assert_eq!(mode.id.as_str(), "impeller_wear");
     assert!(p >= MIN_PROBABILITY);
-    let (mode, _) = learned
-        .predict(&catalog, &finding(&[("vib", 9.0)]))
-        .unwrap();
-    assert_eq!(mode.id.as_str(), "bearing_wear");
+    // One sensor alone never names a mode whose signature takes more, however familiar.
+    assert!(
+        learned
+            .predict(&catalog, &finding(&[("flow", -6.5)]))
+            .is_none()
+    );
+    assert!(
+        learned
+            .predict(&catalog, &finding(&[("vib", 9.0)]))
+            .is_none()
+    );
 }
 
 #[test]

@@ -115,7 +115,12 @@ impl Regimes {
             .tolerance(1e-6)
             .fit(&DatasetBase::from(data));
         if let Ok(model) = fitted {
-            self.centres = model.centroids().rows().into_iter().map(|c| c.to_vec()).collect();
+            self.centres = model
+                .centroids()
+                .rows()
+                .into_iter()
+                .map(|c| c.to_vec())
+                .collect();
         }
     }
 
