@@ -138,7 +138,11 @@ fn year(seed: u64, mut fleet: Fleet) -> (Vec<String>, usize) {
                     ts_ms: t,
                     value: v,
                 };
-                let Some(f) = detector.observe(&r, &ty) else {
+                let found = detector.observe(&r, &ty);
+                if keep {
+                    history.entry(a.id.clone()).or_default().push(r);
+                }
+                let Some(f) = found else {
                     continue;
                 };
                 let Some(mode) = forewarn_alerting::classify(&catalog, &f) else {
