@@ -221,21 +221,7 @@ impl Detector {
                     .get(asset_type)
                     .and_then(|m| m.get(&r.sensor))
                     .copied();
-                let index = state.sensors.len();
-                // A new sensor changes the rows: the joint model learns again.
-                state.joint = Some(AssetJoint::new(
-                    index + 1,
-                    self.cfg.warmup_ms,
-                    self.cfg.refit_ms,
-                ));
-                state
-                    .sensors
-                    .entry(r.sensor.clone())
-                    .or_insert(SensorState {
-                        index,
-                        range,
-                        ..SensorState::default()
-                    })
+                add_sensor(state, &self.cfg, &r.sensor, range)
             }
         };
         if sensor.last_seen_ms.is_some_and(|t| r.ts_ms <= t) {
@@ -248,7 +234,7 @@ impl Detector {
             range: sensor.range,
             normal: sensor.baseline.normal(),
         };
-        if !operating(state, &self.cfg, r, view) {
+        if !operating(state, &self.cfg, r, view, fault_before.is_some()) {
             // Not judged, but analysed: the pipeline's clock moves on (a client waiting for the
             // service to catch up must not wait on a stopped machine).
             state.newest_ms = state.newest_ms.max(Some(r.ts_ms));
@@ -497,9 +483,24 @@ fn joint_evidence(state: &AssetState) -> Option<forewarn_domain::JointEvidence> 
     state.joint.as_ref()?.evidence(&columns(state))
 }
 
-/// Feeds an admitted reading to the asset's joint model; fits it once a complete row arrives
-/// after every sensor's baseline has warmed up (the same warm-up, so the same healthy window),
-/// and refits it after each undisturbed refit period. Returns a new model version.
+/// A sensor of the asset reports for the first time: its state, and a joint model that learns
+/// again with it (the parked ones of other operating points too: their rows lack it).
+fn add_sensor<'s>(
+    state: &'s mut AssetState,
+    cfg: &BaselineConfig,
+    name: &SensorName,
+    range: Option<(f64, f64)>,
+) -> &'s mut SensorState {
+    let index = state.sensors.len();
+    state.joint = Some(AssetJoint::new(index + 1, cfg.warmup_ms, cfg.refit_ms));
+    state.parked_joints.clear();
+    state.sensors.entry(name.clone()).or_insert(SensorState {
+        index,
+        range,
+        ..SensorState::default()
+    })
+}
+
 /// Whether the asset's operating state and point let reading `r` be judged: not while the
 /// machine is stopped, starting or moving to another set point.
 fn operating(
@@ -507,6 +508,7 @@ fn operating(
     cfg: &BaselineConfig,
     r: &Reading,
     view: rest::SensorView,
+    faulty: bool,
 ) -> bool {
     let judged = state.rest.judge(&r.sensor, view, r.ts_ms, r.value);
     if state.rest.stopped() {
@@ -515,15 +517,15 @@ fn operating(
     let seen = point::Seen {
         running: judged && view.running(r.value),
         resting: state.rest.stopped() && view.resting(r.value),
-        faulty: state
-            .sensors
-            .get(&r.sensor)
-            .is_some_and(|s| s.fault().is_some()),
+        faulty,
     };
     let settled = point::judge(state, cfg, &r.sensor, seen, (r.ts_ms, r.value));
     judged && settled
 }
 
+/// Feeds an admitted reading to the asset's joint model; fits it once a complete row arrives
+/// after every sensor's baseline has warmed up (the same warm-up, so the same healthy window),
+/// and refits it after each undisturbed refit period. Returns a new model version.
 fn observe_joint(
     state: &mut AssetState,
     asset: &AssetId,

@@ -184,29 +184,7 @@ pub async fn run(
     for r in db.repairs().await? {
         detector.repair(&r.asset, r.at_ms, &r.sensors);
     }
-    let mut replayed = Vec::new();
-    for asset in store.assets() {
-        let Some(ty) = asset_types.get(&asset.id).cloned() else {
-            continue;
-        };
-        let history = store.history(&asset.id).await?;
-        let (d, findings) = tokio::task::spawn_blocking(move || {
-            let mut findings = Vec::new();
-            for r in &history {
-                findings.extend(detector.observe(r, &ty));
-            }
-            // Only what is still going on at the asset's newest reading is sent on (an ongoing
-            // deviation is repeated every `REPEAT_MS`): the rest was alerted live — what the
-            // replay finds differently about the past (a judgement that weighed the fleet's
-            // state at the time) must not open tickets for it now.
-            let newest = history.last().map_or(i64::MIN, |r| r.ts_ms);
-            findings.retain(|f| f.detected_at_ms > newest - forewarn_analytics::REPEAT_MS);
-            (detector, findings)
-        })
-        .await?;
-        detector = d;
-        replayed.extend(findings);
-    }
+    let (mut detector, replayed) = replay_history(detector, store.as_ref(), &asset_types).await?;
     // The replay refits what was fitted before: stored models are kept as they are.
     for m in detector.take_fitted() {
         db.record_model(&m).await?;
@@ -341,6 +319,37 @@ pub async fn run(
     }
     db.close().await;
     first_error.map_or(Ok(()), Err)
+}
+
+/// Feeds every asset's stored history, one asset after another, to `detector`; returns it with
+/// the findings still going on at each asset's newest reading (an ongoing deviation is repeated
+/// every `REPEAT_MS`). The rest was alerted live — and what the replay finds differently about
+/// the past (a judgement that weighed the fleet's state at the time) must not open tickets now.
+async fn replay_history(
+    mut detector: Detector,
+    store: &dyn Telemetry,
+    asset_types: &HashMap<AssetId, forewarn_domain::AssetTypeId>,
+) -> anyhow::Result<(Detector, Vec<forewarn_domain::Finding>)> {
+    let mut replayed = Vec::new();
+    for asset in store.assets() {
+        let Some(ty) = asset_types.get(&asset.id).cloned() else {
+            continue;
+        };
+        let history = store.history(&asset.id).await?;
+        let (d, findings) = tokio::task::spawn_blocking(move || {
+            let mut findings = Vec::new();
+            for r in &history {
+                findings.extend(detector.observe(r, &ty));
+            }
+            let newest = history.last().map_or(i64::MIN, |r| r.ts_ms);
+            findings.retain(|f| f.detected_at_ms > newest - forewarn_analytics::REPEAT_MS);
+            (detector, findings)
+        })
+        .await?;
+        detector = d;
+        replayed.extend(findings);
+    }
+    Ok((detector, replayed))
 }
 
 /// Opens the configured backend; the mirror's shipper comes back as a task to run.

@@ -3,6 +3,10 @@
 //! two hours later, and a finding on an asset with nothing wrong is a false alarm whose
 //! deviating sensors are cleared, as the service does on a "no fault found". The full-size
 //! year with the service is `forewarn bench lifecycle --duty 8h/2h/2d`.
+//!
+//! Ignored in the suite: it takes a quarter of a minute in release but many in the dev profile,
+//! and `tests/lifecycle.rs` (the year in small, through the service) and `tests/duty.rs` cover
+//! the same ground there. `SOAK_DAYS`, `SOAK_SEED` and `SOAK_RESTART_DAY` size it.
 
 use std::collections::BTreeMap;
 

@@ -15,9 +15,7 @@ use forewarn_maintenance::Priority;
 use serde::Deserialize;
 
 use super::Session;
-use super::format::{
-    deviations, finding_of, operating, operating_point, rul, summary, when, when_ms,
-};
+use super::format::{deviations, finding_of, operating, rul, summary, when, when_ms};
 use crate::assets::ask_health;
 use crate::{ApiError, AppState};
 
@@ -316,17 +314,8 @@ async fn build(
         last_seen: last.map(when_ms).unwrap_or_else(|| "–".into()),
         operating: health
             .as_ref()
-            .and_then(|h| h.operating)
-            .map(|o| operating(tr, o))
-            .into_iter()
-            .chain(
-                health
-                    .as_ref()
-                    .and_then(|h| h.operating_point)
-                    .map(|p| operating_point(tr, p)),
-            )
-            .collect::<Vec<_>>()
-            .join(", "),
+            .map(|h| operating(tr, h))
+            .unwrap_or_default(),
         forecast: health_chart.is_some() && ttf.is_some(),
         health_chart,
         sensors: sensors_now,

@@ -21,22 +21,26 @@ pub(crate) fn when(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
-/// What the machine is doing: `running`, `stopped since 2026-12-07 02:40 UTC`, …
-pub(crate) fn operating(tr: Tr, o: forewarn_domain::OperatingState) -> String {
+/// What the machine is doing, and at which set point: `running, set point 2 of 3 since …`.
+pub(crate) fn operating(tr: Tr, h: &forewarn_domain::AssetHealth) -> String {
     use forewarn_domain::OperatingState as O;
-    match o {
+    let state = h.operating.map(|o| match o {
         O::Running => tr.t("operating.running").to_owned(),
         O::Stopped { since_ms } => tr.t("operating.stopped").replace("{}", &when_ms(since_ms)),
         O::Starting { since_ms } => tr.t("operating.starting").replace("{}", &when_ms(since_ms)),
-    }
-}
-
-/// The set point an asset runs at: `set point 2 of 3 since …`.
-pub(crate) fn operating_point(tr: Tr, p: forewarn_domain::OperatingPoint) -> String {
-    tr.t("operating.point")
-        .replacen("{}", &p.point.to_string(), 1)
-        .replacen("{}", &p.of.to_string(), 1)
-        .replacen("{}", &when_ms(p.since_ms), 1)
+    });
+    // The set point it runs at: `set point 2 of 3 since …`.
+    let point = h.operating_point.map(|p| {
+        tr.t("operating.point")
+            .replacen("{}", &p.point.to_string(), 1)
+            .replacen("{}", &p.of.to_string(), 1)
+            .replacen("{}", &when_ms(p.since_ms), 1)
+    });
+    state
+        .into_iter()
+        .chain(point)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Remaining life with its interval: `36 h (20–60 h)`.
