@@ -124,13 +124,38 @@ impl Points {
         self.centres.iter().map(|c| c[i]).collect()
     }
 
-    /// The reference now: the steadiest indicator that does not misread, among those that
-    /// follow the machine's stops once one has been seen.
+    /// The reference now: the steadiest indicator among those that follow the machine's stops
+    /// once one has been seen; while it misreads, the next one that tells the known points
+    /// apart (see [`Points::separates`]), else none: the asset stays at its point.
     fn reference(&self) -> Option<usize> {
         let any_rests = self.ranked.iter().any(|t| t.rests);
-        self.ranked
-            .iter()
-            .position(|t| !t.faulty && (t.rests || !any_rests))
+        let mut eligible = (0..self.ranked.len()).filter(|&i| self.ranked[i].rests || !any_rests);
+        let steadiest = eligible.next()?;
+        if !self.ranked[steadiest].faulty {
+            return Some(steadiest);
+        }
+        eligible.find(|&i| !self.ranked[i].faulty && self.separates(i))
+    }
+
+    /// Whether the reference now stands in for a steadier one that misreads.
+    fn standing_in(&self) -> bool {
+        self.reference()
+            .is_some_and(|r| self.ranked[..r].iter().any(|t| t.faulty))
+    }
+
+    /// Whether indicator `i` can tell the asset's known points apart: there are several (a
+    /// drive with one set point has nothing to tell, and flow or pressure wandering with the
+    /// demand would invent points along it) and its centres are further apart than
+    /// [`BAND_SHARE`] of their level.
+    fn separates(&self, i: usize) -> bool {
+        let levels: Vec<f64> = self.centres.iter().map(|c| c[i]).collect();
+        levels.len() > 1
+            && levels.iter().enumerate().all(|(p, a)| {
+                a.is_finite()
+                    && levels[p + 1..]
+                        .iter()
+                        .all(|b| (a - b).abs() > BAND_SHARE * a.abs().max(b.abs()))
+            })
     }
 
     /// Whether the point waits for the reference to confirm it (a move, or a start that may
@@ -274,6 +299,8 @@ impl Points {
         let from = self.current;
         self.current = match self.nearest(i, value) {
             Some(p) => p,
+            // A stand-in tells known points only: a new one needs the steadiest to say so.
+            None if self.standing_in() => return PointMove::Stay,
             None if self.centres.len() < MAX_POINTS => {
                 self.centres.push(vec![f64::NAN; self.ranked.len()]);
                 self.centres.len() - 1
@@ -496,5 +523,29 @@ mod tests {
             p.observe(&f, RUNNING, 503, 127.5),
             PointMove::Moved { from: 0, to: 1 }
         );
+    }
+
+    #[test]
+    fn a_process_variable_does_not_stand_in_where_it_cannot_tell_points_apart() {
+        let (s, f) = (name("speed"), name("flow"));
+        let mut p = Points::default();
+        run(&mut p, 0, 20, 2950.0, 150.0);
+        let faulty = Seen {
+            faulty: true,
+            ..RUNNING
+        };
+        assert_eq!(p.observe(&s, faulty, 100, 2950.0), PointMove::Stay);
+        assert!(
+            !p.is_reference(&f),
+            "one set point known: nothing to tell apart"
+        );
+        assert!(!p.holding());
+        // Demand sweeps the flow over ±10 %: no point is invented, nothing is held.
+        for k in 0..200 {
+            let demand = 150.0 * (1.0 + 0.1 * (k as f64 / 15.0).sin());
+            assert_eq!(p.observe(&f, RUNNING, 101 + k, demand), PointMove::Stay);
+            assert!(!p.holding());
+        }
+        assert_eq!(p.operating_point(), None);
     }
 }
