@@ -140,6 +140,9 @@ pub enum RulError {
     /// The model was written by another version.
     #[error("model format {0} is not {FORMAT}; retrain it")]
     Format(u32),
+    /// polars could not compute a unit's features.
+    #[error("features: {0}")]
+    Features(String),
 }
 
 /// Trains on run-to-failure `units` with sensors `sensors`; `on_round` ticks once per tree
@@ -180,7 +183,7 @@ pub fn train(
         }
         None => units,
     };
-    let rows = labelled_rows(units, cfg.cap);
+    let rows = labelled_rows(units, cfg.cap)?;
     let width = 1 + features::PER_SENSOR * sensors.len();
     let fit = |keep: &dyn Fn(usize) -> bool, on_round: &mut dyn FnMut()| {
         let picked: Vec<&(usize, Vec<f64>, f64)> = rows.iter().filter(|r| keep(r.0)).collect();
@@ -248,7 +251,10 @@ impl RulModel {
             }
             None => unit,
         };
-        let Some(last) = features::unit_features(&unit.ages, &unit.columns).pop() else {
+        let Some(last) = features::unit_features(&unit.ages, &unit.columns)
+            .map_err(|e| RulError::Features(e.to_string()))?
+            .pop()
+        else {
             return Ok(None);
         };
         let rul = clamp(self.booster.predict(&last), self.cap);
@@ -268,19 +274,19 @@ impl RulModel {
 }
 
 /// Every row of every unit as (unit index, features, remaining life capped at `limit`).
-fn labelled_rows(units: &[UnitHistory], limit: Option<f64>) -> Vec<(usize, Vec<f64>, f64)> {
-    units
-        .iter()
-        .enumerate()
-        .flat_map(|(k, u)| {
-            let last = u.ages.last().copied().unwrap_or(0.0);
-            let labels = u.ages.iter().map(move |a| cap(last - a, limit));
-            features::unit_features(&u.ages, &u.columns)
-                .into_iter()
-                .zip(labels)
-                .map(move |(f, y)| (k, f, y))
-        })
-        .collect()
+fn labelled_rows(
+    units: &[UnitHistory],
+    limit: Option<f64>,
+) -> Result<Vec<(usize, Vec<f64>, f64)>, RulError> {
+    let mut rows = Vec::new();
+    for (k, u) in units.iter().enumerate() {
+        let last = u.ages.last().copied().unwrap_or(0.0);
+        let labels = u.ages.iter().map(|a| cap(last - a, limit));
+        let features = features::unit_features(&u.ages, &u.columns)
+            .map_err(|e| RulError::Features(e.to_string()))?;
+        rows.extend(features.into_iter().zip(labels).map(|(f, y)| (k, f, y)));
+    }
+    Ok(rows)
 }
 
 fn cap(v: f64, cap: Option<f64>) -> f64 {

@@ -10,13 +10,14 @@
 //! `--timestamp-col`, or one named like a time (`datetime`, `timestamp`, `time`, `date`, `ts`).
 //! Every other column is a sensor; cells that are not numbers carry the last value forward.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use forewarn_analytics::backtest::{self, ScoreConfig};
 use forewarn_analytics::stream::StreamConfig;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use ndarray::Array2;
+use polars::prelude::{Column, CsvWriter, DataFrame, ParquetCompression, ParquetWriter, SerWriter};
 
 use crate::table::{Separator, Table, is_parquet};
 
@@ -63,7 +64,8 @@ fn is_label(name: &str) -> bool {
 /// Runs a backtest.
 pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let table = Table::read(&args.input, args.columns.clone())?;
-    let Table { header, rows, sep } = &table;
+    anyhow::ensure!(!table.is_empty(), "{} has no rows", args.input.display());
+    let header = table.header();
     let time_col = match &args.timestamp_col {
         Some(c) => Some(table.column(c)?),
         None => header
@@ -75,7 +77,7 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         .filter(|&i| !is_label(&header[i]))
         .collect();
     anyhow::ensure!(!inputs.is_empty(), "no sensor columns in {header:?}");
-    let mut values = Array2::from_elem((rows.len(), inputs.len()), f64::NAN);
+    let mut values = Array2::from_elem((table.len(), inputs.len()), f64::NAN);
     for (c, &i) in inputs.iter().enumerate() {
         let col = table.numbers(i);
         anyhow::ensure!(
@@ -88,7 +90,7 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
             .assign(&ndarray::ArrayView1::from(&col));
     }
     backtest::fill_gaps(&mut values);
-    let baseline = args.baseline_rows.unwrap_or(rows.len() / 4);
+    let baseline = args.baseline_rows.unwrap_or(table.len() / 4);
     let univariate = inputs.len() == 1;
     let scored = if univariate {
         backtest::score_series(
@@ -100,75 +102,13 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         backtest::score_table(values.view(), baseline, &ScoreConfig::default())
     }
     .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
-
-    // A scored file scored again replaces its old scores rather than repeating them. Without an
-    // `anomaly_score`, an `is_anomaly` column is a data set's label (Yahoo's S5 names it so):
-    // kept, as `label_is_anomaly`.
-    let rescored = header
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case("anomaly_score"));
-    let is_score = |h: &str| {
-        SCORES.contains(&h.to_lowercase().as_str())
-            && (rescored || !h.eq_ignore_ascii_case("is_anomaly"))
-    };
-    let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| !is_score(&header[i]))
-        .collect();
-    let mut out_header: Vec<String> = keep
-        .iter()
-        .map(|&i| match header[i].as_str() {
-            h if h.eq_ignore_ascii_case("is_anomaly") => format!("label_{h}"),
-            h => h.to_owned(),
-        })
-        .collect();
-    out_header.extend(["anomaly_score".into(), "is_anomaly".into()]);
-    if univariate {
-        out_header.push("change".into());
-    }
-    let bar = ProgressBar::new(rows.len() as u64).with_style(ProgressStyle::with_template(
-        "{msg} {wide_bar} {pos}/{len} rows",
-    )?);
-    bar.set_message("writing");
-    let out_rows = rows.iter().enumerate().map(|(i, rec)| {
-        if i % 4096 == 0 {
-            bar.set_position(i as u64);
-        }
-        let mut row: Vec<String> = keep.iter().map(|&c| rec[c].clone()).collect();
-        // One series: the score is its alarm, raised once per event (what a planner and NAB
-        // count); `is_anomaly` still marks every row the change is in progress.
-        let score = scored.alarms.get(i).unwrap_or(&scored.score[i]);
-        row.push(format!("{score:.6}"));
-        row.push(u8::from(scored.anomalous[i]).to_string());
-        if univariate {
-            row.push(scored.kinds[i].map_or("", |k| k.as_str()).to_owned());
-        }
-        row
-    });
-    if is_parquet(&args.out) {
-        let all: Vec<Vec<String>> = out_rows.collect();
-        forewarn_store::table_file::write_table(&args.out, &out_header, &all)?;
-    } else {
-        let delimiter = match sep {
-            Separator::Byte(b) => *b,
-            Separator::Whitespace => b' ',
-        };
-        let mut writer = csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .from_path(&args.out)
-            .with_context(|| format!("creating {}", args.out.display()))?;
-        writer.write_record(&out_header)?;
-        for row in out_rows {
-            writer.write_record(&row)?;
-        }
-        writer.flush()?;
-    }
-    bar.finish_and_clear();
+    write_scored(&table, &scored, univariate, &args.out)?;
 
     let events = backtest::events(&scored);
     let flagged = scored.anomalous.iter().filter(|&&a| a).count();
     println!(
         "{} rows, {} sensors ({}), baseline {} rows; {} anomalous rows in {} events",
-        rows.len(),
+        table.len(),
         inputs.len(),
         if univariate {
             "streaming change detector"
@@ -179,8 +119,9 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         flagged,
         events.len()
     );
-    let at = |row: usize| match time_col {
-        Some(t) => rows[row][t].clone(),
+    let times = time_col.map(|t| table.text(t));
+    let at = |row: usize| match &times {
+        Some(t) => t[row].clone(),
         None => format!("row {row}"),
     };
     for e in events.iter().take(20) {
@@ -203,5 +144,75 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         println!("  … and {} more", events.len() - 20);
     }
     println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// Writes every input column (an earlier run's scores left out) with this run's scores:
+/// CSV with the input's separator, or Parquet.
+fn write_scored(
+    table: &Table,
+    scored: &backtest::Scored,
+    univariate: bool,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let bar = ProgressBar::new_spinner().with_message(format!("writing {}", out.display()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    // A scored file scored again replaces its old scores rather than repeating them. Without an
+    // `anomaly_score`, an `is_anomaly` column is a data set's label (Yahoo's S5 names it so):
+    // kept, as `label_is_anomaly`.
+    let header = table.header();
+    let rescored = header
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("anomaly_score"));
+    let is_score = |h: &str| {
+        SCORES.contains(&h.to_lowercase().as_str())
+            && (rescored || !h.eq_ignore_ascii_case("is_anomaly"))
+    };
+    let mut columns: Vec<Column> = table
+        .frame
+        .columns()
+        .iter()
+        .filter(|c| !is_score(c.name()))
+        .map(|c| match c.name().as_str() {
+            h if h.eq_ignore_ascii_case("is_anomaly") => {
+                c.clone().with_name(format!("label_{h}").into())
+            }
+            _ => c.clone(),
+        })
+        .collect();
+    // One series: the score is its alarm, raised once per event (what a planner and NAB
+    // count); `is_anomaly` still marks every row the change is in progress.
+    let scores: Vec<f64> = (0..table.len())
+        .map(|i| scored.alarms.get(i).unwrap_or(&scored.score[i]))
+        .map(|s| (s * 1e6).round() / 1e6)
+        .collect();
+    let anomalous: Vec<i32> = scored.anomalous.iter().map(|&a| i32::from(a)).collect();
+    columns.push(Column::new("anomaly_score".into(), scores));
+    columns.push(Column::new("is_anomaly".into(), anomalous));
+    if univariate {
+        let kinds: Vec<&str> = scored
+            .kinds
+            .iter()
+            .map(|k| k.map_or("", |k| k.as_str()))
+            .collect();
+        columns.push(Column::new("change".into(), kinds));
+    }
+    let mut frame = DataFrame::new(table.len(), columns)?;
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    if is_parquet(out) {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut frame)?;
+    } else {
+        let separator = match table.sep {
+            Separator::Byte(b) => b,
+            Separator::Whitespace => b' ',
+        };
+        CsvWriter::new(file)
+            .with_separator(separator)
+            .finish(&mut frame)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    bar.finish_and_clear();
     Ok(())
 }

@@ -96,7 +96,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     }
     let mut sensors = Vec::new();
     let mut dropped = Vec::new();
-    for (i, name) in table.header.iter().enumerate() {
+    for (i, name) in table.header().iter().enumerate() {
         if i == u
             || i == t
             || LABELS.contains(&name.to_lowercase().as_str())
@@ -237,9 +237,9 @@ fn units(
     let (values, setting_values) = (numbers(sensors)?, numbers(settings)?);
     let mut order: Vec<String> = Vec::new();
     let mut by_unit: std::collections::HashMap<String, Vec<usize>> = Default::default();
-    for (i, row) in table.rows.iter().enumerate() {
-        let id = row[u].trim().to_owned();
-        anyhow::ensure!(!id.is_empty(), "row {}: no {}", i + 1, table.header[u]);
+    let header = table.header();
+    for (i, id) in table.text(u).into_iter().enumerate() {
+        anyhow::ensure!(!id.is_empty(), "row {}: no {}", i + 1, header[u]);
         by_unit
             .entry(id.clone())
             .or_insert_with(|| {
@@ -257,8 +257,8 @@ fn units(
                 anyhow::bail!(
                     "row {}: {:?} is not a {}",
                     bad + 1,
-                    table.rows[bad][t],
-                    table.header[t]
+                    table.text(t)[bad],
+                    header[t]
                 );
             }
             rows.sort_by(|&a, &b| time[a].total_cmp(&time[b]));

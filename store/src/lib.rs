@@ -22,7 +22,6 @@ mod mirror;
 mod parquet;
 pub mod rollup;
 mod stage;
-pub mod table_file;
 mod telemetry;
 pub mod wal;
 

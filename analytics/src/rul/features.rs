@@ -1,4 +1,5 @@
-//! Features of one unit's history, row by row, from that row and the rows before it only.
+//! Features of one unit's history, row by row, from that row and the rows before it only,
+//! computed as polars lazy expressions over a frame of the unit's rows.
 //!
 //! Per sensor: the value, trailing means over 5, 10, 20 and 30 rows (noise averaged away at
 //! several speeds), least-squares slopes over 10 and 30 rows (how fast it degrades) and the
@@ -7,12 +8,19 @@
 //! factory each a little different, and wear is a departure from *their* normal); plus the
 //! unit's age. Windows are in rows, and shorter at the start of a history, so a prediction is
 //! possible from the first row on.
+//!
+//! A slope is the least-squares one from rolling sums (`n·Σxy − Σx·Σy) / (n·Σx² − (Σx)²)`,
+//! with `x` the row and `y` the sensor less its first reading, which keeps the sums small).
+
+use polars::prelude::*;
 
 const MEANS: [usize; 4] = [5, 10, 20, 30];
 const SLOPES: [usize; 3] = [10, 30, 60];
 const SPREAD: usize = 10;
 /// Rows at the start of a unit that are its own normal.
 const START: usize = 30;
+/// The row number column (and `x` of the slopes).
+const ROW: &str = "__row";
 
 /// Features per sensor.
 pub const PER_SENSOR: usize = 1 + MEANS.len() + SLOPES.len() + 2;
@@ -32,70 +40,106 @@ pub fn names(sensors: &[String]) -> Vec<String> {
 
 /// The feature rows of one unit: `ages` per row, `columns[k][i]` the k-th sensor at row `i`.
 /// Returns one vector of [`names`]-ordered features per row.
-pub fn unit_features(ages: &[f64], columns: &[Vec<f64>]) -> Vec<Vec<f64>> {
+pub fn unit_features(ages: &[f64], columns: &[Vec<f64>]) -> PolarsResult<Vec<Vec<f64>>> {
     let n = ages.len();
-    let mut rows: Vec<Vec<f64>> = ages
-        .iter()
-        .map(|&a| {
-            let mut r = Vec::with_capacity(1 + PER_SENSOR * columns.len());
-            r.push(a);
-            r
-        })
+    let mut frame = vec![
+        Column::new("age".into(), ages),
+        Column::new(ROW.into(), (0..n).map(|i| i as f64).collect::<Vec<_>>()),
+    ];
+    let sensors: Vec<String> = (0..columns.len()).map(|k| format!("s{k}")).collect();
+    for (name, col) in sensors.iter().zip(columns) {
+        frame.push(Column::new(name.as_str().into(), col));
+    }
+    let exprs: Vec<Expr> = std::iter::once(col("age"))
+        .chain(sensors.iter().flat_map(|s| sensor_exprs(s)))
         .collect();
-    for col in columns {
-        for (i, row) in rows.iter_mut().enumerate().take(n) {
-            row.push(col[i]);
-            for w in MEANS {
-                row.push(mean(window(col, i, w)));
-            }
-            for w in SLOPES {
-                row.push(slope(window(col, i, w)));
-            }
-            row.push(sd(window(col, i, SPREAD)));
-            let start = mean(&col[..=i.min(START - 1)]);
-            row.push(mean(window(col, i, START)) - start);
-        }
+    let out = DataFrame::new(n, frame)?.lazy().select(exprs).collect()?;
+    let values: Vec<Vec<f64>> = out
+        .columns()
+        .iter()
+        .map(|c| {
+            let c = c.cast(&DataType::Float64)?;
+            Ok(c.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        })
+        .collect::<PolarsResult<_>>()?;
+    Ok((0..n)
+        .map(|i| values.iter().map(|c| c[i]).collect())
+        .collect())
+}
+
+/// A trailing window of `w` rows, shorter at the start.
+fn window(w: usize) -> RollingOptionsFixedWindow {
+    RollingOptionsFixedWindow {
+        window_size: w,
+        min_periods: 1,
+        ..Default::default()
     }
-    rows
 }
 
-/// The up to `w` values ending at row `i`.
-fn window(col: &[f64], i: usize, w: usize) -> &[f64] {
-    &col[(i + 1).saturating_sub(w)..=i]
+/// The [`PER_SENSOR`] features of sensor column `s`, in [`names`] order.
+fn sensor_exprs(s: &str) -> Vec<Expr> {
+    let v = col(s);
+    let mut out = vec![v.clone().alias(format!("{s}_value"))];
+    out.extend(MEANS.iter().map(|&w| {
+        v.clone()
+            .rolling_mean(window(w))
+            .alias(format!("{s}_mean{w}"))
+    }));
+    out.extend(SLOPES.iter().map(|&w| slope(s, w)));
+    let population = RollingOptionsFixedWindow {
+        fn_params: Some(RollingFnParams::Var(RollingVarParams { ddof: 0 })),
+        ..window(SPREAD)
+    };
+    out.push(
+        v.clone()
+            .rolling_std(population)
+            .fill_null(lit(0.0))
+            .alias(format!("{s}_sd{SPREAD}")),
+    );
+    // Before row START the 30-row mean is the start's mean: nothing has moved yet.
+    let moved = v.clone().rolling_mean(window(START)) - v.head(Some(START)).mean();
+    out.push(
+        when(col(ROW).lt(lit(START as f64)))
+            .then(lit(0.0))
+            .otherwise(moved)
+            .alias(format!("{s}_from_start")),
+    );
+    out
 }
 
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len() as f64
-}
-
-/// Least-squares slope per row; 0 for a single value.
-fn slope(xs: &[f64]) -> f64 {
-    let n = xs.len() as f64;
-    let xbar = (n - 1.0) / 2.0;
-    let ybar = mean(xs);
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (k, y) in xs.iter().enumerate() {
-        let dx = k as f64 - xbar;
-        sxy += dx * (y - ybar);
-        sxx += dx * dx;
-    }
-    if sxx > 0.0 { sxy / sxx } else { 0.0 }
-}
-
-fn sd(xs: &[f64]) -> f64 {
-    let m = mean(xs);
-    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64).sqrt()
+/// The least-squares slope per row of sensor `s` over the last `w` rows (0 for one row).
+fn slope(s: &str, w: usize) -> Expr {
+    let x = col(ROW);
+    let y = col(s) - col(s).first();
+    let sum = |e: Expr| e.rolling_sum(window(w));
+    let n = sum(lit(1.0) + x.clone() * lit(0.0));
+    let (sx, sy) = (sum(x.clone()), sum(y.clone()));
+    let (sxy, sxx) = (sum(x.clone() * y), sum(x.clone() * x));
+    let den = n.clone() * sxx - sx.clone() * sx.clone();
+    let num = n * sxy - sx * sy;
+    when(den.clone().gt(lit(1e-9)))
+        .then(num / den)
+        .otherwise(lit(0.0))
+        .alias(format!("{s}_slope{w}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn mean(xs: &[f64]) -> f64 {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9 * (1.0 + b.abs())
+    }
+
     #[test]
     fn windows_look_back_only_and_shrink_at_the_start() {
         let col: Vec<f64> = (0..40).map(|i| 2.0 * f64::from(i)).collect();
         let ages: Vec<f64> = (1..=40).map(f64::from).collect();
-        let rows = unit_features(&ages, std::slice::from_ref(&col));
+        let rows = unit_features(&ages, std::slice::from_ref(&col)).unwrap();
         assert_eq!(
             rows[0],
             [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
@@ -103,13 +147,49 @@ mod tests {
         let r = &rows[35];
         assert_eq!(r.len(), 1 + PER_SENSOR);
         assert_eq!(r[1], 70.0);
-        assert_eq!(r[2], mean(&[62.0, 64.0, 66.0, 68.0, 70.0]));
-        assert!(
-            (r[6] - 2.0).abs() < 1e-12 && (r[7] - 2.0).abs() < 1e-12,
-            "slopes {r:?}"
-        );
+        assert!(close(r[2], mean(&[62.0, 64.0, 66.0, 68.0, 70.0])), "{r:?}");
+        assert!(close(r[6], 2.0) && close(r[7], 2.0), "slopes {r:?}");
+        // Over 60 rows the window is the 36 rows so far: still the one slope.
+        assert!(close(r[8], 2.0), "{r:?}");
+        // The spread of 10 evenly spaced values two apart (population σ).
+        let last10: Vec<f64> = col[26..36].to_vec();
+        let m = mean(&last10);
+        let sd = (last10.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 10.0).sqrt();
+        assert!(close(r[9], sd), "{r:?}");
         // From the start: the mean of rows 6..=35 (values 12..70) over that of rows 0..=29.
-        assert!((r[10] - (mean(&col[6..36]) - mean(&col[..30]))).abs() < 1e-9);
+        assert!(close(r[10], mean(&col[6..36]) - mean(&col[..30])), "{r:?}");
+        assert!(close(rows[20][10], 0.0), "not moved before row 30");
         assert_eq!(names(&["s".into()]).len(), r.len());
+    }
+
+    #[test]
+    fn a_noisy_column_matches_the_definitions_row_by_row() {
+        let col: Vec<f64> = (0..80)
+            .map(|i| 1500.0 + 0.3 * f64::from(i) + 4.0 * (f64::from(i) * 1.7).sin())
+            .collect();
+        let ages: Vec<f64> = (0..80).map(f64::from).collect();
+        let rows = unit_features(&ages, std::slice::from_ref(&col)).unwrap();
+        for i in [0usize, 1, 9, 29, 30, 59, 79] {
+            let win = |w: usize| &col[(i + 1).saturating_sub(w)..=i];
+            let ls = |xs: &[f64]| {
+                let n = xs.len() as f64;
+                let (xbar, ybar) = ((n - 1.0) / 2.0, mean(xs));
+                let sxy: f64 = xs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, y)| (k as f64 - xbar) * (y - ybar))
+                    .sum();
+                let sxx: f64 = (0..xs.len()).map(|k| (k as f64 - xbar).powi(2)).sum();
+                if sxx > 0.0 { sxy / sxx } else { 0.0 }
+            };
+            let r = &rows[i];
+            assert!(close(r[3], mean(win(10))), "row {i}: {r:?}");
+            for (k, w) in SLOPES.iter().enumerate() {
+                assert!(
+                    (r[6 + k] - ls(win(*w))).abs() < 1e-7,
+                    "row {i} slope {w}: {r:?}"
+                );
+            }
+        }
     }
 }
