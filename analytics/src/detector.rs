@@ -7,13 +7,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use forewarn_domain::{
-    AssetId, AssetTypeId, Catalog, ChangeKind, Direction, FailureLevels, Finding, FittedModel,
-    InstrumentFault, Reading, SensorDeviation, SensorFault, SensorName, Severity, TimeToFailure,
-    TimestampMs,
+    AssetId, AssetTypeId, Catalog, ChangeKind, Direction, Finding, FittedModel, InstrumentFault,
+    Reading, SensorDeviation, SensorFault, SensorName, Severity, TimeToFailure, TimestampMs,
 };
 
 use crate::asset_joint::AssetJoint;
 
+mod fleet_levels;
 mod health;
 mod point;
 mod predict;
@@ -109,7 +109,7 @@ struct AssetState {
     asset_type: Option<AssetTypeId>,
     /// Repairs (no sensors named) and all-clears (the sensors to re-learn) not yet in effect,
     /// by device time: each takes effect at the first reading after it.
-    repairs: Vec<(TimestampMs, Vec<SensorName>)>,
+    repairs: Vec<repair::Due>,
     /// The latest repair in effect.
     repaired_ms: Option<TimestampMs>,
     /// The latest repair or all-clear in effect.
@@ -134,8 +134,9 @@ pub struct Detector {
     /// Physical ranges per asset type and sensor (from the catalog).
     ranges: HashMap<AssetTypeId, HashMap<SensorName, (f64, f64)>>,
     /// Failure level (robust σ) per asset type, sensor and direction: the lowest of the
-    /// `failure_scores` of the machine modes whose signature has that sensor deviating that way.
-    failure_levels: HashMap<AssetTypeId, FailureLevels>,
+    /// machine modes' levels whose signature has that sensor deviating that way — the
+    /// catalog's `failure_scores`, re-learnt from the fleet's repairs.
+    levels: fleet_levels::FleetLevels,
     /// Joint models fitted since [`Detector::take_fitted`] was last called.
     fitted: Vec<FittedModel>,
     /// Sensors whose post-repair warm-up just ended, their new normal to be judged against the
@@ -150,7 +151,7 @@ impl Detector {
             cfg,
             assets: HashMap::default(),
             ranges: HashMap::new(),
-            failure_levels: HashMap::new(),
+            levels: fleet_levels::FleetLevels::default(),
             fitted: Vec::new(),
             judgements: Vec::new(),
         }
@@ -164,9 +165,7 @@ impl Detector {
     /// Judges readings against the physical ranges the catalog gives its sensors, and estimates
     /// the time to failure of deviations whose modes give their sensor a `failure_scores` level.
     pub fn with_catalog(mut self, catalog: &Catalog) -> Self {
-        for (id, ty) in &catalog.asset_types {
-            self.failure_levels.insert(id.clone(), ty.failure_levels());
-        }
+        self.levels = fleet_levels::FleetLevels::from_catalog(catalog);
         self.ranges = catalog
             .asset_types
             .iter()
@@ -210,8 +209,10 @@ impl Detector {
         if state.asset_type.is_none() {
             state.asset_type = Some(asset_type.clone());
         }
-        if state.repairs.first().is_some_and(|(t, _)| *t < r.ts_ms) {
-            repair::apply_due(state, r.ts_ms, self.cfg.warmup_ms);
+        if state.repairs.first().is_some_and(|d| d.at < r.ts_ms)
+            && let Some((found, scores)) = repair::apply_due(state, r.ts_ms, self.cfg.warmup_ms)
+        {
+            self.levels.learn(asset_type, &found.0, found.1, &scores);
         }
         let sensor = match state.sensors.get_mut(&r.sensor) {
             Some(b) => b,
@@ -386,8 +387,8 @@ impl Detector {
                     baseline: b.center().unwrap_or(f64::NAN),
                     since_ms: d.since_ms,
                     time_to_failure_h: self
-                        .failure_levels
-                        .get(asset_type)
+                        .levels
+                        .levels(asset_type)
                         .and_then(|l| l.get(&(name.clone(), d.direction)))
                         .and_then(|&level| time_to_failure(b, level)),
                     // A change that began the deviation comes before it is sustained: the

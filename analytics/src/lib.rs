@@ -24,6 +24,7 @@ pub mod baseline;
 mod detector;
 pub mod instrument;
 pub mod joint;
+pub mod levels;
 pub mod rul;
 mod stage;
 pub mod stream;

@@ -239,25 +239,38 @@ impl RulModel {
 
     /// Remaining life after the last row of `unit`, whose columns follow [`RulModel::sensors`].
     pub fn predict(&self, unit: &UnitHistory) -> Result<Option<Prediction>, RulError> {
-        let with_settings = self.regimes.is_some() != unit.settings.is_empty();
-        if unit.columns.len() != self.sensors.len() || !with_settings {
-            return Err(RulError::Shape(unit.id.clone(), self.sensors.len()));
-        }
-        let normalised;
-        let unit = match &self.regimes {
-            Some(r) => {
-                normalised = r.normalise(unit);
-                &normalised
-            }
-            None => unit,
-        };
-        let Some(last) = features::unit_features(&unit.ages, &unit.columns)
-            .map_err(|e| RulError::Features(e.to_string()))?
+        Ok(self
+            .predict_all(std::slice::from_ref(unit))?
             .pop()
-        else {
-            return Ok(None);
+            .flatten())
+    }
+
+    /// [`RulModel::predict`] for every unit, with one features query for all.
+    pub fn predict_all(&self, units: &[UnitHistory]) -> Result<Vec<Option<Prediction>>, RulError> {
+        for unit in units {
+            let with_settings = self.regimes.is_some() != unit.settings.is_empty();
+            if unit.columns.len() != self.sensors.len() || !with_settings {
+                return Err(RulError::Shape(unit.id.clone(), self.sensors.len()));
+            }
+        }
+        let normalised: Vec<UnitHistory>;
+        let units = match &self.regimes {
+            Some(r) => {
+                normalised = units.iter().map(|u| r.normalise(u)).collect();
+                &normalised[..]
+            }
+            None => units,
         };
-        let rul = clamp(self.booster.predict(&last), self.cap);
+        let features = features::features(units).map_err(|e| RulError::Features(e.to_string()))?;
+        Ok(features
+            .into_iter()
+            .map(|mut rows| rows.pop().map(|last| self.predict_row(&last)))
+            .collect())
+    }
+
+    /// The prediction for one row of features, with its band.
+    fn predict_row(&self, row: &[f64]) -> Prediction {
+        let rul = clamp(self.booster.predict(row), self.cap);
         let band = self
             .bands
             .iter()
@@ -269,7 +282,7 @@ impl RulModel {
                 clamp(rul + b.high, self.cap).max(rul),
             )
         });
-        Ok(Some(Prediction { rul, low, high }))
+        Prediction { rul, low, high }
     }
 }
 
@@ -278,13 +291,12 @@ fn labelled_rows(
     units: &[UnitHistory],
     limit: Option<f64>,
 ) -> Result<Vec<(usize, Vec<f64>, f64)>, RulError> {
+    let features = features::features(units).map_err(|e| RulError::Features(e.to_string()))?;
     let mut rows = Vec::new();
-    for (k, u) in units.iter().enumerate() {
+    for (k, (u, unit_rows)) in units.iter().zip(features).enumerate() {
         let last = u.ages.last().copied().unwrap_or(0.0);
         let labels = u.ages.iter().map(|a| cap(last - a, limit));
-        let features = features::unit_features(&u.ages, &u.columns)
-            .map_err(|e| RulError::Features(e.to_string()))?;
-        rows.extend(features.into_iter().zip(labels).map(|(f, y)| (k, f, y)));
+        rows.extend(unit_rows.into_iter().zip(labels).map(|(f, y)| (k, f, y)));
     }
     Ok(rows)
 }

@@ -62,7 +62,7 @@ pub async fn run(
             }
         };
         for r in repairs.take() {
-            detector.repair(&r.asset, r.at_ms, &r.sensors);
+            detector.resolved(&r);
         }
         for a in &batch.births {
             asset_types.insert(a.id.clone(), a.asset_type.clone());

@@ -51,6 +51,7 @@ fn repair_of(t: &Ticket) -> Option<Repair> {
             ticket_id: t.id,
             failure_mode: mode.parse().ok()?,
             sensors: Vec::new(),
+            failed: t.kind == forewarn_maintenance::TicketKind::Corrective,
         });
     }
     let finding: forewarn_domain::Finding = serde_json::from_value(t.evidence.clone()).ok()?;
@@ -62,6 +63,7 @@ fn repair_of(t: &Ticket) -> Option<Repair> {
         ticket_id: t.id,
         failure_mode: t.failure_mode.parse().ok()?,
         sensors,
+        failed: false,
     })
 }
 

@@ -195,8 +195,9 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
         "low",
         "high"
     );
-    for unit in &units {
-        if let Some(p) = file.model.predict(unit)? {
+    let predictions = file.model.predict_all(&units)?;
+    for (unit, p) in units.iter().zip(predictions) {
+        if let Some(p) = p {
             let last = unit.ages.last().copied().unwrap_or_default();
             println!(
                 "{:<12} {last:>10} {:>10.1} {:>10.1} {:>10.1}",

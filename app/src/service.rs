@@ -182,7 +182,7 @@ pub async fn run(
     let mut detector = Detector::new(spec.config.baseline()).with_catalog(&catalog);
     // Repairs are events in each asset's timeline: the replay re-learns at the same moments.
     for r in db.repairs().await? {
-        detector.repair(&r.asset, r.at_ms, &r.sensors);
+        detector.resolved(&r);
     }
     let (mut detector, replayed) = replay_history(detector, store.as_ref(), &asset_types).await?;
     // The replay refits what was fitted before: stored models are kept as they are.

@@ -219,6 +219,22 @@ pub struct HealthIndex {
     /// The asset's remaining life: the soonest estimate among its deviating sensors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_to_failure_h: Option<TimeToFailure>,
+    /// The failure levels the estimate extrapolates to: the catalog's (version 0) or as
+    /// re-learnt from the fleet's repairs since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<LevelsVersion>,
+}
+
+/// A version of an asset type's failure levels: the catalog's `failure_scores` (version 0),
+/// re-estimated at each repair that found one of its modes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LevelsVersion {
+    /// 0 for the catalog's; one more for every repair that taught something.
+    pub version: u32,
+    /// Repairs of machines that had failed, among them.
+    pub failures: u32,
+    /// Repairs before failure, among them.
+    pub repairs: u32,
 }
 
 impl Finding {

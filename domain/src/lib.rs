@@ -27,7 +27,7 @@ pub use catalog::{
     PartRequirement, SensorSpec,
 };
 pub use finding::{
-    AbruptChange, ChangeKind, Finding, HealthIndex, InstrumentFault, JointEvidence,
+    AbruptChange, ChangeKind, Finding, HealthIndex, InstrumentFault, JointEvidence, LevelsVersion,
     SensorDeviation, SensorFault, Severity, TimeToFailure,
 };
 pub use health::{

@@ -26,6 +26,11 @@ pub struct Repair {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>)]
     pub sensors: Vec<SensorName>,
+    /// The machine had failed before the repair (a corrective ticket: it stopped): what its
+    /// sensors reached is where this mode fails, not a point short of it. Analytics learns the
+    /// mode's failure levels from both kinds.
+    #[serde(default)]
+    pub failed: bool,
 }
 
 /// Repairs on their way from the people who resolve tickets (the API) to analytics, which

@@ -72,7 +72,7 @@ impl crate::Maintenance {
     /// asset's normal at the same moments as it did live.
     pub async fn repairs(&self) -> Result<Vec<Repair>, MaintenanceError> {
         let rows = sqlx::query(
-            "SELECT id, asset_id, repaired_at_ms, found_mode, finished_ms, failure_mode, evidence, resolution
+            "SELECT id, asset_id, repaired_at_ms, found_mode, finished_ms, failure_mode, evidence, resolution, kind
              FROM tickets
              WHERE status IN ('resolved', 'closed')
                AND ((repaired_at_ms IS NOT NULL AND found_mode IS NOT NULL)
@@ -97,6 +97,7 @@ fn repair_of(r: &sqlx::any::AnyRow) -> Option<Repair> {
             at_ms,
             failure_mode: mode.parse().ok()?,
             sensors: Vec::new(),
+            failed: r.get::<&str, _>(8) == "corrective",
         });
     }
     let evidence: forewarn_domain::Finding = serde_json::from_str(r.get::<&str, _>(6)).ok()?;
@@ -110,6 +111,7 @@ fn repair_of(r: &sqlx::any::AnyRow) -> Option<Repair> {
         at_ms: r.get::<Option<i64>, _>(4)?,
         failure_mode: r.get::<&str, _>(5).parse().ok()?,
         sensors,
+        failed: false,
     })
 }
 

@@ -83,7 +83,7 @@ impl Detector {
         asset_type: &AssetTypeId,
         deviations: &[SensorDeviation],
     ) -> Option<HealthIndex> {
-        let levels = self.failure_levels.get(asset_type)?;
+        let levels = self.levels.levels(asset_type)?;
         let judged = state
             .sensors
             .iter()
@@ -97,6 +97,7 @@ impl Detector {
                 .iter()
                 .filter_map(|d| d.time_to_failure_h)
                 .min_by(|a, b| a.hours.total_cmp(&b.hours)),
+            levels: self.levels.version(asset_type),
         })
     }
 }

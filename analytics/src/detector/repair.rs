@@ -7,7 +7,7 @@
 //! end, and with them the health index's decline. When a sensor's new warm-up ends, its new
 //! normal is judged before it counts: a bad repair must not be learnt as healthy.
 
-use forewarn_domain::{AssetId, AssetTypeId, SensorName, TimestampMs};
+use forewarn_domain::{AssetId, AssetTypeId, FailureModeId, Repair, SensorName, TimestampMs};
 
 use super::{AssetState, Detector};
 use crate::baseline::median;
@@ -21,13 +21,49 @@ const PREDICTED_SPREADS: f64 = 1.5;
 /// Fewest other healthy units for the fleet to be a reference.
 const FLEET_MIN: usize = 4;
 
+/// A repair or all-clear waiting for the asset's first reading after it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Due {
+    /// When it took effect (device time).
+    pub at: TimestampMs,
+    /// An all-clear's sensors; empty for a repair.
+    pub sensors: Vec<SensorName>,
+    /// A repair's mode found, and whether the machine had failed: what the failure levels
+    /// learn from.
+    pub found: Option<(FailureModeId, bool)>,
+}
+
+/// What a repair that found a mode tells the failure levels: the mode, whether the machine
+/// had failed, and every sensor's smoothed score just before.
+pub(super) type Found = ((FailureModeId, bool), Vec<(SensorName, f64)>);
+
 impl Detector {
+    /// A resolved ticket's repair or all-clear ([`Detector::repair`]); a repair also teaches
+    /// the failure levels of the mode it found when it takes effect.
+    pub fn resolved(&mut self, r: &Repair) {
+        let found = r
+            .sensors
+            .is_empty()
+            .then(|| (r.failure_mode.clone(), r.failed));
+        self.schedule(&r.asset, r.at_ms, &r.sensors, found);
+    }
+
     /// A repair of `asset` took effect at `at_ms` (device time) — or, when `sensors` are named,
     /// an all-clear: a technician found no fault behind their deviation, so they learn what
     /// they show as normal (no judgement: a person looked). Takes effect at the asset's first
     /// reading after it; one already known (the same moment and sensors, or at or before the
     /// last applied) is ignored, so the start-up list and live ones may overlap.
     pub fn repair(&mut self, asset: &AssetId, at_ms: TimestampMs, sensors: &[SensorName]) {
+        self.schedule(asset, at_ms, sensors, None);
+    }
+
+    fn schedule(
+        &mut self,
+        asset: &AssetId,
+        at_ms: TimestampMs,
+        sensors: &[SensorName],
+        found: Option<(FailureModeId, bool)>,
+    ) {
         let state = match self.assets.get_mut(asset) {
             Some(s) => s,
             None => self.assets.entry(asset.clone()).or_default(),
@@ -35,12 +71,19 @@ impl Detector {
         let known = state
             .repairs
             .iter()
-            .any(|(t, s)| *t == at_ms && s.as_slice() == sensors);
+            .any(|d| d.at == at_ms && d.sensors.as_slice() == sensors);
         if state.applied_ms.is_some_and(|t| at_ms <= t) || known {
             return;
         }
-        let i = state.repairs.partition_point(|(t, _)| *t <= at_ms);
-        state.repairs.insert(i, (at_ms, sensors.to_vec()));
+        let i = state.repairs.partition_point(|d| d.at <= at_ms);
+        state.repairs.insert(
+            i,
+            Due {
+                at: at_ms,
+                sensors: sensors.to_vec(),
+                found,
+            },
+        );
     }
 
     /// The device time of the asset's latest repair that took effect.
@@ -101,25 +144,33 @@ impl Detector {
 
 /// Applies the asset's pending repairs and all-clears that took effect before `ts` (its next
 /// reading).
-pub(super) fn apply_due(state: &mut AssetState, ts: TimestampMs, warmup_ms: i64) {
-    let due = state.repairs.partition_point(|(t, _)| *t < ts);
+pub(super) fn apply_due(state: &mut AssetState, ts: TimestampMs, warmup_ms: i64) -> Option<Found> {
+    let due = state.repairs.partition_point(|d| d.at < ts);
     if due == 0 {
-        return;
+        return None;
     }
-    let events: Vec<(TimestampMs, Vec<SensorName>)> = state.repairs.drain(..due).collect();
-    state.applied_ms = events.last().map(|e| e.0);
-    for (_, sensors) in events.iter().filter(|e| !e.1.is_empty()) {
-        for name in sensors {
+    let events: Vec<Due> = state.repairs.drain(..due).collect();
+    state.applied_ms = events.last().map(|e| e.at);
+    for d in events.iter().filter(|e| !e.sensors.is_empty()) {
+        for name in &d.sensors {
             if let Some(s) = state.sensors.get_mut(name) {
                 s.baseline.relearn();
             }
             state.reported.remove(name);
         }
     }
-    let Some(at) = events.iter().rev().find(|e| e.1.is_empty()).map(|e| e.0) else {
-        return;
-    };
-    state.repaired_ms = Some(at);
+    let repair = events.into_iter().rev().find(|e| e.sensors.is_empty())?;
+    // What the sensors had reached, before their normals start again.
+    let found = repair.found.map(|f| {
+        let scores = state
+            .sensors
+            .iter()
+            .filter(|(_, s)| s.fault().is_none())
+            .map(|(n, s)| (n.clone(), s.baseline.score()))
+            .collect();
+        (f, scores)
+    });
+    state.repaired_ms = Some(repair.at);
     for s in state.sensors.values_mut() {
         s.baseline.rebaseline();
         // Every operating point learns its normal again, when the asset next runs there.
@@ -143,6 +194,7 @@ pub(super) fn apply_due(state: &mut AssetState, ts: TimestampMs, warmup_ms: i64)
     state.last_emit_ms = None;
     state.last_fault_emit_ms = None;
     state.machine_due = false;
+    found
 }
 
 /// Whether the normal (center, scale) a sensor learnt after a repair looks like a healthy

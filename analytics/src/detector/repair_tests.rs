@@ -1,6 +1,6 @@
 //! Repairs: re-baselining, judging the new normal, and replays that match live.
 
-use forewarn_domain::{AssetId, AssetTypeId, Finding, Reading, SensorName};
+use forewarn_domain::{AssetId, AssetTypeId, Direction, Finding, Reading, SensorName};
 
 use super::healthy_after_repair;
 use crate::Detector;
@@ -240,4 +240,84 @@ fn an_all_clear_teaches_the_named_sensor_its_normal() {
     let base = d.health(&asset).unwrap().sensors[0].baseline.unwrap();
     assert!((base - 43.0).abs() < 0.3, "the level it learnt: {base}");
     assert_eq!(d.repaired_at(&asset), None, "an all-clear is not a repair");
+}
+
+/// Feeds `repaired_fan`'s history, the repair that found overheating arriving live (or, for a
+/// replay, listed before the history); then a second overheating from day 8.
+fn learn_levels(live: bool, failed: bool) -> (Detector, Vec<Finding>) {
+    let (ty, asset, temp) = ids();
+    let mut d = Detector::default().with_catalog(&fan_catalog());
+    let repair = forewarn_domain::Repair {
+        asset: asset.clone(),
+        at_ms: 4 * DAY * MIN,
+        ticket_id: 1,
+        failure_mode: "overheat".parse().unwrap(),
+        sensors: Vec::new(),
+        failed,
+    };
+    if !live {
+        d.resolved(&repair);
+    }
+    let mut findings = Vec::new();
+    for i in 0..10 * DAY {
+        if live && i == 4 * DAY + 1 {
+            d.resolved(&repair);
+        }
+        let again = if i > 8 * DAY {
+            (i - 8 * DAY) as f64 / 60.0 * 0.5
+        } else {
+            0.0
+        };
+        let r = Reading {
+            asset: asset.clone(),
+            sensor: temp.clone(),
+            ts_ms: i * MIN,
+            value: 40.0 + 0.5 * wobble(i) + repaired_fan(i) + again,
+        };
+        findings.extend(d.observe(&r, &ty));
+    }
+    (d, findings)
+}
+
+#[test]
+fn a_repair_that_found_the_mode_teaches_its_failure_level_and_a_replay_learns_the_same() {
+    let (ty, _, temp) = ids();
+    let (live, findings) = learn_levels(true, false);
+    let level = |d: &Detector| d.levels.levels(&ty).unwrap()[&(temp.clone(), Direction::Up)];
+    // Repaired far beyond the catalog's 6 σ without failing: the level was too low.
+    assert!(level(&live) > 9.0, "{}", level(&live));
+    let version = live.levels.version(&ty).unwrap();
+    assert_eq!(
+        (version.version, version.repairs, version.failures),
+        (1, 1, 0)
+    );
+    let before: Vec<_> = findings
+        .iter()
+        .filter(|f| f.detected_at_ms <= 4 * DAY * MIN)
+        .collect();
+    let after: Vec<_> = findings
+        .iter()
+        .filter(|f| f.detected_at_ms > 8 * DAY * MIN)
+        .collect();
+    assert!(!before.is_empty() && !after.is_empty());
+    let named = |f: &Finding| f.health.as_ref().and_then(|h| h.levels).map(|l| l.version);
+    assert!(
+        before.iter().all(|f| named(f) == Some(0)),
+        "{:?}",
+        before[0].health
+    );
+    assert!(
+        after.iter().all(|f| named(f) == Some(1)),
+        "{:?}",
+        after[0].health
+    );
+    // A restart replays the stored repair at the same moment of the same history.
+    let (replay, _) = learn_levels(false, false);
+    assert_eq!(level(&replay), level(&live));
+    assert_eq!(replay.levels.version(&ty), Some(version));
+    // A machine that failed there shows the level itself: it moves further than a repair
+    // short of failing (a lower bound) does.
+    let (failed, _) = learn_levels(true, true);
+    assert!(level(&failed) > 6.0);
+    assert_eq!(failed.levels.version(&ty).map(|v| v.failures), Some(1));
 }

@@ -14,6 +14,8 @@
 
 use polars::prelude::*;
 
+use super::UnitHistory;
+
 const MEANS: [usize; 4] = [5, 10, 20, 30];
 const SLOPES: [usize; 3] = [10, 30, 60];
 const SPREAD: usize = 10;
@@ -21,6 +23,8 @@ const SPREAD: usize = 10;
 const START: usize = 30;
 /// The row number column (and `x` of the slopes).
 const ROW: &str = "__row";
+/// The unit column, which every window runs over.
+const UNIT: &str = "__unit";
 
 /// Features per sensor.
 pub const PER_SENSOR: usize = 1 + MEANS.len() + SLOPES.len() + 2;
@@ -38,21 +42,37 @@ pub fn names(sensors: &[String]) -> Vec<String> {
     out
 }
 
-/// The feature rows of one unit: `ages` per row, `columns[k][i]` the k-th sensor at row `i`.
-/// Returns one vector of [`names`]-ordered features per row.
-pub fn unit_features(ages: &[f64], columns: &[Vec<f64>]) -> PolarsResult<Vec<Vec<f64>>> {
-    let n = ages.len();
-    let mut frame = vec![
-        Column::new("age".into(), ages),
-        Column::new(ROW.into(), (0..n).map(|i| i as f64).collect::<Vec<_>>()),
-    ];
-    let sensors: Vec<String> = (0..columns.len()).map(|k| format!("s{k}")).collect();
-    for (name, col) in sensors.iter().zip(columns) {
-        frame.push(Column::new(name.as_str().into(), col));
-    }
-    let exprs: Vec<Expr> = std::iter::once(col("age"))
-        .chain(sensors.iter().flat_map(|s| sensor_exprs(s)))
+/// The feature rows of every unit, in one polars query (the windows run per unit): per unit,
+/// one vector of [`names`]-ordered features per row. Every unit has as many sensor columns.
+pub fn features(units: &[UnitHistory]) -> PolarsResult<Vec<Vec<Vec<f64>>>> {
+    let sensors: Vec<String> = (0..units.first().map_or(0, |u| u.columns.len()))
+        .map(|k| format!("s{k}"))
         .collect();
+    let n: usize = units.iter().map(|u| u.ages.len()).sum();
+    let repeat = |f: &dyn Fn(usize, &UnitHistory) -> Vec<f64>| -> Vec<f64> {
+        units
+            .iter()
+            .enumerate()
+            .flat_map(|(k, u)| f(k, u))
+            .collect()
+    };
+    let mut frame = vec![
+        Column::new(UNIT.into(), repeat(&|k, u| vec![k as f64; u.ages.len()])),
+        Column::new("age".into(), repeat(&|_, u| u.ages.clone())),
+        Column::new(
+            ROW.into(),
+            repeat(&|_, u| (0..u.ages.len()).map(|i| i as f64).collect()),
+        ),
+    ];
+    for (k, name) in sensors.iter().enumerate() {
+        let values = repeat(&|_, u| u.columns.get(k).cloned().unwrap_or_default());
+        polars_ensure!(values.len() == n, ShapeMismatch: "units with different sensor columns");
+        frame.push(Column::new(name.as_str().into(), values));
+    }
+    let mut exprs = vec![col("age")];
+    for s in &sensors {
+        exprs.extend(sensor_exprs(s)?);
+    }
     let out = DataFrame::new(n, frame)?.lazy().select(exprs).collect()?;
     let values: Vec<Vec<f64>> = out
         .columns()
@@ -62,8 +82,16 @@ pub fn unit_features(ages: &[f64], columns: &[Vec<f64>]) -> PolarsResult<Vec<Vec
             Ok(c.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
         })
         .collect::<PolarsResult<_>>()?;
-    Ok((0..n)
-        .map(|i| values.iter().map(|c| c[i]).collect())
+    let mut first = 0;
+    Ok(units
+        .iter()
+        .map(|u| {
+            let rows = (first..first + u.ages.len())
+                .map(|i| values.iter().map(|c| c[i]).collect())
+                .collect();
+            first += u.ages.len();
+            rows
+        })
         .collect())
 }
 
@@ -77,50 +105,56 @@ fn window(w: usize) -> RollingOptionsFixedWindow {
 }
 
 /// The [`PER_SENSOR`] features of sensor column `s`, in [`names`] order.
-fn sensor_exprs(s: &str) -> Vec<Expr> {
+fn sensor_exprs(s: &str) -> PolarsResult<Vec<Expr>> {
     let v = col(s);
     let mut out = vec![v.clone().alias(format!("{s}_value"))];
-    out.extend(MEANS.iter().map(|&w| {
-        v.clone()
-            .rolling_mean(window(w))
-            .alias(format!("{s}_mean{w}"))
-    }));
-    out.extend(SLOPES.iter().map(|&w| slope(s, w)));
+    for w in MEANS {
+        let mean = per_unit(v.clone().rolling_mean(window(w)))?;
+        out.push(mean.alias(format!("{s}_mean{w}")));
+    }
+    for w in SLOPES {
+        out.push(slope(s, w)?);
+    }
     let population = RollingOptionsFixedWindow {
         fn_params: Some(RollingFnParams::Var(RollingVarParams { ddof: 0 })),
         ..window(SPREAD)
     };
     out.push(
-        v.clone()
-            .rolling_std(population)
+        per_unit(v.clone().rolling_std(population))?
             .fill_null(lit(0.0))
             .alias(format!("{s}_sd{SPREAD}")),
     );
     // Before row START the 30-row mean is the start's mean: nothing has moved yet.
-    let moved = v.clone().rolling_mean(window(START)) - v.head(Some(START)).mean();
+    let moved =
+        per_unit(v.clone().rolling_mean(window(START)))? - per_unit(v.head(Some(START)).mean())?;
     out.push(
         when(col(ROW).lt(lit(START as f64)))
             .then(lit(0.0))
             .otherwise(moved)
             .alias(format!("{s}_from_start")),
     );
-    out
+    Ok(out)
+}
+
+/// `e` computed within each unit.
+fn per_unit(e: Expr) -> PolarsResult<Expr> {
+    e.over([col(UNIT)])
 }
 
 /// The least-squares slope per row of sensor `s` over the last `w` rows (0 for one row).
-fn slope(s: &str, w: usize) -> Expr {
+fn slope(s: &str, w: usize) -> PolarsResult<Expr> {
     let x = col(ROW);
-    let y = col(s) - col(s).first();
-    let sum = |e: Expr| e.rolling_sum(window(w));
-    let n = sum(lit(1.0) + x.clone() * lit(0.0));
-    let (sx, sy) = (sum(x.clone()), sum(y.clone()));
-    let (sxy, sxx) = (sum(x.clone() * y), sum(x.clone() * x));
+    let y = col(s) - per_unit(col(s).first())?;
+    let sum = |e: Expr| per_unit(e.rolling_sum(window(w)));
+    let n = sum(lit(1.0) + x.clone() * lit(0.0))?;
+    let (sx, sy) = (sum(x.clone())?, sum(y.clone())?);
+    let (sxy, sxx) = (sum(x.clone() * y)?, sum(x.clone() * x)?);
     let den = n.clone() * sxx - sx.clone() * sx.clone();
     let num = n * sxy - sx * sy;
-    when(den.clone().gt(lit(1e-9)))
+    Ok(when(den.clone().gt(lit(1e-9)))
         .then(num / den)
         .otherwise(lit(0.0))
-        .alias(format!("{s}_slope{w}"))
+        .alias(format!("{s}_slope{w}")))
 }
 
 #[cfg(test)]
@@ -131,6 +165,19 @@ mod tests {
         xs.iter().sum::<f64>() / xs.len() as f64
     }
 
+    fn unit(ages: &[f64], col: &[f64]) -> UnitHistory {
+        UnitHistory {
+            id: "u".into(),
+            ages: ages.to_vec(),
+            columns: vec![col.to_vec()],
+            settings: Vec::new(),
+        }
+    }
+
+    fn one(ages: &[f64], col: &[f64]) -> Vec<Vec<f64>> {
+        features(&[unit(ages, col)]).unwrap().remove(0)
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9 * (1.0 + b.abs())
     }
@@ -139,7 +186,7 @@ mod tests {
     fn windows_look_back_only_and_shrink_at_the_start() {
         let col: Vec<f64> = (0..40).map(|i| 2.0 * f64::from(i)).collect();
         let ages: Vec<f64> = (1..=40).map(f64::from).collect();
-        let rows = unit_features(&ages, std::slice::from_ref(&col)).unwrap();
+        let rows = one(&ages, &col);
         assert_eq!(
             rows[0],
             [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
@@ -168,7 +215,7 @@ mod tests {
             .map(|i| 1500.0 + 0.3 * f64::from(i) + 4.0 * (f64::from(i) * 1.7).sin())
             .collect();
         let ages: Vec<f64> = (0..80).map(f64::from).collect();
-        let rows = unit_features(&ages, std::slice::from_ref(&col)).unwrap();
+        let rows = one(&ages, &col);
         for i in [0usize, 1, 9, 29, 30, 59, 79] {
             let win = |w: usize| &col[(i + 1).saturating_sub(w)..=i];
             let ls = |xs: &[f64]| {
@@ -191,5 +238,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn windows_never_cross_from_one_unit_to_the_next() {
+        let a: Vec<f64> = (0..50).map(|i| 100.0 + f64::from(i)).collect();
+        let b: Vec<f64> = (0..40).map(|i| 5.0 - 0.5 * f64::from(i)).collect();
+        let ages = |n: i32| (1..=n).map(f64::from).collect::<Vec<_>>();
+        let both = features(&[unit(&ages(50), &a), unit(&ages(40), &b)]).unwrap();
+        assert_eq!(both[0], one(&ages(50), &a));
+        assert_eq!(both[1], one(&ages(40), &b));
+        assert_eq!(
+            both[1][0][1..],
+            [5.0, 5.0, 5.0, 5.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        );
+        assert!(close(both[1][35][6], -0.5), "{:?}", both[1][35]);
     }
 }

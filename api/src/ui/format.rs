@@ -206,6 +206,25 @@ pub(crate) fn summary(tr: Tr, f: &Finding) -> String {
             h.index * 100.0,
             h.limiting_sensor
         ));
+        if let Some(l) = h.levels {
+            parts.push(levels(tr, l));
+        }
     }
     parts.join(" · ")
+}
+/// Which failure levels a remaining-life estimate extrapolated to: the catalog's, or a
+/// version re-learnt from the fleet's repairs.
+fn levels(tr: Tr, l: forewarn_domain::LevelsVersion) -> String {
+    if l.version == 0 {
+        return format!("{} {}", tr.t("finding.levels"), tr.t("levels.catalog"));
+    }
+    format!(
+        "{} v{} ({} {}, {} {})",
+        tr.t("finding.levels"),
+        l.version,
+        l.failures,
+        tr.t("levels.failures"),
+        l.repairs,
+        tr.t("levels.repairs")
+    )
 }

@@ -269,6 +269,10 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("finding.misreading", "Misreading", "读数异常"),
     ("finding.joint", "Joint model score", "联合模型评分"),
     ("finding.health", "Health", "健康度"),
+    ("finding.levels", "Failure levels", "失效水平"),
+    ("levels.catalog", "as in the catalog", "采用目录值"),
+    ("levels.failures", "failures", "次失效"),
+    ("levels.repairs", "repairs before failure", "次失效前维修"),
     // Tickets.
     ("board.title", "Tickets", "工单看板"),
     ("board.empty", "Nothing here.", "暂无工单。"),
