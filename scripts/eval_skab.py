@@ -24,6 +24,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("skab_dir")
     ap.add_argument("--forewarn", default="target/release/forewarn")
+    ap.add_argument("--joint", default="mahalanobis", choices=["mahalanobis", "pca"])
     args = ap.parse_args()
     files = sorted(
         f
@@ -38,7 +39,8 @@ def main() -> int:
         for i, path in enumerate(files):
             out = os.path.join(tmp, f"{i}.csv")
             subprocess.run(
-                [args.forewarn, "backtest", "--input", path, "--baseline-rows", str(BASELINE), "--out", out],
+                [args.forewarn, "backtest", "--input", path, "--baseline-rows", str(BASELINE), "--out", out,
+                 "--joint", args.joint],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )

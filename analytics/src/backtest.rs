@@ -14,6 +14,7 @@
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Slice};
 
 use crate::joint::{FitError, JointModel};
+use crate::pca::PcaModel;
 use crate::stream::{ChangeKind, StreamConfig, StreamDetector};
 
 /// Settings of the joint scorer, in rows (a backtest has no clock) and relative terms.
@@ -32,6 +33,18 @@ pub struct ScoreConfig {
     /// level wanders slowly with conditions the baseline did not see (a temperature following
     /// the room or the machine's own heat), so its level is no evidence of a fault.
     pub context_autocorrelation: f64,
+    /// Which joint model scores the rows.
+    pub joint: Joint,
+}
+
+/// The joint model a [`JointScorer`] scores with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Joint {
+    /// Shrunk-correlation Mahalanobis distance ([`JointModel`]): the service's.
+    #[default]
+    Mahalanobis,
+    /// linfa's PCA with T² and SPE limits ([`PcaModel`]), for comparison.
+    Pca,
 }
 
 impl Default for ScoreConfig {
@@ -42,6 +55,7 @@ impl Default for ScoreConfig {
             margin: 1.3,
             cap: 4.0,
             context_autocorrelation: 0.7,
+            joint: Joint::Mahalanobis,
         }
     }
 }
@@ -68,7 +82,10 @@ pub struct Scored {
 /// [`score_table`] runs over a file, so a backtest reproduces the service.
 #[derive(Debug, Clone)]
 pub struct JointScorer {
+    /// Always fitted: the live detector persists its parameters.
     model: JointModel,
+    /// With [`Joint::Pca`], the model that scores.
+    pca: Option<PcaModel>,
     /// The judged columns (the others are context), in order.
     columns: Vec<usize>,
     /// Columns of a row.
@@ -93,15 +110,23 @@ impl JointScorer {
         let columns = judged_columns(baseline, cfg.context_autocorrelation);
         let judged = baseline.select(Axis(1), &columns);
         let model = JointModel::fit(judged.view())?;
+        let pca = match cfg.joint {
+            Joint::Pca => Some(PcaModel::fit(judged.view())?),
+            Joint::Mahalanobis => None,
+        };
         let raw: Vec<f64> = judged
             .rows()
             .into_iter()
-            .map(|r| model.distance2(r))
+            .map(|r| match &pca {
+                Some(p) => p.distance2(r),
+                None => model.distance2(r),
+            })
             .collect();
         let mut calib = ewma(&raw, cfg.smoothing);
         let threshold = cfg.margin * quantile(&mut calib, cfg.quantile).max(f64::EPSILON);
         Ok(Self {
             model,
+            pca,
             columns,
             width: baseline.ncols(),
             cfg: cfg.clone(),
@@ -118,10 +143,11 @@ impl JointScorer {
     /// Scores the next row (finite values, the baseline's columns).
     pub fn score(&mut self, row: ArrayView1<f64>) -> JointScore {
         let judged = row.select(Axis(0), &self.columns);
-        let d = self
-            .model
-            .distance2(judged.view())
-            .min(self.cfg.cap * self.threshold);
+        let d = match &self.pca {
+            Some(p) => p.distance2(judged.view()),
+            None => self.model.distance2(judged.view()),
+        }
+        .min(self.cfg.cap * self.threshold);
         let s = match self.smoothed {
             Some(m) => m + self.cfg.smoothing * (d - m),
             None => d,
@@ -139,11 +165,11 @@ impl JointScorer {
     pub fn contributions(&self, row: ArrayView1<f64>) -> Vec<f64> {
         let judged = row.select(Axis(0), &self.columns);
         let mut all = vec![0.0; self.width];
-        for (&c, v) in self
-            .columns
-            .iter()
-            .zip(self.model.reconstruction(judged.view()))
-        {
+        let shares = match &self.pca {
+            Some(p) => p.reconstruction(judged.view()),
+            None => self.model.reconstruction(judged.view()),
+        };
+        for (&c, v) in self.columns.iter().zip(shares) {
             all[c] = v;
         }
         all

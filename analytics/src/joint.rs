@@ -30,6 +30,9 @@ pub enum FitError {
     /// The covariance could not be factorised (should not happen after shrinkage).
     #[error("the baseline covariance is not positive definite")]
     Singular,
+    /// linfa's PCA could not be fitted.
+    #[error("principal components: {0}")]
+    Pca(String),
 }
 
 /// Mean, scale and the Cholesky factor of the shrunk correlation of a baseline.

@@ -25,6 +25,7 @@ mod detector;
 pub mod instrument;
 pub mod joint;
 pub mod levels;
+pub mod pca;
 pub mod rul;
 mod stage;
 pub mod stream;

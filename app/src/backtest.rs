@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use forewarn_analytics::backtest::{self, ScoreConfig};
+use forewarn_analytics::backtest::{self, Joint, ScoreConfig};
 use forewarn_analytics::stream::StreamConfig;
 use indicatif::ProgressBar;
 use ndarray::Array2;
@@ -40,6 +40,10 @@ pub struct BacktestArgs {
     /// Where to write the scored rows: CSV (same separator as the input) or Parquet (`.parquet`).
     #[arg(long)]
     pub out: PathBuf,
+    /// The joint model for several value columns: `mahalanobis` (the service's) or `pca`
+    /// (linfa's principal components with T² and SPE limits, for comparison).
+    #[arg(long, default_value = "mahalanobis", value_parser = ["mahalanobis", "pca"])]
+    pub joint: String,
 }
 
 /// Never inputs: labels (also any column whose name starts with `label`), and the columns an
@@ -99,7 +103,15 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
             &StreamConfig::default(),
         )
     } else {
-        backtest::score_table(values.view(), baseline, &ScoreConfig::default())
+        let joint = match args.joint.as_str() {
+            "pca" => Joint::Pca,
+            _ => Joint::Mahalanobis,
+        };
+        let cfg = ScoreConfig {
+            joint,
+            ..ScoreConfig::default()
+        };
+        backtest::score_table(values.view(), baseline, &cfg)
     }
     .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
     write_scored(&table, &scored, univariate, &args.out)?;
