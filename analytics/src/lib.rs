@@ -22,6 +22,7 @@ pub mod asset_joint;
 pub mod backtest;
 pub mod baseline;
 mod detector;
+pub mod evaluation;
 pub mod instrument;
 pub mod joint;
 pub mod levels;

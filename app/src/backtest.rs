@@ -155,8 +155,40 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     if events.len() > 20 {
         println!("  … and {} more", events.len() - 20);
     }
+    if let Some(l) = label_column(&header) {
+        report_against_labels(&header[l], &table.numbers(l), &scored.anomalous);
+    }
     println!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// The column holding the file's own labels: `anomaly`, else an `is_anomaly` that is not an
+/// earlier run's output (no `anomaly_score` beside it), else `label`.
+fn label_column(header: &[String]) -> Option<usize> {
+    let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let rescored = find("anomaly_score").is_some();
+    find("anomaly")
+        .or_else(|| find("is_anomaly").filter(|_| !rescored))
+        .or_else(|| find("label"))
+}
+
+/// Prints how the flagged rows compare with the labels (non-zero = anomalous).
+fn report_against_labels(name: &str, labels: &[f64], flagged: &[bool]) {
+    let labels: Vec<bool> = labels.iter().map(|v| v.is_finite() && *v != 0.0).collect();
+    let e = forewarn_analytics::evaluation::evaluate(&labels, flagged);
+    let delay = e.mean_delay_rows.map_or(String::new(), |d| {
+        format!(", {d:.1} rows after their start on average")
+    });
+    println!(
+        "against its labels ({name}): precision {:.3}, recall {:.3}, F1 {:.3}, false alarms {:.1} %, missed {:.1} %; {} of {} events caught{delay}",
+        e.precision,
+        e.recall,
+        e.f1,
+        e.false_alarm_rate,
+        e.missed_alarm_rate,
+        e.events_caught,
+        e.events
+    );
 }
 
 /// Writes every input column (an earlier run's scores left out) with this run's scores:

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, EXAMPLE_CONFIG};
 use crate::{parse_duration, parse_host_port};
+use forewarn_domain::Catalog;
 
 /// Forewarn: predictive maintenance from MQTT telemetry to maintenance tickets.
 #[derive(Debug, Parser)]
@@ -39,6 +40,13 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the asset types the service knows: their sensor names (the metrics to publish),
+    /// units and ranges, and the failure modes with signatures, skills and parts.
+    Catalog {
+        /// The configuration whose catalog to print (default: the built-in catalog).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// API tokens.
     #[command(subcommand)]
     Token(crate::token::TokenCommand),
@@ -260,6 +268,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Bench(BenchCommand::Store(args)) => {
                 tokio::task::spawn_blocking(move || crate::bench::store(args)).await?
             }
+            Command::Catalog { config } => {
+                let catalog = match config {
+                    Some(path) => Config::load(&path)?.catalog()?,
+                    None => Catalog::from_toml(crate::config::BUILTIN_CATALOG)?,
+                };
+                print!("{}", crate::catalog_cmd::render(&catalog));
+                Ok(())
+            }
             Command::Config(ConfigCommand::Example) => {
                 print!("{EXAMPLE_CONFIG}");
                 Ok(())
@@ -283,9 +299,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn init_tracing(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour codes only on a terminal: a redirected log stays plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

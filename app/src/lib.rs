@@ -3,6 +3,7 @@
 
 pub mod backtest;
 pub mod bench;
+pub mod catalog_cmd;
 pub mod cli;
 pub mod config;
 pub mod demo;

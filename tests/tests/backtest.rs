@@ -68,6 +68,12 @@ fn scores_every_row_passes_labels_through_and_finds_the_fault() {
             "labels are not inputs: {stdout}"
         );
         assert!(stdout.contains("driven by flow"), "{stdout}");
+        // The file's own labels score the run.
+        assert!(
+            stdout.contains("against its labels (anomaly)")
+                && stdout.contains("1 of 1 events caught"),
+            "{stdout}"
+        );
 
         let text = std::fs::read_to_string(&scored).unwrap();
         let mut lines = text.lines();
