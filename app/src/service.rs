@@ -134,6 +134,8 @@ pub async fn run(
         .await
         .with_context(|| format!("binding HTTP on {}", spec.http))?;
     let http_addr = listener.local_addr()?;
+    // An introduction, not a log line: printed whatever the log level.
+    println!("{}", introduction(http_addr));
     let app = forewarn_api::router(forewarn_api::AppState {
         store: store.clone(),
         db: db.clone(),
@@ -408,4 +410,17 @@ async fn fan_out(
             .map_err(|_| anyhow::anyhow!("analytics stopped"))?;
     }
     Ok(())
+}
+/// Where the service answers: the dashboards, the API and its OpenAPI document. A wildcard
+/// listen address is shown as `localhost`, which a browser on the same machine can open.
+pub fn introduction(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let url = format!("http://{host}:{}", addr.port());
+    format!(
+        "Forewarn is running: dashboards at {url}/ · API at {url}/api/v1 · OpenAPI at {url}/api/v1/openapi.json"
+    )
 }

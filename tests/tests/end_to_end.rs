@@ -359,3 +359,53 @@ async fn ingest_reconnects_and_resubscribes_after_a_broker_restart() {
     svc.stop().await.unwrap();
     drop(broker);
 }
+
+/// Issue 19: `forewarn run` introduces itself — its first line on standard output is where the
+/// dashboards and the API answer, and that address answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_prints_where_it_answers() {
+    use std::io::BufRead;
+    let broker = Mosquitto::start().expect("mosquitto");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("forewarn.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[mqtt]\nport = {}\nclient_id = \"forewarn-intro\"\n",
+            broker.port
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(forewarn_bin())
+        .args(["run", "--config"])
+        .arg(&conf)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--http", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(line.contains("dashboards at http://127.0.0.1:"), "{line}");
+    let port: u16 = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line}"));
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let (status, body) = http_get(addr, "/healthz").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{body}");
+}
