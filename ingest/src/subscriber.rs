@@ -125,7 +125,7 @@ async fn poll(
             Ok(s) => s,
             Err(ConnectError::Fatal(e)) => return Err(e),
             Err(ConnectError::Retry(e)) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+                tracing::warn!(broker = %format!("{}:{}", p.cfg.host, p.cfg.port), error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
                 tokio::select! {
                     _ = shutdown.cancelled() => return Ok(()),
                     _ = sleep(backoff) => {}
@@ -194,7 +194,7 @@ async fn poll(
                     let error = other
                         .err()
                         .map_or("closed by the broker".into(), |e| e.to_string());
-                    tracing::warn!(error = %error, "broker connection lost");
+                    tracing::warn!(broker = %format!("{}:{}", p.cfg.host, p.cfg.port), error = %error, "broker connection lost");
                     continue 'connect;
                 }
             }
