@@ -216,7 +216,16 @@ impl Maintenance {
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Postgres => {
+                // One writer at a time, as SQLite's IMMEDIATE gives: a cancellation releasing
+                // reservations in one warehouse order and a transfer taking two rows in another
+                // deadlocked (40P01) under concurrent moves. The lock ends with the transaction.
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(4242)")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
         }
     }
 
