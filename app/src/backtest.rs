@@ -116,7 +116,23 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     .with_context(|| format!("fitting the baseline (the first {baseline} rows)"))?;
     write_scored(&table, &scored, univariate, &args.out)?;
 
-    let events = backtest::events(&scored);
+    report(&table, &header, &inputs, time_col, baseline, &scored);
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// Prints the run's summary, its first events with the sensors that drove them, and — when the
+/// file has labels — how it did against them.
+fn report(
+    table: &Table,
+    header: &[String],
+    inputs: &[usize],
+    time_col: Option<usize>,
+    baseline: usize,
+    scored: &backtest::Scored,
+) {
+    let univariate = inputs.len() == 1;
+    let events = backtest::events(scored);
     let flagged = scored.anomalous.iter().filter(|&&a| a).count();
     println!(
         "{} rows, {} sensors ({}), baseline {} rows; {} anomalous rows in {} events",
@@ -155,11 +171,9 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     if events.len() > 20 {
         println!("  … and {} more", events.len() - 20);
     }
-    if let Some(l) = label_column(&header) {
+    if let Some(l) = label_column(header) {
         report_against_labels(&header[l], &table.numbers(l), &scored.anomalous);
     }
-    println!("wrote {}", args.out.display());
-    Ok(())
 }
 
 /// The column holding the file's own labels: `anomaly`, else an `is_anomaly` that is not an
