@@ -21,6 +21,8 @@ mod repair;
 mod rest;
 use crate::baseline::{BaselineConfig, SensorBaseline};
 use crate::instrument::{Admit, SensorCheck};
+use crate::levels;
+use fleet_levels::LevelInUse;
 
 /// A sensor silent for this many of its usual intervals, while its asset reports, has dropped
 /// out.
@@ -388,9 +390,8 @@ impl Detector {
                     since_ms: d.since_ms,
                     time_to_failure_h: self
                         .levels
-                        .levels(asset_type)
-                        .and_then(|l| l.get(&(name.clone(), d.direction)))
-                        .and_then(|&level| time_to_failure(b, level)),
+                        .level(asset_type, name, d.direction)
+                        .and_then(|level| time_to_failure(b, level)),
                     // A change that began the deviation comes before it is sustained: the
                     // smoothed score takes a few time constants to cross the threshold.
                     // Only a shift begins a deviation; a lone spike before it is noise.
@@ -426,48 +427,41 @@ impl Detector {
     }
 }
 
-/// Units of one failure mode do not all fail at the same deviation: in the simulator's
-/// run-to-failure history, the level at failure spread from about 0.7 to 1.4 times its median
-/// for five of six sensor/mode pairs. The interval must include that, not only the trend's
-/// uncertainty.
-const FAILURE_LEVEL_SPREAD: (f64, f64) = (0.7, 1.4);
+/// The remaining life is never put below this many hours on a machine still running: its
+/// level lies above what it shows, so failure is not "now" (about one reading at 5-minute
+/// intervals).
+const SOONEST_H: f64 = 0.1;
 
-/// Time until the sensor's deviation reaches `level`, with an interval that covers both the
-/// trend's uncertainty and where between units failure happens.
-fn time_to_failure(b: &SensorBaseline, level: f64) -> Option<TimeToFailure> {
-    // Already at its failure level: due now, not unknown (else the asset's soonest estimate
-    // would fall to a sensor further from failure, and a health index of 0 % would sit beside
-    // a remaining life of days). The late end still comes from the spread's upper level.
-    if b.score().abs() >= level {
-        let high = b
-            .time_to(level * FAILURE_LEVEL_SPREAD.1)
-            .map(|t| t.high)
-            .filter(|h| h.is_finite());
-        return Some(TimeToFailure {
-            hours: 0.0,
-            low: 0.0,
-            high: high.map(round2),
-        });
-    }
-    let mid = b.time_to(level)?;
+/// Time until the sensor's deviation reaches its failure level, with a 90 % interval covering
+/// both where between machines the level lies and the trend's uncertainty. The level is that
+/// of a machine still running: log-normal around the learnt level, above what the sensor
+/// reaches now ([`levels::level_above`]), so a machine past the usual level gets the upper tail
+/// rather than "0 h". The estimate is the trend's middle to the median level.
+fn time_to_failure(b: &SensorBaseline, level: LevelInUse) -> Option<TimeToFailure> {
+    let reached = b.score().abs();
+    let at = |p: f64| levels::level_above(level.level, level.spread, reached, p);
+    let mid = b.time_to(at(0.5))?;
     // A deviation that is not growing has no time to failure (and JSON has no infinity: it
     // would be written as null where a number is expected).
     if !mid.hours.is_finite() {
         return None;
     }
-    let low = b
-        .time_to(level * FAILURE_LEVEL_SPREAD.0)
-        .map_or(0.0, |t| t.low);
-    let high = b
-        .time_to(level * FAILURE_LEVEL_SPREAD.1)
-        .map_or(f64::INFINITY, |t| t.high);
+    let hours = mid.hours.max(SOONEST_H);
+    // Two independent uncertainties on a log scale — the trend's (its interval to the median
+    // level) and the level's (the middle trend to its 95th percentile) — combine as the root of
+    // their sum of squares for the high end: taking both extremes overstated it.
+    let log_gap = |a: f64, b: f64| (a.max(SOONEST_H) / b.max(SOONEST_H)).ln().abs();
+    let level_high = b.time_to(at(0.95)).map_or(f64::INFINITY, |t| t.hours);
+    let up = log_gap(mid.high, hours).hypot(log_gap(level_high, hours));
+    let high = hours * up.exp();
+    // The low end keeps both extremes — the fastest trend to the 5th percentile level: the
+    // smoothed score's lag makes the last day's estimates late, and a failure sooner than
+    // promised is the costly miss.
+    let low = b.time_to(at(0.05)).map_or(SOONEST_H, |t| t.low);
     Some(TimeToFailure {
-        hours: round2(mid.hours),
-        low: round2(low.min(mid.low)),
-        high: high
-            .max(mid.high)
-            .is_finite()
-            .then(|| round2(high.max(mid.high))),
+        hours: round2(hours),
+        low: round2(low.clamp(SOONEST_H.min(hours), hours)),
+        high: high.is_finite().then(|| round2(high)),
     })
 }
 
@@ -698,11 +692,14 @@ parts = []
         feed(&mut d, 2 * 24 * 60 + 120, 2 * 24 * 60 + 240, 1.5);
         let index = d.health(&asset).unwrap().health.unwrap();
         assert!(index.index < 1.0, "{index:?}");
-        // Far past the overheating level for half a day: 0 %, and due now — not unknown.
+        // Far past the overheating level for half a day: 0 %; yet a machine still running has
+        // not reached its own level, so never "due now" (issue 19: "0.0 h" beside a pump that
+        // ran 84 h more).
         feed(&mut d, 2 * 24 * 60 + 240, 2 * 24 * 60 + 960, 40.0);
         let index = d.health(&asset).unwrap().health.unwrap();
         assert_eq!(index.index, 0.0, "{index:?}");
-        let due = index.time_to_failure_h.expect("a time to failure");
-        assert_eq!((due.hours, due.low), (0.0, 0.0), "{due:?}");
+        if let Some(due) = index.time_to_failure_h {
+            assert!(due.hours >= SOONEST_H && due.low > 0.0, "{due:?}");
+        }
     }
 }

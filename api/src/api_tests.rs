@@ -46,7 +46,16 @@ pub(crate) async fn state(dir: &std::path::Path) -> AppState {
         detector: "t".into(),
         sensor_faults: vec![],
         joint: None,
-        health: None,
+        health: Some(forewarn_domain::HealthIndex {
+            index: 0.4,
+            limiting_sensor: SensorName::new("flow").unwrap(),
+            time_to_failure_h: Some(forewarn_domain::TimeToFailure {
+                hours: 40.0,
+                low: 20.0,
+                high: Some(90.0),
+            }),
+            levels: None,
+        }),
         evidence: None,
     };
     db.open_ticket(

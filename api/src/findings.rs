@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use chrono::DateTime;
-use forewarn_domain::{Alert, AssetId, FailureModeId, Finding, Severity};
+use forewarn_domain::{Alert, AssetId, Finding, Severity};
 use forewarn_maintenance::{Opened, Role};
 use serde::{Deserialize, Serialize};
 
@@ -153,47 +153,75 @@ struct Raised<'a> {
 /// Checks the asset and mode against the registry and catalog, and opens (or joins) the ticket.
 async fn open(s: &AppState, r: Raised<'_>) -> Result<(StatusCode, Json<Outcome>), ApiError> {
     let asset_id = AssetId::new(r.asset).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let asset = s
+    let asset_type = s
         .store
         .asset(&asset_id)
-        .ok_or_else(|| ApiError::not_found(format!("no asset {asset_id}")))?;
-    let mode = s
-        .catalog
-        .asset_type(&asset.asset_type)
-        .and_then(|ty| ty.failure_modes.iter().find(|m| m.id.as_str() == r.mode))
+        .ok_or_else(|| ApiError::not_found(format!("no asset {asset_id}")))?
+        .asset_type;
+    let finding = Finding {
+        asset: asset_id,
+        asset_type,
+        detected_at_ms: r.at_ms,
+        deviations: Vec::new(),
+        score: r.score,
+        severity: r.severity,
+        detector: r.detector,
+        sensor_faults: Vec::new(),
+        joint: None,
+        health: None,
+        evidence: Some(r.evidence),
+    };
+    let (opened, _) = open_for(s, finding, r.mode, r.corrective).await?;
+    Ok(opened)
+}
+
+/// Opens (or joins) the ticket for `finding` as failure mode `mode` of its asset, checked
+/// against the registry and catalog: the answer, and the ticket and what became of it.
+pub(crate) async fn open_for(
+    s: &AppState,
+    finding: Finding,
+    mode: &str,
+    corrective: bool,
+) -> Result<((StatusCode, Json<Outcome>), Opened), ApiError> {
+    let asset = s
+        .store
+        .asset(&finding.asset)
+        .ok_or_else(|| ApiError::not_found(format!("no asset {}", finding.asset)))?;
+    let ty = s.catalog.asset_type(&asset.asset_type);
+    let mode = ty
+        .and_then(|ty| ty.failure_modes.iter().find(|m| m.id.as_str() == mode))
         .ok_or_else(|| {
+            let accepted: Vec<&str> = ty
+                .map(|ty| ty.failure_modes.iter().map(|m| m.id.as_str()).collect())
+                .unwrap_or_default();
             ApiError::bad_request(format!(
-                "{:?} is not a failure mode of {}",
-                r.mode, asset.asset_type
+                "failure_mode: {mode:?} is not a failure mode of {} (a {}); accepted: {}",
+                asset.id,
+                asset.asset_type,
+                accepted.join(", ")
             ))
         })?;
-    let failure_mode: FailureModeId = mode.id.clone();
     let alert = Alert {
-        asset: asset_id.clone(),
-        failure_mode,
-        severity: r.severity,
-        raised_at_ms: r.at_ms,
-        began_ms: r.at_ms,
+        asset: finding.asset.clone(),
+        failure_mode: mode.id.clone(),
+        severity: finding.severity,
+        raised_at_ms: finding.detected_at_ms,
+        began_ms: finding.began_ms(),
         parts: mode.parts.clone(),
         skills: mode.required_skills(),
-        corrective: r.corrective,
-        finding: Finding {
-            asset: asset_id,
-            asset_type: asset.asset_type.clone(),
-            detected_at_ms: r.at_ms,
-            deviations: Vec::new(),
-            score: r.score,
-            severity: r.severity,
-            detector: r.detector,
-            sensor_faults: Vec::new(),
-            joint: None,
-            health: None,
-            evidence: Some(r.evidence),
-        },
+        corrective,
+        finding,
     };
-    let opened =
-        forewarn_maintenance::open(&s.db, &s.metrics, &s.opened, &alert, &(&asset).into()).await?;
-    Ok(match opened {
+    let opened = forewarn_maintenance::open(
+        &s.db,
+        &s.metrics,
+        &s.opened,
+        &alert,
+        &(&asset).into(),
+        forewarn_domain::Classifier::Outside,
+    )
+    .await?;
+    let answer = match &opened {
         Opened::New(t) => (
             StatusCode::CREATED,
             Json(Outcome {
@@ -204,11 +232,12 @@ async fn open(s: &AppState, r: Raised<'_>) -> Result<(StatusCode, Json<Outcome>)
         Opened::Existing(id) | Opened::CoolingDown(id) | Opened::BeforeRepair(id) => (
             StatusCode::OK,
             Json(Outcome {
-                ticket_id: id,
+                ticket_id: *id,
                 new: false,
             }),
         ),
-    })
+    };
+    Ok((answer, opened))
 }
 
 /// RFC 3339 text or ms since the epoch; absent = the asset's newest reading (its own clock), or

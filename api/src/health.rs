@@ -1,8 +1,8 @@
-//! Liveness and metrics.
+//! Liveness (`/healthz`: the process answers), readiness (`/readyz`: it takes data) and metrics.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
@@ -13,6 +13,34 @@ use crate::error::ReadErrors;
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive", body = Object), ReadErrors))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: 200 when the service takes data — connected and subscribed to its broker, its
+/// database answering — else 503, saying which is not and why.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready, with why", body = Object)))]
+pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
+    let broker = s.metrics.broker.get();
+    let database = s.db.ping().await.err().map(|e| e.to_string());
+    let ready = broker.connected && database.is_none();
+    let mut why = Vec::new();
+    if let Some(e) = &broker.error {
+        why.push(format!("broker: {e}"));
+    }
+    if let Some(e) = &database {
+        why.push(format!("database: {e}"));
+    }
+    let body = json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "broker": broker,
+        "database": {"ok": database.is_none(), "error": database},
+        "why": why,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
 }
 
 /// `GET /metrics`: Prometheus text format.

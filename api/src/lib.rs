@@ -5,7 +5,7 @@
 //! [`fleet_telemetry`] (one sensor across many assets), [`tickets`] (lifecycle, audit, KPIs,
 //! ratings), [`ticket_parts`] (what a ticket holds and waits for; issue, consume, return),
 //! [`chart`] (an SVG chart of an asset's sensors around a moment: what tickets link to),
-//! [`import`] (CSV files of assets, parts, stock, technicians), [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`events`] (server-sent
+//! [`import`] (CSV files of assets, parts, stock, technicians), [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`finding_list`] (every stored finding, a ticket's findings, a ticket opened from one), [`events`] (server-sent
 //! events) and [`ui`] (the dashboards: pages and their forms); [`auth`] turns a bearer token into a
 //! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
 //! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
@@ -18,6 +18,7 @@ mod chart;
 mod dispatch;
 mod error;
 mod events;
+mod finding_list;
 mod findings;
 mod fleet_telemetry;
 mod health;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     let (import, import_paths, import_route) = routes!(import::import);
     let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
         .routes(routes!(assets::list))
         .routes(routes!(assets::get))
@@ -87,7 +89,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(chart::get))
         .routes(routes!(fleet_telemetry::get))
         .routes(routes!(tickets::list, findings::manual))
-        .routes(routes!(findings::post))
+        .routes(routes!(finding_list::list, findings::post))
+        .routes(routes!(finding_list::one))
+        .routes(routes!(finding_list::ticket))
+        .routes(routes!(finding_list::of_ticket))
         .routes(routes!(tickets::kpis))
         .routes(routes!(events::stream))
         .routes(routes!(tickets::get))

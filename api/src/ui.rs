@@ -10,6 +10,7 @@
 
 mod actions;
 mod asset;
+mod dispatch_text;
 mod fleet;
 mod format;
 mod inventory;

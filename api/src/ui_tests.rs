@@ -170,7 +170,7 @@ async fn every_page_shows_its_data_in_both_languages() {
         ),
         (
             "/ui/tickets",
-            &["#1 pump-0001", "bearing_wear", "P"],
+            &["#1 pump-0001", "Bearing wear", "P", "time to failure"],
             "工单看板",
         ),
         (
@@ -201,6 +201,15 @@ async fn every_page_shows_its_data_in_both_languages() {
         assert_eq!(s, StatusCode::OK, "{uri}");
         assert!(body.contains(chinese), "{uri} lacks {chinese}");
         assert!(body.contains("<html lang=\"zh-CN\">"), "{uri}");
+        let text = visible_text(&body);
+        let english: Vec<&str> = forewarn_dashboards::i18n::english_labels()
+            .filter(|label| label.chars().filter(char::is_ascii_alphabetic).count() >= 4)
+            .filter(|label| text.contains(label))
+            .collect();
+        assert!(
+            english.is_empty(),
+            "{uri} in Chinese shows English labels {english:?}"
+        );
     }
     // A viewer sees no actions.
     let (_, body, _) = en.get("/ui/tickets/1").await;
@@ -379,4 +388,25 @@ async fn planners_and_technicians_act_from_the_pages() {
     ] {
         assert!(body.contains(w), "audit lacks {w:?}");
     }
+}
+
+/// A page's text as a reader sees it: tags, scripts and styles removed.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let tail = &rest[i..];
+        let skip_to = ["<script", "<style"]
+            .iter()
+            .find(|t| tail.starts_with(*t))
+            .map(|t| format!("</{}>", &t[1..]));
+        rest = match skip_to {
+            Some(end) => tail.find(&end).map_or("", |j| &tail[j + end.len()..]),
+            None => tail.find('>').map_or("", |j| &tail[j + 1..]),
+        };
+    }
+    out.push_str(rest);
+    out
 }

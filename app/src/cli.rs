@@ -236,7 +236,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir: args.data_dir,
                     http,
                 };
-                crate::service::run(spec, shutdown, None).await
+                let (ready, up) = tokio::sync::oneshot::channel::<crate::service::Handle>();
+                tokio::spawn(async move {
+                    let Ok(h) = up.await else { return };
+                    if let Err(e) = crate::token::bootstrap(&h.db, h.http_addr).await {
+                        tracing::error!(error = %e, "could not make the first admin token");
+                    }
+                });
+                crate::service::run(spec, shutdown, Some(ready)).await
             }
             Command::Simulate(args) => {
                 init_tracing("warn");

@@ -46,6 +46,9 @@ pub struct Config {
     /// Assets declared up front.
     #[serde(default)]
     pub assets: Vec<Asset>,
+    /// Sites, warehouses, stock and crew for an empty database.
+    #[serde(default)]
+    pub starter: crate::starter::Starter,
 }
 
 /// Response and resolution hours of one priority.

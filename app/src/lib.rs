@@ -15,6 +15,7 @@ pub mod mosquitto;
 pub mod rul;
 pub mod service;
 pub mod simulate;
+pub mod starter;
 pub mod stats;
 pub mod table;
 pub mod token;

@@ -78,6 +78,11 @@ pub async fn run(
     db.add_catalog_parts(bom)
         .await
         .context("adding the catalog's parts")?;
+    spec.config
+        .starter
+        .seed(&db)
+        .await
+        .context("putting [starter] into the empty database")?;
     metrics.readings_stored.inc_by(
         store
             .stats()
@@ -414,13 +419,18 @@ async fn fan_out(
 /// Where the service answers: the dashboards, the API and its OpenAPI document. A wildcard
 /// listen address is shown as `localhost`, which a browser on the same machine can open.
 pub fn introduction(addr: SocketAddr) -> String {
-    let host = if addr.ip().is_unspecified() {
-        "localhost".to_owned()
-    } else {
-        addr.ip().to_string()
-    };
-    let url = format!("http://{host}:{}", addr.port());
+    let url = base_url(addr);
     format!(
         "Forewarn is running: dashboards at {url}/ · API at {url}/api/v1 · OpenAPI at {url}/api/v1/openapi.json"
     )
+}
+
+/// `http://host:port` where a browser on this machine reaches the service.
+pub fn base_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        // SocketAddr's Display puts an IPv6 address in brackets.
+        format!("http://{addr}")
+    }
 }

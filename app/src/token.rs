@@ -66,3 +66,17 @@ pub async fn create(args: &CreateArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// On a first start (no token in the database), makes the admin token and prints how to sign in
+/// with it: shown this once, only its hash is kept.
+pub async fn bootstrap(db: &Maintenance, http: std::net::SocketAddr) -> anyhow::Result<()> {
+    if let Some(token) = db.bootstrap_admin().await? {
+        let base = crate::service::base_url(http);
+        println!(
+            "First start: an admin token was made (shown once; keep it, `forewarn token create` makes more).\n\
+             Sign in: {base}/ui/signin?token={token}\n\
+             API:     curl -H 'Authorization: Bearer {token}' {base}/api/v1/tickets"
+        );
+    }
+    Ok(())
+}

@@ -135,6 +135,14 @@ impl Tr {
     }
 }
 
+/// Every English label that has its own Chinese one: what a Chinese page must not show.
+pub fn english_labels() -> impl Iterator<Item = &'static str> {
+    messages::MESSAGES
+        .iter()
+        .filter(|(_, en, zh)| en != zh)
+        .map(|&(_, en, _)| en)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

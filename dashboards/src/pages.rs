@@ -9,7 +9,7 @@ mod tickets;
 
 pub use asset::{AssetPage, ChartView, DeviationView, FindingView, RangeLink, SensorNow};
 pub use fleet::{
-    FleetPage, FleetRow, HealthInputs, HealthState, KpiTile, ShortPart, SiteGroup, StateCounts,
+    FleetPage, FleetRow, HealthInputs, HealthState, KpiTile, ShortPart, StateCounts, by_urgency,
 };
 pub use inventory::{
     InventoryPage, LowRow, RequisitionRow, ReservationRow, StockRow, WarehouseStock,

@@ -31,3 +31,34 @@ pub struct Alert {
     #[serde(default)]
     pub corrective: bool,
 }
+
+/// What alerting decided about one finding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// It matched a failure mode: an alert, and what named the mode.
+    Alert(Box<Alert>, Classifier),
+    /// No failure mode matched it: kept for the planner to see, no ticket.
+    Unmatched(Box<Finding>),
+}
+
+/// What named a finding's failure mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classifier {
+    /// The mode's whole catalog signature.
+    Signature,
+    /// The model learnt from resolved tickets.
+    Learnt,
+    /// Whoever sent the finding through the API (another detector, a person).
+    Outside,
+}
+
+impl Classifier {
+    /// The snake_case name stored with the finding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classifier::Signature => "signature",
+            Classifier::Learnt => "learnt",
+            Classifier::Outside => "outside",
+        }
+    }
+}

@@ -65,6 +65,10 @@ pub struct FailureMode {
     pub id: FailureModeId,
     /// Human-readable name.
     pub name: String,
+    /// The name in other languages, by language code (`zh = "轴承磨损"`); pages in a language
+    /// without one show `name`.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
     /// Machine or instrumentation (default machine).
     #[serde(default)]
     pub kind: ModeKind,
@@ -83,6 +87,11 @@ pub struct FailureMode {
     /// the remaining useful life. A sensor without one gets no time to failure.
     #[serde(default)]
     pub failure_scores: BTreeMap<SensorName, f64>,
+    /// How much that level varies between machines, per signature sensor: the standard
+    /// deviation of its natural logarithm (0.15: one machine in three fails more than ±15 % from
+    /// the level). It widens the remaining-life interval; without one, 0.35.
+    #[serde(default)]
+    pub failure_spread: BTreeMap<SensorName, f64>,
 }
 
 impl FailureMode {
@@ -223,6 +232,21 @@ impl Catalog {
         self.asset_types.get(id)
     }
 
+    /// The catalog's name of failure mode `id` in language `lang` (`en`, `zh`), else its
+    /// `name` (as the first asset type having it names it): pages show names, not ids.
+    pub fn mode_name(&self, id: &str, lang: &str) -> Option<&str> {
+        let mode = self
+            .asset_types
+            .values()
+            .flat_map(|t| &t.failure_modes)
+            .find(|m| m.id.as_str() == id)?;
+        mode.names
+            .get(lang)
+            .map(String::as_str)
+            .or(Some(mode.name.as_str()))
+            .filter(|n| !n.is_empty())
+    }
+
     fn validate(&self) -> Result<(), CatalogError> {
         for (type_id, ty) in &self.asset_types {
             for (sensor, spec) in &ty.sensors {
@@ -256,6 +280,7 @@ impl Catalog {
                 if let Some((sensor, _)) = mode
                     .failure_scores
                     .iter()
+                    .chain(&mode.failure_spread)
                     .find(|(s, v)| !(mode.signature.contains_key(*s) && v.is_finite() && **v > 0.0))
                 {
                     return Err(CatalogError::BadFailureScore {

@@ -7,6 +7,8 @@
 //! argument, in milliseconds since the Unix epoch.
 
 mod alert;
+mod broker_status;
+pub use broker_status::{BrokerState, BrokerStatus};
 mod asset;
 mod batch;
 pub mod catalog;
@@ -19,7 +21,7 @@ mod reading;
 mod rejection;
 mod repair;
 
-pub use alert::Alert;
+pub use alert::{Alert, Classifier, Decision};
 pub use asset::{Asset, Criticality};
 pub use batch::Batch;
 pub use catalog::{

@@ -54,6 +54,8 @@ pub struct Metrics {
     pub mirror_dropped_readings: Counter,
     /// Bytes waiting in the mirror's backlog.
     pub mirror_backlog_bytes: Gauge,
+    /// The broker connection, for `/readyz` (not a Prometheus metric: it carries words).
+    pub broker: crate::BrokerStatus,
 }
 
 impl Default for Metrics {
@@ -85,6 +87,7 @@ impl Metrics {
             mirror_readings: Counter::default(),
             mirror_dropped_readings: Counter::default(),
             mirror_backlog_bytes: Gauge::default(),
+            broker: crate::BrokerStatus::default(),
         };
         let r = m.registry.sub_registry_with_prefix("forewarn");
         r.register(

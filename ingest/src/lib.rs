@@ -15,6 +15,7 @@ mod config;
 mod decode;
 mod error;
 mod registry;
+mod reject_log;
 mod session;
 mod subscriber;
 mod topic;

@@ -77,6 +77,7 @@ pub async fn run(
             registry,
             metrics: metrics.clone(),
             cfg: cfg.clone(),
+            rejections: Default::default(),
         },
         writers_tx,
         items_tx,
@@ -102,6 +103,7 @@ struct Poller {
     registry: AssetRegistry,
     metrics: Arc<Metrics>,
     cfg: IngestConfig,
+    rejections: crate::reject_log::RejectLog,
 }
 
 async fn poll(
@@ -115,7 +117,9 @@ async fn poll(
     let mut drain_deadline: Option<Instant> = None;
     let mut backoff = Duration::from_millis(100);
     let mut connection = 0u64;
+    let address = format!("{}:{}", p.cfg.host, p.cfg.port);
     'connect: loop {
+        p.metrics.broker.connecting(&address);
         let attempt = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return Ok(()),
@@ -125,7 +129,10 @@ async fn poll(
             Ok(s) => s,
             Err(ConnectError::Fatal(e)) => return Err(e),
             Err(ConnectError::Retry(e)) => {
-                tracing::warn!(broker = %format!("{}:{}", p.cfg.host, p.cfg.port), error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+                p.metrics
+                    .broker
+                    .down(&format!("cannot reach the broker at {address}: {e}"));
+                tracing::warn!(broker = %address, error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
                 tokio::select! {
                     _ = shutdown.cancelled() => return Ok(()),
                     _ = sleep(backoff) => {}
@@ -140,6 +147,7 @@ async fn poll(
         // A persistent session keeps the subscription; a new one subscribed and waits for SUBACK.
         if s.session_present {
             p.metrics.mqtt_subscribed.set(1);
+            p.metrics.broker.up();
         }
         if writers.send((connection, s.writer)).await.is_err() {
             return Ok(());
@@ -150,8 +158,11 @@ async fn poll(
                     Ok(Some(packet)) => packet,
                     Ok(None) => break,
                     Err(e) => {
-                        tracing::warn!(error = %e, "dropping the connection");
+                        tracing::warn!(broker = %address, error = %e, "dropping the connection");
                         p.metrics.mqtt_subscribed.set(0);
+                        p.metrics
+                            .broker
+                            .down(&format!("dropped the connection to {address}: {e}"));
                         continue 'connect;
                     }
                 };
@@ -165,6 +176,7 @@ async fn poll(
                     }
                     Packet::SubAck(_) => {
                         p.metrics.mqtt_subscribed.set(1);
+                        p.metrics.broker.up();
                     }
                     _ => {}
                 }
@@ -194,7 +206,10 @@ async fn poll(
                     let error = other
                         .err()
                         .map_or("closed by the broker".into(), |e| e.to_string());
-                    tracing::warn!(broker = %format!("{}:{}", p.cfg.host, p.cfg.port), error = %error, "broker connection lost");
+                    p.metrics
+                        .broker
+                        .down(&format!("lost the connection to {address}: {error}"));
+                    tracing::warn!(broker = %address, error = %error, "broker connection lost");
                     continue 'connect;
                 }
             }
@@ -224,7 +239,7 @@ impl Poller {
             }
             Decoded::Rejected(r) => {
                 self.metrics.reject(r.reason);
-                tracing::debug!(topic = %r.topic, reason = r.reason.as_str(), "message rejected");
+                self.rejections.note(r, std::time::Instant::now());
             }
         }
         let ack = (publish.qos != QoS::AtMostOnce).then_some(Ack {

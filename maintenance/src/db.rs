@@ -270,14 +270,14 @@ impl Maintenance {
     ) -> Result<Opened, MaintenanceError> {
         let criticality = asset.criticality;
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let estimate = alert
+            .finding
+            .health
+            .as_ref()
+            .and_then(|h| h.time_to_failure_h);
         let urgency = Urgency {
             severity: alert.severity,
-            hours_to_failure: alert
-                .finding
-                .health
-                .as_ref()
-                .and_then(|h| h.time_to_failure_h)
-                .map(|t| t.hours),
+            hours_to_failure: estimate.map(|t| t.low),
             criticality,
         };
         let evidence = serde_json::to_string(&alert.finding).unwrap_or_else(|_| "{}".into());
@@ -296,8 +296,8 @@ impl Maintenance {
             return Ok(absorbed);
         }
         let inserted = sqlx::query(
-            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site, skills, sla_priority, began_ms, kind)
-             VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            "INSERT INTO tickets (asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, last_alert_ms, evidence, priority, red_alert, site, skills, sla_priority, began_ms, kind, ttf_hours, ttf_low, ttf_high, ttf_at_ms)
+             VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              ON CONFLICT DO NOTHING
              RETURNING id",
         )
@@ -321,6 +321,10 @@ impl Maintenance {
         } else {
             crate::TicketKind::Predictive
         }.as_str())
+        .bind(estimate.map(|t| t.hours))
+        .bind(estimate.map(|t| t.low))
+        .bind(estimate.and_then(|t| t.high))
+        .bind(estimate.map(|_| alert.raised_at_ms))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -462,6 +466,12 @@ impl Maintenance {
         Ok(tickets)
     }
 
+    /// One trivial query: whether the database answers.
+    pub async fn ping(&self) -> Result<(), MaintenanceError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// How many tickets exist.
     pub async fn count(&self) -> Result<u64, MaintenanceError> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
@@ -538,13 +548,22 @@ async fn attach(
     urgency: &Urgency,
     now: &str,
 ) -> Result<Option<i64>, MaintenanceError> {
+    let estimate = alert
+        .finding
+        .health
+        .as_ref()
+        .and_then(|h| h.time_to_failure_h);
     Ok(sqlx::query_scalar(
         "UPDATE tickets SET alert_count = alert_count + 1, last_alert_ms = CASE WHEN last_alert_ms > $1 THEN last_alert_ms ELSE $1 END, updated_at = $2,
             severity = CASE WHEN $3 > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)
                             THEN $4 ELSE severity END,
             priority = CASE WHEN priority < $5 THEN priority ELSE $5 END,
             sla_priority = CASE WHEN coalesce(sla_priority, priority) < $6 THEN coalesce(sla_priority, priority) ELSE $6 END,
-            red_alert = CASE WHEN red_alert > $7 THEN red_alert ELSE $7 END
+            red_alert = CASE WHEN red_alert > $7 THEN red_alert ELSE $7 END,
+            ttf_hours = CASE WHEN $10 = 1 AND coalesce(ttf_at_ms, 0) <= $1 THEN $11 ELSE ttf_hours END,
+            ttf_low = CASE WHEN $10 = 1 AND coalesce(ttf_at_ms, 0) <= $1 THEN $12 ELSE ttf_low END,
+            ttf_high = CASE WHEN $10 = 1 AND coalesce(ttf_at_ms, 0) <= $1 THEN $13 ELSE ttf_high END,
+            ttf_at_ms = CASE WHEN $10 = 1 AND coalesce(ttf_at_ms, 0) <= $1 THEN $1 ELSE ttf_at_ms END
          WHERE asset_id = $8 AND failure_mode = $9 AND status NOT IN ('resolved', 'closed', 'cancelled')
          RETURNING id",
     )
@@ -557,6 +576,10 @@ async fn attach(
     .bind(i64::from(urgency.red_alert()))
     .bind(alert.asset.as_str())
     .bind(alert.failure_mode.as_str())
+    .bind(i64::from(estimate.is_some()))
+    .bind(estimate.map(|t| t.hours))
+    .bind(estimate.map(|t| t.low))
+    .bind(estimate.and_then(|t| t.high))
     .fetch_optional(&mut *tx)
     .await?)
 }
@@ -588,12 +611,24 @@ pub(crate) async fn rows_for_ids(
 macro_rules! select_tickets {
     () => {
         "SELECT id, asset_id, failure_mode, status, severity, title, created_at, updated_at, detected_at_ms, alert_count, evidence, resolution, rating, priority, red_alert, site, skills, assignee, dispatch,
-         kind, began_ms, finished_ms, repaired_at_ms, found_mode,
+         kind, began_ms, finished_ms, repaired_at_ms, found_mode, ttf_hours, ttf_low, ttf_high, ttf_at_ms,
          (SELECT count(*) FROM requisitions r WHERE r.ticket_id = tickets.id AND r.status = 'open') AS open_requisitions
          FROM tickets"
     };
 }
 use select_tickets;
+
+/// The ticket's current remaining-life estimate, when a finding gave one.
+fn estimate(row: &AnyRow) -> Option<crate::ticket::Estimate> {
+    let hours: Option<f64> = row.get("ttf_hours");
+    let at_ms: Option<i64> = row.get("ttf_at_ms");
+    Some(crate::ticket::Estimate {
+        hours: hours?,
+        low: row.get::<Option<f64>, _>("ttf_low").unwrap_or(0.0),
+        high: row.get("ttf_high"),
+        at_ms: at_ms?,
+    })
+}
 
 fn from_row(row: &AnyRow) -> Result<Ticket, MaintenanceError> {
     let id: i64 = row.get("id");
@@ -646,6 +681,7 @@ fn from_row(row: &AnyRow) -> Result<Ticket, MaintenanceError> {
         finished_ms: row.get("finished_ms"),
         repaired_at_ms: row.get("repaired_at_ms"),
         found_mode: row.get("found_mode"),
+        estimate: estimate(row),
         links: crate::TicketLinks::new(
             &row.get::<String, _>("asset_id"),
             detected_at_ms,

@@ -10,7 +10,9 @@
 mod db;
 pub mod dispatch;
 mod episode;
+pub mod findings;
 pub use episode::all_clear_sensors;
+pub use findings::{FindingFilter, FindingRecord};
 mod geo;
 pub mod import;
 pub use geo::LatLon;
@@ -44,6 +46,8 @@ pub use lifecycle::{Resolution, Role};
 pub use priority::Priority;
 pub use rating::{Rating, RatingError};
 pub use stage::{AssetOf, open, run};
-pub use ticket::{Ticket, TicketEvent, TicketKind, TicketLinks, TicketPart, TicketStatus};
+pub use ticket::{
+    Estimate, Ticket, TicketEvent, TicketKind, TicketLinks, TicketPart, TicketStatus,
+};
 pub use tokens::Caller;
 pub use transition::{Move, MoveError};

@@ -1,5 +1,5 @@
-//! A ticket's priority from how bad the finding is, how soon the asset is predicted to fail and
-//! how much its failure costs; and the red-alert rule for the few that cannot wait for a planner.
+//! A ticket's priority from how soon the asset may fail (or, without an estimate, how bad the
+//! finding is) and how much its failure costs; and the red-alert rule for the few that cannot wait for a planner.
 
 use forewarn_domain::{Criticality, Severity};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,8 @@ impl Priority {
 pub struct Urgency {
     /// The finding's severity.
     pub severity: Severity,
-    /// Predicted hours to failure, when known.
+    /// The earliest plausible failure: the low end (5th percentile) of the remaining-life
+    /// interval, in hours, when there is an estimate.
     pub hours_to_failure: Option<f64>,
     /// The asset's criticality.
     pub criticality: Criticality,
@@ -73,40 +74,46 @@ pub struct Urgency {
 pub const RED_ALERT_HOURS: f64 = 24.0;
 
 impl Urgency {
-    /// Points: severity 0–3, failure within a day +2 or within three days +1, criticality −1 / 0
-    /// / +1; P1 from 4, P2 at 3, P3 from 1, else P4. So a critical finding on a critical asset, or
-    /// a high one due within a day, is P1; a medium one due in two days on an ordinary asset P3.
+    /// Points for how soon the asset may fail — 4 within 12 h, 3 within two days, 2 within five,
+    /// 1 within two weeks, else 0 — plus −1 / 0 / +1 for the asset's criticality; P1 from 4, P2
+    /// at 3, P3 at 2, else P4. Severity (how many σ) counts only without an estimate: scores grow
+    /// large long before failure, so by severity nearly every machine ticket was P1 and the
+    /// priorities ordered nothing.
     pub fn priority(&self) -> Priority {
-        let severity = match self.severity {
-            Severity::Low => 0,
-            Severity::Medium => 1,
-            Severity::High => 2,
-            Severity::Critical => 3,
-        };
         let soon = match self.hours_to_failure {
-            Some(h) if h <= 24.0 => 2,
-            Some(h) if h <= 72.0 => 1,
-            _ => 0,
+            Some(h) if h <= 12.0 => 4,
+            Some(h) if h <= 48.0 => 3,
+            Some(h) if h <= 120.0 => 2,
+            Some(h) if h <= 336.0 => 1,
+            Some(_) => 0,
+            None => match self.severity {
+                Severity::Low => 0,
+                Severity::Medium => 1,
+                Severity::High => 2,
+                Severity::Critical => 3,
+            },
         };
         let criticality = match self.criticality {
             Criticality::Low => -1,
             Criticality::Medium => 0,
             Criticality::High => 1,
         };
-        match severity + soon + criticality {
+        match soon + criticality {
             4.. => Priority::P1,
             3 => Priority::P2,
-            1..=2 => Priority::P3,
+            2 => Priority::P3,
             _ => Priority::P4,
         }
     }
 
-    /// A high-criticality asset with a critical finding or a predicted failure within
-    /// [`RED_ALERT_HOURS`]: the ticket cannot wait for approval.
+    /// A high-criticality asset that may fail within [`RED_ALERT_HOURS`] (or, without an
+    /// estimate, with a critical finding): the ticket cannot wait for approval.
     pub fn red_alert(&self) -> bool {
         self.criticality == Criticality::High
-            && (self.severity == Severity::Critical
-                || self.hours_to_failure.is_some_and(|h| h <= RED_ALERT_HOURS))
+            && match self.hours_to_failure {
+                Some(h) => h <= RED_ALERT_HOURS,
+                None => self.severity == Severity::Critical,
+            }
     }
 }
 
@@ -123,25 +130,46 @@ mod tests {
     }
 
     #[test]
-    fn priority_rises_with_severity_urgency_and_criticality() {
+    fn priority_rises_as_failure_nears_and_with_criticality() {
         use Criticality as C;
         use Severity as S;
         assert_eq!(u(S::Critical, None, C::High).priority(), Priority::P1);
-        assert_eq!(u(S::Medium, Some(48.0), C::Medium).priority(), Priority::P3);
-        assert_eq!(u(S::Medium, Some(12.0), C::Medium).priority(), Priority::P2);
-        assert_eq!(u(S::High, Some(12.0), C::High).priority(), Priority::P1);
+        assert_eq!(
+            u(S::Critical, Some(200.0), C::Medium).priority(),
+            Priority::P4
+        );
+        assert_eq!(
+            u(S::Critical, Some(80.0), C::Medium).priority(),
+            Priority::P3
+        );
+        assert_eq!(u(S::Medium, Some(30.0), C::Medium).priority(), Priority::P2);
+        assert_eq!(u(S::Medium, Some(6.0), C::Medium).priority(), Priority::P1);
+        assert_eq!(u(S::High, Some(30.0), C::High).priority(), Priority::P1);
         assert_eq!(u(S::Low, None, C::Low).priority(), Priority::P4);
         // Sooner or more critical never lowers the priority.
         for s in [S::Low, S::Medium, S::High, S::Critical] {
             for c in [C::Low, C::Medium, C::High] {
-                let far = u(s, None, c).priority();
-                let near = u(s, Some(10.0), c).priority();
-                assert!(near <= far, "{s:?} {c:?}");
+                let mut last = Priority::P4;
+                for h in [1000.0, 300.0, 100.0, 40.0, 10.0, 1.0] {
+                    let p = u(s, Some(h), c).priority();
+                    assert!(p <= last, "{s:?} {c:?} {h}");
+                    last = p;
+                }
             }
         }
         assert!(u(S::Critical, None, C::High).red_alert());
         assert!(u(S::Medium, Some(20.0), C::High).red_alert());
+        assert!(!u(S::Critical, Some(100.0), C::High).red_alert());
         assert!(!u(S::Critical, Some(1.0), C::Medium).red_alert());
         assert_eq!(Priority::parse("p2"), Some(Priority::P2));
+    }
+
+    #[test]
+    fn a_fleet_of_estimates_spreads_over_the_priorities() {
+        let mut seen = std::collections::BTreeSet::new();
+        for h in [2.0, 10.0, 20.0, 40.0, 60.0, 90.0, 150.0, 250.0, 400.0] {
+            seen.insert(u(Severity::Critical, Some(h), Criticality::Medium).priority());
+        }
+        assert_eq!(seen.len(), 4, "{seen:?}");
     }
 }

@@ -94,6 +94,27 @@ pub struct TicketPart {
     pub quantity: u32,
 }
 
+/// A remaining-life estimate as of a moment of the asset's own time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Estimate {
+    /// Hours to failure from `at_ms`.
+    pub hours: f64,
+    /// 5th percentile.
+    pub low: f64,
+    /// 95th percentile; `null` when the deviation may not be growing.
+    pub high: Option<f64>,
+    /// Device time of the finding that gave it (ms since the epoch).
+    pub at_ms: i64,
+}
+
+impl Estimate {
+    /// The predicted moment of failure, in device time (ms since the epoch): what orders
+    /// tickets by urgency whatever the age of their estimates.
+    pub fn failure_at_ms(&self) -> i64 {
+        self.at_ms + (self.hours * 3.6e6) as i64
+    }
+}
+
 /// A maintenance ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ticket {
@@ -157,6 +178,10 @@ pub struct Ticket {
     /// deviation that began before it belongs to this ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repaired_at_ms: Option<i64>,
+    /// The remaining-life estimate of its newest finding that gave one (updated by every
+    /// finding that joins it; the history is `GET /api/v1/tickets/{id}/findings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
     /// The failure mode its repair found (the predicted one when confirmed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found_mode: Option<String>,
@@ -171,6 +196,28 @@ pub struct Ticket {
     /// Satisfaction with the work, once closed and rated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<crate::Rating>,
+}
+
+impl Ticket {
+    /// When the asset is expected to fail, in its own time (ms since the epoch): the estimate's
+    /// moment; for a breakdown, when it was reported; without an estimate, the time its
+    /// priority allows from detection (P1 now, P2 a day, P3 three days, P4 a week). The board
+    /// and the fleet order by it, so their order follows time to failure.
+    pub fn expected_failure_ms(&self) -> i64 {
+        if let Some(e) = &self.estimate {
+            return e.failure_at_ms();
+        }
+        if self.kind == TicketKind::Corrective {
+            return self.detected_at_ms;
+        }
+        let hours = match self.priority {
+            crate::Priority::P1 => 0,
+            crate::Priority::P2 => 24,
+            crate::Priority::P3 => 72,
+            crate::Priority::P4 => 168,
+        };
+        self.detected_at_ms + hours * 3_600_000
+    }
 }
 
 /// One entry of a ticket's audit log: a change of status, who made it and why.

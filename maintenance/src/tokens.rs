@@ -47,6 +47,25 @@ impl Maintenance {
         Ok(token)
     }
 
+    /// Creates the admin token `admin` when the database holds no token at all (a first start),
+    /// in one statement so two instances starting together make one; returns it if made.
+    pub async fn bootstrap_admin(&self) -> Result<Option<String>, MaintenanceError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| MaintenanceError::Random(e.to_string()))?;
+        let token = format!("{PREFIX}{}", hex(&bytes));
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let made = sqlx::query(
+            "INSERT INTO api_tokens (name, role, hash, created_at)
+             SELECT 'admin', 'admin', $1, $2 WHERE NOT EXISTS (SELECT 1 FROM api_tokens)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(hash(&token))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok((made.rows_affected() > 0).then_some(token))
+    }
+
     /// Whether a token of that name exists.
     pub async fn token_name_taken(&self, name: &str) -> Result<bool, MaintenanceError> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE name = $1")

@@ -288,11 +288,19 @@ fn calibrate_failure_scores() {
     }
     for (k, mut v) in at_failure {
         v.sort_by(f64::total_cmp);
+        // The spread between units on a log scale: a robust σ (1.4826 × MAD) of ln(level).
+        let median = v[v.len() / 2];
+        let mut dev: Vec<f64> = v
+            .iter()
+            .filter(|x| **x > 0.0)
+            .map(|x| (x.ln() - median.ln()).abs())
+            .collect();
+        dev.sort_by(f64::total_cmp);
         println!(
-            "{k}: median {:.1}, min {:.1}, max {:.1} over {} failures",
-            v[v.len() / 2],
+            "{k}: median {median:.1}, min {:.1}, max {:.1}, log spread {:.2} over {} failures",
             v[0],
             v[v.len() - 1],
+            1.4826 * dev[dev.len() / 2],
             v.len()
         );
     }

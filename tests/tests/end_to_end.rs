@@ -387,15 +387,17 @@ async fn run_prints_where_it_answers() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
+    // The introduction, then (an empty database) the one-time admin sign-in.
+    let lines = tokio::task::spawn_blocking(move || {
         std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .map(|_| line)
+            .lines()
+            .take(4)
+            .collect::<Result<Vec<String>, _>>()
     })
     .await
     .unwrap()
     .unwrap();
+    let line = &lines[0];
     assert!(line.contains("dashboards at http://127.0.0.1:"), "{line}");
     let port: u16 = line
         .split("http://127.0.0.1:")
@@ -404,8 +406,44 @@ async fn run_prints_where_it_answers() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line}"));
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let (status, body) = http_get(addr, "/healthz").await;
+    let sign_in = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Sign in: "))
+        .unwrap_or_else(|| panic!("no sign-in line in {lines:?}"));
+    let token = sign_in
+        .split("token=")
+        .nth(1)
+        .expect("a token in the link")
+        .trim();
+    let path = sign_in.split(&format!("{port}")).nth(1).unwrap();
+    // The link signs in (a redirect with the session cookie), and the cookie opens the pages.
+    let (status, _) = http_get(addr, path).await;
+    assert_eq!(status, 303, "signing in with {path}");
+    let cookie = format!("forewarn_session={token}");
+    let (status, page) = forewarn::http1::request(addr, "GET", "/", &[("Cookie", &cookie)], "")
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{page}");
+    // An admin's token: listing webhooks needs that role.
+    let (status, body) = http_send(addr, "GET", "/api/v1/webhooks", Some(token), "").await;
+    assert_eq!(status, 200, "{body}");
+    // Ready once connected; not ready, saying why, when the broker goes away.
+    let ready = eventually(Duration::from_secs(15), async || {
+        http_get(addr, "/readyz").await.0 == 200
+    })
+    .await;
+    assert!(ready, "{:?}", http_get(addr, "/readyz").await);
+    let broker_port = broker.port;
+    drop(broker);
+    let down = eventually(Duration::from_secs(15), async || {
+        http_get(addr, "/readyz").await.0 == 503
+    })
+    .await;
+    let (status, body) = http_get(addr, "/readyz").await;
+    let (healthz, _) = http_get(addr, "/healthz").await;
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(status, 200, "{body}");
+    assert!(down, "{status} {body}");
+    assert!(body.contains(&format!("127.0.0.1:{broker_port}")), "{body}");
+    assert_eq!(healthz, 200, "alive, though not ready");
 }

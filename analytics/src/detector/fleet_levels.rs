@@ -19,7 +19,7 @@ use forewarn_domain::{
     SensorName,
 };
 
-use crate::levels::{LevelEvidence, learn};
+use crate::levels::{LOG_SPREAD, LevelEvidence, learn, predictive_spread};
 
 /// One signature sensor of one mode: its prior and what repairs have shown.
 #[derive(Debug, Clone)]
@@ -28,8 +28,25 @@ struct ModeLevel {
     sensor: SensorName,
     direction: Direction,
     prior: f64,
+    /// Between machines, log scale (the catalog's `failure_spread`, else the default).
+    spread: f64,
     evidence: Vec<LevelEvidence>,
     level: f64,
+}
+
+impl ModeLevel {
+    /// Where one more machine's level may lie around the learnt one (log scale).
+    fn predictive_spread(&self) -> f64 {
+        let failures = self.evidence.iter().filter(|e| e.failed).count();
+        predictive_spread(self.spread, failures)
+    }
+}
+
+/// A failure level in use: the level and how much it varies between machines (log scale).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LevelInUse {
+    pub level: f64,
+    pub spread: f64,
 }
 
 /// Failure levels per asset type.
@@ -38,6 +55,8 @@ pub(crate) struct FleetLevels {
     modes: HashMap<AssetTypeId, Vec<ModeLevel>>,
     /// In use: per sensor and direction, the lowest of the modes' levels.
     current: HashMap<AssetTypeId, FailureLevels>,
+    /// The spread of the level in use, per sensor and direction.
+    spreads: HashMap<AssetTypeId, HashMap<(SensorName, Direction), f64>>,
     versions: HashMap<AssetTypeId, LevelsVersion>,
 }
 
@@ -59,6 +78,11 @@ impl FleetLevels {
                             sensor: sensor.clone(),
                             direction: *direction,
                             prior,
+                            spread: mode
+                                .failure_spread
+                                .get(sensor)
+                                .copied()
+                                .unwrap_or(LOG_SPREAD),
                             evidence: Vec::new(),
                             level: prior,
                         });
@@ -66,6 +90,7 @@ impl FleetLevels {
                 }
             }
             out.current.insert(id.clone(), ty.failure_levels());
+            out.spreads.insert(id.clone(), spreads(&modes));
             out.versions.insert(id.clone(), LevelsVersion::default());
             out.modes.insert(id.clone(), modes);
         }
@@ -75,6 +100,37 @@ impl FleetLevels {
     /// The levels in use for `ty`.
     pub fn levels(&self, ty: &AssetTypeId) -> Option<&FailureLevels> {
         self.current.get(ty)
+    }
+
+    /// The level in use for `sensor` deviating in `direction` on `ty`, with its spread.
+    pub fn level(
+        &self,
+        ty: &AssetTypeId,
+        sensor: &SensorName,
+        direction: Direction,
+    ) -> Option<LevelInUse> {
+        let key = (sensor.clone(), direction);
+        let level = *self.current.get(ty)?.get(&key)?;
+        let spread = self
+            .spreads
+            .get(ty)
+            .and_then(|s| s.get(&key))
+            .copied()
+            .unwrap_or(LOG_SPREAD);
+        Some(LevelInUse { level, spread })
+    }
+
+    /// The signature sensors of `ty`'s machine modes that have a level: (mode, sensor,
+    /// direction).
+    pub fn signatures(
+        &self,
+        ty: &AssetTypeId,
+    ) -> impl Iterator<Item = (&FailureModeId, &SensorName, Direction)> {
+        self.modes
+            .get(ty)
+            .into_iter()
+            .flatten()
+            .map(|m| (&m.mode, &m.sensor, m.direction))
     }
 
     /// Which version of `ty`'s levels is in use.
@@ -111,7 +167,7 @@ impl FleetLevels {
                 score: toward,
                 failed,
             });
-            m.level = learn(m.prior, &m.evidence).level;
+            m.level = learn(m.prior, m.spread, &m.evidence).level;
             learnt = true;
         }
         if !learnt {
@@ -125,9 +181,26 @@ impl FleetLevels {
             *l = l.min(m.level);
         }
         self.current.insert(ty.clone(), levels);
+        self.spreads.insert(ty.clone(), spreads(modes));
         let v = self.versions.entry(ty.clone()).or_default();
         v.version += 1;
         v.failures += u32::from(failed);
         v.repairs += u32::from(!failed);
     }
+}
+
+/// Per sensor and direction, the predictive spread of the mode whose level is in use (the
+/// lowest).
+fn spreads(modes: &[ModeLevel]) -> HashMap<(SensorName, Direction), f64> {
+    let mut lowest: HashMap<(SensorName, Direction), &ModeLevel> = HashMap::new();
+    for m in modes {
+        let e = lowest.entry((m.sensor.clone(), m.direction)).or_insert(m);
+        if m.level < e.level {
+            *e = m;
+        }
+    }
+    lowest
+        .into_iter()
+        .map(|(k, m)| (k, m.predictive_spread()))
+        .collect()
 }

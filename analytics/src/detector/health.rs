@@ -1,8 +1,10 @@
 //! Snapshots of an asset's health from the detector's state, for the API and dashboards.
 
+use std::collections::HashMap;
+
 use forewarn_domain::{
-    AssetHealth, AssetId, AssetTypeId, HealthIndex, SensorDeviation, SensorHealth, SensorState,
-    health_index,
+    AssetHealth, AssetId, AssetTypeId, FailureModeId, HealthIndex, SensorDeviation, SensorHealth,
+    SensorState, TimeToFailure, health_index,
 };
 
 use super::{AssetState, Detector};
@@ -74,6 +76,38 @@ impl Detector {
         })
     }
 
+    /// The asset's remaining life from its deviating sensors: per machine mode, the sensor
+    /// whose estimate is the most precise (narrowest interval on a log scale — the mode's
+    /// sensors foretell the same failure, and one whose level varies little between machines
+    /// says it best) with the soonest low end of any of them; across modes, the soonest.
+    fn asset_time_to_failure(
+        &self,
+        asset_type: &AssetTypeId,
+        deviations: &[SensorDeviation],
+    ) -> Option<TimeToFailure> {
+        let mut per_mode: HashMap<&FailureModeId, TimeToFailure> = HashMap::new();
+        for (mode, sensor, direction) in self.levels.signatures(asset_type) {
+            let Some(t) = deviations
+                .iter()
+                .find(|d| &d.sensor == sensor && d.direction == direction)
+                .and_then(|d| d.time_to_failure_h)
+            else {
+                continue;
+            };
+            let best = per_mode.entry(mode).or_insert(t);
+            // The low end stays the soonest any of them allows: each sensor may be the one
+            // whose level this machine reaches first.
+            let low = best.low.min(t.low);
+            if log_width(&t) < log_width(best) {
+                *best = t;
+            }
+            best.low = low;
+        }
+        per_mode
+            .into_values()
+            .min_by(|a, b| a.hours.total_cmp(&b.hours))
+    }
+
     /// The asset's health fused from its judged, healthy sensors ([`health_index`]: levels
     /// from the catalog's `failure_scores`), with the soonest remaining-life estimate among
     /// `deviations`.
@@ -93,11 +127,14 @@ impl Detector {
         Some(HealthIndex {
             index,
             limiting_sensor: name.clone(),
-            time_to_failure_h: deviations
-                .iter()
-                .filter_map(|d| d.time_to_failure_h)
-                .min_by(|a, b| a.hours.total_cmp(&b.hours)),
+            time_to_failure_h: self.asset_time_to_failure(asset_type, deviations),
             levels: self.levels.version(asset_type),
         })
     }
+}
+
+/// ln(high / low) of an interval: its width on the scale remaining lives vary on.
+fn log_width(t: &TimeToFailure) -> f64 {
+    t.high
+        .map_or(f64::INFINITY, |h| (h / t.low.max(super::SOONEST_H)).ln())
 }

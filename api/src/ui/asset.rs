@@ -288,7 +288,7 @@ async fn build(
         .iter()
         .map(|(t, f)| FindingView {
             ticket_id: t.id,
-            title: t.title.clone(),
+            title: super::format::ticket_title(&s.catalog, tr, t),
             priority: super::tickets::prio(t.priority),
             status: tr.status(t.status.as_str()),
             detected: when(&t.detected_at),

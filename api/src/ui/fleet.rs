@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::response::Response;
 use forewarn_dashboards::{
-    FleetPage, FleetRow, HealthInputs, HealthState, KpiTile, ShortPart, SiteGroup, StateCounts, Tr,
+    FleetPage, FleetRow, HealthInputs, HealthState, KpiTile, ShortPart, StateCounts, Tr, by_urgency,
 };
-use forewarn_domain::{AssetHealth, ModeKind, SensorState};
+use forewarn_domain::{
+    AssetHealth, AssetType, Catalog, Direction, FailureMode, ModeKind, SensorHealth, SensorState,
+};
 use forewarn_maintenance::{Kpis, Priority, Ticket, TicketFilter};
 
 use super::Session;
@@ -62,9 +64,8 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
         .max()
         .unwrap_or(0);
     let mut counts = StateCounts::default();
-    let mut sites: Vec<SiteGroup> = Vec::new();
-    let mut assets = s.store.assets();
-    assets.sort_by(|a, b| (&a.site, &a.id).cmp(&(&b.site, &b.id)));
+    let mut rows: Vec<FleetRow> = Vec::new();
+    let assets = s.store.assets();
     let total = assets.len();
     for a in assets {
         let last = latest
@@ -88,6 +89,7 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
         };
         let index = h.and_then(|h| h.health.as_ref());
         let ttf = index.and_then(|i| i.time_to_failure_h.as_ref());
+        let ty = s.catalog.asset_type(&a.asset_type);
         let inputs = HealthInputs {
             faulty_sensors: count(SensorState::Faulty),
             deviating_sensors: count(SensorState::Deviating),
@@ -106,6 +108,7 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
         let top = tickets.iter().min_by_key(|t| (t.priority, t.id));
         let row = FleetRow {
             id: a.id.to_string(),
+            site: a.site.to_string(),
             asset_type: a.asset_type.to_string(),
             state: state.as_str(),
             state_rank: state as u8,
@@ -118,9 +121,14 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
             rul_sort: ttf.map(|t| t.hours).unwrap_or(1e9),
             why: why(
                 tr,
+                &Context {
+                    catalog: &s.catalog,
+                    ty,
+                    ticket_modes: tickets.iter().map(|t| t.failure_mode.as_str()).collect(),
+                    lang: tr.lang.code(),
+                },
                 &inputs,
                 h,
-                index.map(|i| i.limiting_sensor.as_str()),
                 newest,
                 last,
             ),
@@ -129,14 +137,9 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
             last_seen: last.map(when_ms).unwrap_or_else(|| "–".into()),
             last_seen_ms: last.unwrap_or(0),
         };
-        match sites.last_mut() {
-            Some(g) if g.site == a.site.as_str() => g.assets.push(row),
-            _ => sites.push(SiteGroup {
-                site: a.site.to_string(),
-                assets: vec![row],
-            }),
-        }
+        rows.push(row);
     }
+    by_urgency(&mut rows);
     let mut outstanding: HashMap<&str, i64> = HashMap::new();
     for r in &requisitions {
         *outstanding.entry(r.part_number.as_str()).or_default() += r.outstanding;
@@ -165,35 +168,48 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
         chrome: session.chrome("fleet", tr.t("fleet.title")).live(30),
         counts,
         kpis: kpi_tiles(tr, &kpis),
-        sites,
+        assets: rows,
         total,
         parts_short,
     })
 }
 
-/// In a few words, why an asset is in its state.
+/// What `why` needs besides the asset's health.
+struct Context<'a> {
+    catalog: &'a Catalog,
+    ty: Option<&'a AssetType>,
+    /// Failure modes of the asset's open tickets.
+    ticket_modes: Vec<&'a str>,
+    /// The page's language code, for the catalog's names.
+    lang: &'static str,
+}
+
+/// In words, why an asset is in its state: sensors misreading, then the likely failure mode by
+/// its catalog name with the evidence in the sensors' own units ("Impeller wear likely: flow
+/// 31.2 m³/h (−22 % vs normal 40.1)"), silence, learning. Nothing for an asset within its normal.
 fn why(
     tr: Tr,
+    cx: &Context<'_>,
     i: &HealthInputs,
     h: Option<&AssetHealth>,
-    limiting: Option<&str>,
     newest: i64,
     last: Option<i64>,
 ) -> String {
     let mut out = Vec::new();
     if let Some(h) = h {
-        for x in &h.sensors {
-            match x.state {
-                SensorState::Faulty => out.push(format!(
-                    "{} {}",
-                    x.sensor,
-                    x.fault
-                        .map(|f| tr.t(&format!("fault.{}", f.as_str())).to_owned())
-                        .unwrap_or_default()
-                )),
-                SensorState::Deviating => out.push(format!("{} {:+.1}σ", x.sensor, x.score)),
-                _ => {}
-            }
+        for x in h.sensors.iter().filter(|x| x.state == SensorState::Faulty) {
+            let fault = x
+                .fault
+                .map(|f| tr.t(&format!("fault.{}", f.as_str())).to_owned());
+            out.push(format!("{} {}", x.sensor, fault.unwrap_or_default()));
+        }
+        let deviating: Vec<&SensorHealth> = h
+            .sensors
+            .iter()
+            .filter(|x| x.state == SensorState::Deviating)
+            .collect();
+        if !deviating.is_empty() {
+            out.push(machine_why(tr, cx, &deviating));
         }
         if out.is_empty() && h.sensors.iter().any(|x| x.state == SensorState::Warming) {
             out.push(tr.t("why.learning").to_owned());
@@ -205,16 +221,91 @@ fn why(
             None => tr.t("why.no_data").to_owned(),
         });
     }
-    if out.is_empty()
-        && let (Some(x), Some(l)) = (i.index, limiting)
-        && x < 0.9
-    {
-        out.push(format!("{} {l}", tr.t("why.limited_by")));
-    }
     if i.open_ticket && out.is_empty() {
         out.push(tr.t("why.open_ticket").to_owned());
     }
-    out.join(", ")
+    out.join("; ")
+}
+
+/// The likely failure mode and the deviating sensors' evidence.
+fn machine_why(tr: Tr, cx: &Context<'_>, deviating: &[&SensorHealth]) -> String {
+    let evidence: Vec<String> = deviating
+        .iter()
+        .map(|x| {
+            let unit = cx
+                .ty
+                .and_then(|ty| ty.sensors.get(&x.sensor))
+                .map_or("", |spec| spec.unit.as_str());
+            let vs = x
+                .baseline
+                .map(|b| versus_normal(tr, x.value, b))
+                .unwrap_or_default();
+            format!("{} {} {unit}{vs}", x.sensor, number(x.value))
+        })
+        .collect();
+    match likely_mode(cx, deviating) {
+        Some(name) => format!("{name} {}: {}", tr.t("why.likely"), evidence.join(", ")),
+        None => evidence.join(", "),
+    }
+}
+
+/// The mode of an open machine ticket, else the machine mode whose whole signature the
+/// deviations show (the largest such signature): its name in the page's language.
+fn likely_mode<'a>(cx: &Context<'a>, deviating: &[&SensorHealth]) -> Option<&'a str> {
+    let ty = cx.ty?;
+    let machine = |m: &&FailureMode| m.kind == ModeKind::Machine;
+    let from_ticket = ty
+        .failure_modes
+        .iter()
+        .filter(machine)
+        .find(|m| cx.ticket_modes.contains(&m.id.as_str()));
+    let shown = || {
+        ty.failure_modes
+            .iter()
+            .filter(machine)
+            .filter(|m| {
+                !m.signature.is_empty()
+                    && m.signature.iter().all(|(sensor, dir)| {
+                        deviating.iter().any(|x| {
+                            &x.sensor == sensor && (x.score > 0.0) == (*dir == Direction::Up)
+                        })
+                    })
+            })
+            .max_by_key(|m| m.signature.len())
+    };
+    let mode = from_ticket.or_else(shown)?;
+    cx.catalog.mode_name(mode.id.as_str(), cx.lang)
+}
+
+/// `(3.0× normal 2.4)` far above a positive normal, else `(−22 % vs normal 40.1)`, or
+/// `(normal 0.0)` when the normal is zero.
+fn versus_normal(tr: Tr, value: f64, normal: f64) -> String {
+    let word = tr.t("why.normal");
+    if normal.abs() < 1e-9 {
+        return format!(" ({word} {})", number(normal));
+    }
+    let ratio = value / normal;
+    if normal > 0.0 && ratio >= 1.5 {
+        format!(" ({ratio:.1}× {word} {})", number(normal))
+    } else {
+        let pct = (ratio - 1.0) * 100.0;
+        format!(
+            " ({}{:.0} % {} {word} {})",
+            if pct < 0.0 { "−" } else { "+" },
+            pct.abs(),
+            tr.t("why.vs"),
+            number(normal)
+        )
+    }
+}
+
+/// A reading with as many decimals as its size asks for.
+fn number(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    }
 }
 
 fn kpi_tiles(tr: Tr, k: &Kpis) -> Vec<KpiTile> {

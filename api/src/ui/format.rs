@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use forewarn_dashboards::{DeviationView, Tr};
-use forewarn_domain::{Direction, Finding, TimeToFailure};
+use forewarn_domain::{Catalog, Direction, Finding, TimeToFailure};
 use forewarn_maintenance::sla::{ClockState, SlaClock};
 use forewarn_maintenance::{SlaStatus, Ticket};
 
@@ -54,6 +54,43 @@ pub(crate) fn rul(tr: Tr, t: &TimeToFailure) -> String {
         ),
         None => format!("{} (≥ {})", tr.hours(t.hours), tr.hours(t.low)),
     }
+}
+
+/// A ticket's estimate on its card: `time to failure 36 h (20–60 h), as of 05-12 14:00` (the
+/// device time of the finding that gave it).
+pub(crate) fn ttf_text(tr: Tr, e: &forewarn_maintenance::Estimate) -> String {
+    let t = TimeToFailure {
+        hours: e.hours,
+        low: e.low,
+        high: e.high,
+    };
+    format!(
+        "{} {}, {} {}",
+        tr.t("card.ttf"),
+        rul(tr, &t),
+        tr.t("card.as_of"),
+        when_ms(e.at_ms)
+    )
+}
+
+/// A failure mode by its catalog name in the page's language (its id when the catalog does not
+/// know it: a mode removed since the ticket opened).
+pub(crate) fn mode_name(catalog: &Catalog, tr: Tr, id: &str) -> String {
+    catalog
+        .mode_name(id, tr.lang.code())
+        .unwrap_or(id)
+        .to_owned()
+}
+
+/// A ticket's title in the page's language (the stored one is English): `Bearing wear
+/// predicted on pump-0001`.
+pub(crate) fn ticket_title(catalog: &Catalog, tr: Tr, t: &Ticket) -> String {
+    format!(
+        "{} {} {}",
+        mode_name(catalog, tr, &t.failure_mode),
+        tr.t("ticket.title_on"),
+        t.asset_id
+    )
 }
 
 /// The clock that matters now (response until work starts, then resolution) as a CSS state

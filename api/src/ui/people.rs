@@ -152,7 +152,7 @@ async fn build(s: &AppState, session: &Session, id: &str) -> Result<TechnicianPa
             id: t.id,
             asset_id: t.asset_id.clone(),
             site: t.site.clone().unwrap_or_default(),
-            failure_mode: t.failure_mode.clone(),
+            failure_mode: super::format::mode_name(&s.catalog, tr, &t.failure_mode),
             priority: prio(t.priority),
             status: t.status.as_str().to_owned(),
             status_label: tr.status(t.status.as_str()),

@@ -9,23 +9,30 @@ use forewarn_dashboards::{
     AuditLine, BoardCard, BoardColumn, BoardPage, CandidateOption, MoveButton, PartLine,
     TicketFacts, TicketPage, Tr,
 };
-use forewarn_domain::{AssetId, SensorName};
+use forewarn_domain::{AssetId, Catalog, SensorName};
 use forewarn_maintenance::lifecycle::{allowed, permitted};
 use forewarn_maintenance::{NoteKind, Priority, Role, Ticket, TicketFilter, TicketStatus};
 use serde::Deserialize;
 
 use super::Session;
-use super::format::{clock_text, deviations, finding_of, sla_now, summary, when, when_ms};
+use super::format::{
+    clock_text, deviations, finding_of, mode_name, sla_now, summary, ttf_text, when, when_ms,
+};
 use crate::{ApiError, AppState};
 
 /// Columns of the board, in the order work flows. `reopened` tickets join `new`.
-const COLUMNS: [TicketStatus; 5] = [
+const COLUMNS: [TicketStatus; 6] = [
     TicketStatus::New,
     TicketStatus::Assigned,
     TicketStatus::InProgress,
     TicketStatus::WaitingParts,
     TicketStatus::Resolved,
+    TicketStatus::Closed,
 ];
+/// The last column holds tickets closed or cancelled this recently (wall clock), newest first.
+const RECENTLY_CLOSED_MS: i64 = 7 * 86_400_000;
+/// At most this many of them.
+const RECENTLY_CLOSED: usize = 20;
 /// Most tickets per column: a board is for what is moving, the API pages through the rest.
 const PER_COLUMN: u32 = 200;
 
@@ -68,10 +75,10 @@ async fn build_board(
     let mut columns = Vec::new();
     for status in COLUMNS {
         let mut tickets = Vec::new();
-        let also = if status == TicketStatus::New {
-            vec![TicketStatus::New, TicketStatus::Reopened]
-        } else {
-            vec![status]
+        let also = match status {
+            TicketStatus::New => vec![TicketStatus::New, TicketStatus::Reopened],
+            TicketStatus::Closed => vec![TicketStatus::Closed, TicketStatus::Cancelled],
+            _ => vec![status],
         };
         for st in also {
             tickets.extend(
@@ -93,7 +100,8 @@ async fn build_board(
                     .is_some_and(|a| a.to_lowercase().contains(&needle))
                 || t.id.to_string() == needle.trim_start_matches('#')
         });
-        // Most urgent first: priority, then the SLA clock nearest its end.
+        // Most urgent first: red alerts, then the expected failure soonest (so the order follows
+        // time to failure), then priority and the SLA clock nearest its end.
         let due = |t: &Ticket| {
             t.sla
                 .map(|x| {
@@ -105,11 +113,30 @@ async fn build_board(
                 })
                 .unwrap_or(i64::MAX)
         };
-        tickets.sort_by_key(|t| (t.priority, due(t), t.id));
+        if status == TicketStatus::Closed {
+            recently_closed(&mut tickets, now);
+        } else {
+            tickets.sort_by_key(|t| {
+                (
+                    !t.red_alert,
+                    t.expected_failure_ms(),
+                    t.priority,
+                    due(t),
+                    t.id,
+                )
+            });
+        }
         columns.push(BoardColumn {
             status: status.as_str(),
-            label: tr.status(status.as_str()),
-            cards: tickets.iter().map(|t| card(tr, t, now)).collect(),
+            label: if status == TicketStatus::Closed {
+                tr.t("board.recently_closed").to_owned()
+            } else {
+                tr.status(status.as_str())
+            },
+            cards: tickets
+                .iter()
+                .map(|t| card(tr, &s.catalog, t, now))
+                .collect(),
         });
     }
     let chosen = priority.map(|p| p.as_str().to_uppercase());
@@ -124,12 +151,33 @@ async fn build_board(
     })
 }
 
-fn card(tr: Tr, t: &Ticket, now: i64) -> BoardCard {
+/// Keeps the tickets finished within [`RECENTLY_CLOSED_MS`] of `now`, newest first, at most
+/// [`RECENTLY_CLOSED`].
+fn recently_closed(tickets: &mut Vec<Ticket>, now: i64) {
+    let finished = |t: &Ticket| {
+        chrono::DateTime::parse_from_rfc3339(&t.updated_at)
+            .map(|d| d.timestamp_millis())
+            .unwrap_or(0)
+    };
+    tickets.retain(|t| now - finished(t) <= RECENTLY_CLOSED_MS);
+    tickets.sort_by_key(|t| std::cmp::Reverse((finished(t), t.id)));
+    tickets.truncate(RECENTLY_CLOSED);
+}
+
+fn card(tr: Tr, catalog: &Catalog, t: &Ticket, now: i64) -> BoardCard {
     let (sla_state, sla) = sla_now(tr, t.sla.as_ref(), now);
     BoardCard {
         id: t.id,
         asset_id: t.asset_id.clone(),
-        failure_mode: t.failure_mode.clone(),
+        failure_mode: mode_name(catalog, tr, &t.failure_mode),
+        ttf: if t.status.is_open() {
+            t.estimate
+                .as_ref()
+                .map(|e| ttf_text(tr, e))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        },
         priority: prio(t.priority),
         red_alert: t.red_alert,
         sla,
@@ -317,7 +365,7 @@ async fn build_page(s: &AppState, session: &Session, id: &str) -> Result<TicketP
         dispatch_reason: t
             .dispatch
             .as_ref()
-            .map(|d| d.reason.clone())
+            .map(|d| super::dispatch_text::dispatch_reason(tr, d))
             .unwrap_or_else(|| "–".into()),
         resolution: t
             .resolution
@@ -352,13 +400,14 @@ async fn build_page(s: &AppState, session: &Session, id: &str) -> Result<TicketP
         audit: lines.into_iter().map(|(_, l)| l).collect(),
         t: TicketFacts {
             id: t.id,
-            title: t.title.clone(),
+            // The stored title is English: the page writes its own.
+            title: super::format::ticket_title(&s.catalog, tr, &t),
             status: t.status.as_str().to_owned(),
             priority: prio(t.priority),
             red_alert: t.red_alert,
             asset_id: t.asset_id.clone(),
-            failure_mode: t.failure_mode.clone(),
-            severity: t.severity.clone(),
+            failure_mode: mode_name(&s.catalog, tr, &t.failure_mode),
+            severity: tr.t(&format!("severity.{}", t.severity)).to_owned(),
             detected_at: when(&t.detected_at),
             alert_count: t.alert_count,
         },

@@ -46,6 +46,17 @@ pub const ACT_BELOW_INDEX: f64 = 0.2;
 /// A health index below this is "watch".
 pub const WATCH_BELOW_INDEX: f64 = 0.6;
 
+/// Orders rows most urgent first: state (act now first), then the soonest failure, then id.
+pub fn by_urgency(rows: &mut [FleetRow]) {
+    rows.sort_by(|a, b| {
+        a.state_rank
+            .cmp(&b.state_rank)
+            .then(a.rul_sort.total_cmp(&b.rul_sort))
+            .then(a.health_sort.total_cmp(&b.health_sort))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
 impl HealthState {
     /// Judges an asset. A machine about to fail outranks a misreading sensor, which outranks
     /// early signs.
@@ -120,6 +131,8 @@ pub struct KpiTile {
 pub struct FleetRow {
     /// Asset id.
     pub id: String,
+    /// Its site.
+    pub site: String,
     /// Catalog type.
     pub asset_type: String,
     /// State name (`act`, `fault`, `watch`, `ok`).
@@ -148,15 +161,6 @@ pub struct FleetRow {
     pub last_seen_ms: i64,
 }
 
-/// The assets of one site.
-#[derive(Debug, Clone)]
-pub struct SiteGroup {
-    /// Site name.
-    pub site: String,
-    /// Its assets.
-    pub assets: Vec<FleetRow>,
-}
-
 /// A part short somewhere.
 #[derive(Debug, Clone)]
 pub struct ShortPart {
@@ -182,8 +186,8 @@ pub struct FleetPage {
     pub counts: StateCounts,
     /// Ticket KPIs.
     pub kpis: Vec<KpiTile>,
-    /// Assets by site.
-    pub sites: Vec<SiteGroup>,
+    /// Assets, most urgent first: state, then time to failure.
+    pub assets: Vec<FleetRow>,
     /// Number of assets.
     pub total: usize,
     /// Parts short.

@@ -13,12 +13,15 @@ pub struct BoardCard {
     pub id: i64,
     /// Asset.
     pub asset_id: String,
-    /// Failure mode.
+    /// Failure mode, by its catalog name.
     pub failure_mode: String,
     /// Priority (`P1`…`P4`).
     pub priority: String,
     /// Red alert.
     pub red_alert: bool,
+    /// Time to failure from the ticket's newest estimate, e.g. `fails in 36 h (20–60 h)`, or
+    /// empty without one (for a finished ticket, when it was finished).
+    pub ttf: String,
     /// SLA countdown, e.g. `response due in 3.5 h`, or empty.
     pub sla: String,
     /// `ok`, `warning`, `breached`.
