@@ -5,12 +5,13 @@
 //! for browsers, and their contract is what they show.
 //!
 //! [`session`] signs in and out and switches the language; [`fleet`], [`asset`], [`tickets`],
-//! [`people`] and [`inventory`] render the pages; [`actions`] takes the forms; [`format`] holds
+//! [`people`], [`inventory`] and [`findings`] render the pages; [`actions`] takes the forms; [`format`] holds
 //! the formatting the pages share.
 
 mod actions;
 mod asset;
 mod dispatch_text;
+mod findings;
 mod fleet;
 mod format;
 mod inventory;
@@ -51,6 +52,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/technicians/{id}", get(people::jobs))
         .route("/ui/me", get(people::me))
         .route("/ui/inventory", get(inventory::page))
+        .route("/ui/findings", get(findings::page))
+        .route("/ui/findings/{id}/ticket", post(findings::ticket))
         .route("/ui/signin", get(session::form).post(session::sign_in))
         .route("/ui/signout", post(session::sign_out))
         .route("/ui/lang/{lang}", get(session::language))

@@ -162,7 +162,8 @@ async fn every_page_shows_its_data_in_both_languages() {
     let app = router(st);
     let en = signed_in(&app, &token, "en").await;
     let zh = signed_in(&app, &token, "zh").await;
-    let pages: [(&str, &[&str], &str); 6] = [
+    let pages: [(&str, &[&str], &str); 7] = [
+        ("/ui/findings", &["Findings", "No findings."], "分析发现"),
         (
             "/",
             &["pump-0001", "site-a", "Act now", "SLA response"],

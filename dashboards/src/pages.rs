@@ -2,12 +2,14 @@
 //! shares (navigation, sign-in state, language, live refresh) is [`Chrome`].
 
 mod asset;
+mod findings;
 mod fleet;
 mod inventory;
 mod people;
 mod tickets;
 
 pub use asset::{AssetPage, ChartView, DeviationView, FindingView, RangeLink, SensorNow};
+pub use findings::{FindingRow, FindingsPage};
 pub use fleet::{
     FleetPage, FleetRow, HealthInputs, HealthState, KpiTile, ShortPart, StateCounts, by_urgency,
 };

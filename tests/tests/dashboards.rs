@@ -311,18 +311,30 @@ async fn dashboards_work_in_a_real_browser() {
         "document.cookie must not show the token"
     );
 
-    // Fleet: every asset, grouped by site, with states; filtering and keyboard sorting.
+    // Fleet: every asset with its site and state, most urgent first; filtering and keyboard
+    // sorting.
     let text = body_text(&page).await;
     for w in [
         "Fleet health",
         "Act now",
         "Sensor fault",
         "pump-0001",
-        "Site: site-a",
+        "site-a",
         "Parts short",
     ] {
         assert!(text.contains(w), "fleet lacks {w:?}");
     }
+    let states: Vec<String> = js(
+        &page,
+        "[...document.querySelectorAll('#fleet-table tr[data-row]')].map(r => r.dataset.state)",
+    )
+    .await;
+    let acts = states.iter().take_while(|s| *s == "act").count();
+    assert!(acts > 0, "the demo has assets to act on now: {states:?}");
+    assert!(
+        states[acts..].iter().all(|s| s != "act"),
+        "the act-now assets are the first rows: {states:?}"
+    );
     let rows: usize = js(
         &page,
         "document.querySelectorAll('#fleet-table tr[data-row]').length",
@@ -379,10 +391,21 @@ async fn dashboards_work_in_a_real_browser() {
         "In progress",
         "Waiting for parts",
         "Resolved",
+        "Recently closed",
         "due in",
+        "time to failure",
     ] {
         assert!(text.contains(w), "board lacks {w:?}");
     }
+    assert!(
+        js::<usize>(
+            &page,
+            "document.querySelectorAll('.ticket-card .ttf').length"
+        )
+        .await
+            > 0,
+        "board cards show the time to failure"
+    );
     shot(&page, "board").await;
     if let Some(other) = other {
         let card = format!(
@@ -398,8 +421,13 @@ async fn dashboards_work_in_a_real_browser() {
         )
         .await;
         assert_eq!(s, 200, "{body}");
-        let gone = format!("!document.querySelector('[data-ticket=\"{other}\"]')");
-        assert!(until(&page, &gone, 10).await, "the board updated itself");
+        let closed = format!(
+            "!!document.querySelector('section[aria-labelledby=col-closed] [data-ticket=\"{other}\"]')"
+        );
+        assert!(
+            until(&page, &closed, 10).await,
+            "the board updated itself: the ticket moved to recently closed"
+        );
     }
     assert_no_errors(&errors, "board");
 
@@ -634,9 +662,25 @@ async fn dashboards_work_in_a_real_browser() {
         assert!(text.contains(w), "Chinese fleet lacks {w:?}");
     }
     shot(&page, "fleet-zh").await;
+    // No English label on a Chinese page: only data (ids, units, numbers) stays as it is.
+    for (path, name) in [
+        ("/", "fleet-zh"),
+        ("/ui/tickets", "board-zh"),
+        (&format!("/ui/tickets/{id}")[..], "ticket-zh"),
+        ("/ui/findings", "findings-zh"),
+        ("/ui/inventory", "inventory-zh"),
+    ] {
+        goto(&page, &format!("{base}{path}")).await;
+        let text = body_text(&page).await;
+        let english: Vec<&str> = forewarn_dashboards::i18n::english_labels()
+            .filter(|l| l.chars().filter(char::is_ascii_alphabetic).count() >= 4)
+            .filter(|l| text.contains(l))
+            .collect();
+        assert!(english.is_empty(), "{path} in Chinese shows {english:?}");
+        shot(&page, name).await;
+    }
     goto(&page, &format!("{base}/ui/tickets/{id}")).await;
     assert!(body_text(&page).await.contains("审计记录"));
-    shot(&page, "ticket-zh").await;
     page.find_element("a[href^='/ui/lang/en']")
         .await
         .unwrap()

@@ -130,7 +130,7 @@ fn local_path(p: &str) -> bool {
 }
 
 /// Refuses a post whose `Origin` is another host than the one asked.
-fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return Ok(());
     };

@@ -15,7 +15,7 @@ use forewarn_domain::{
 use forewarn_maintenance::{Kpis, Priority, Ticket, TicketFilter};
 
 use super::Session;
-use super::format::{rul, when_ms};
+use super::format::{number, rul, versus_normal, when_ms};
 use super::tickets::prio;
 use crate::AppState;
 use crate::assets::ask_fleet_health;
@@ -275,37 +275,6 @@ fn likely_mode<'a>(cx: &Context<'a>, deviating: &[&SensorHealth]) -> Option<&'a 
     };
     let mode = from_ticket.or_else(shown)?;
     cx.catalog.mode_name(mode.id.as_str(), cx.lang)
-}
-
-/// `(3.0× normal 2.4)` far above a positive normal, else `(−22 % vs normal 40.1)`, or
-/// `(normal 0.0)` when the normal is zero.
-fn versus_normal(tr: Tr, value: f64, normal: f64) -> String {
-    let word = tr.t("why.normal");
-    if normal.abs() < 1e-9 {
-        return format!(" ({word} {})", number(normal));
-    }
-    let ratio = value / normal;
-    if normal > 0.0 && ratio >= 1.5 {
-        format!(" ({ratio:.1}× {word} {})", number(normal))
-    } else {
-        let pct = (ratio - 1.0) * 100.0;
-        format!(
-            " ({}{:.0} % {} {word} {})",
-            if pct < 0.0 { "−" } else { "+" },
-            pct.abs(),
-            tr.t("why.vs"),
-            number(normal)
-        )
-    }
-}
-
-/// A reading with as many decimals as its size asks for.
-fn number(v: f64) -> String {
-    match v.abs() {
-        a if a >= 100.0 => format!("{v:.0}"),
-        a if a >= 10.0 => format!("{v:.1}"),
-        _ => format!("{v:.2}"),
-    }
 }
 
 fn kpi_tiles(tr: Tr, k: &Kpis) -> Vec<KpiTile> {

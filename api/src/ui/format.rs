@@ -135,16 +135,6 @@ pub(crate) fn finding_of(t: &Ticket) -> Option<Finding> {
     serde_json::from_value(t.evidence.clone()).ok()
 }
 
-fn number(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
 /// A finding's sensors, furthest from normal first.
 pub(crate) fn deviations(tr: Tr, f: &Finding) -> Vec<DeviationView> {
     let mut ds: Vec<_> = f.deviations.iter().collect();
@@ -264,4 +254,36 @@ fn levels(tr: Tr, l: forewarn_domain::LevelsVersion) -> String {
         l.repairs,
         tr.t("levels.repairs")
     )
+}
+
+/// `(3.0× normal 2.4)` far above a positive normal, else `(−22 % vs normal 40.1)`, or
+/// `(normal 0.0)` when the normal is zero.
+pub(crate) fn versus_normal(tr: Tr, value: f64, normal: f64) -> String {
+    let word = tr.t("why.normal");
+    if normal.abs() < 1e-9 {
+        return format!(" ({word} {})", number(normal));
+    }
+    let ratio = value / normal;
+    if normal > 0.0 && ratio >= 1.5 {
+        format!(" ({ratio:.1}× {word} {})", number(normal))
+    } else {
+        let pct = (ratio - 1.0) * 100.0;
+        format!(
+            " ({}{:.0} % {} {word} {})",
+            if pct < 0.0 { "−" } else { "+" },
+            pct.abs(),
+            tr.t("why.vs"),
+            number(normal)
+        )
+    }
+}
+
+/// A reading with as many decimals as its size asks for.
+pub(crate) fn number(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        _ => format!("{v:.3}"),
+    }
 }
