@@ -186,12 +186,13 @@ async fn summarise(
             .find(|t| t.asset_id == g.asset && t.failure_mode == g.failure_mode);
         match t {
             Some(t) => println!(
-                "fault {} on {}: ticket #{} {:.1} h after onset, {:.1} h before failure",
+                "fault {} on {}: ticket #{} {:.1} h after onset, {:.1} h before failure; {}",
                 g.failure_mode,
                 g.asset,
                 t.id,
                 (t.detected_at_ms - g.onset_ms) as f64 / HOUR_MS,
-                (g.failure_ms - t.detected_at_ms) as f64 / HOUR_MS
+                (g.failure_ms - t.detected_at_ms) as f64 / HOUR_MS,
+                predicted_vs_actual(h, t, g.failure_ms).await?
             ),
             None if g.onset_ms > report.sim_end_ms => println!(
                 "fault {} on {}: starts after the simulated span",
@@ -232,6 +233,39 @@ async fn summarise(
         tickets.len()
     );
     Ok(())
+}
+
+/// A ticket's remaining-life estimates — at opening and the newest — against the simulator's
+/// failure time: `predicted 51.0 h (30.2–90.1 h) at opening, actual 48.3 h: inside; newest
+/// …`.
+async fn predicted_vs_actual(
+    h: &Handle,
+    t: &forewarn_maintenance::Ticket,
+    failure_ms: i64,
+) -> anyhow::Result<String> {
+    let history = h.db.findings_of_ticket(t.id).await?;
+    let judged = |at_ms: i64, e: forewarn_domain::TimeToFailure| {
+        let actual = (failure_ms - at_ms) as f64 / HOUR_MS;
+        let inside = e.low <= actual && e.high.is_none_or(|hi| actual <= hi);
+        format!(
+            "predicted {:.1} h ({:.1}–{} h), actual {actual:.1} h: {}",
+            e.hours,
+            e.low,
+            e.high.map_or("∞".into(), |hi| format!("{hi:.1}")),
+            if inside { "inside" } else { "OUTSIDE" }
+        )
+    };
+    let mut with = history
+        .iter()
+        .filter_map(|f| f.time_to_failure_h.map(|e| (f.detected_at_ms, e)));
+    let Some((first_ms, first)) = with.next() else {
+        return Ok("no remaining-life estimate".into());
+    };
+    let mut line = format!("at opening {}", judged(first_ms, first));
+    if let Some((last_ms, last)) = with.last() {
+        line.push_str(&format!("; newest {}", judged(last_ms, last)));
+    }
+    Ok(line)
 }
 
 /// The demo's admin token: kept in the data directory (readable by its owner only) so a demo

@@ -80,23 +80,28 @@ impl Urgency {
     /// large long before failure, so by severity nearly every machine ticket was P1 and the
     /// priorities ordered nothing.
     pub fn priority(&self) -> Priority {
-        let soon = match self.hours_to_failure {
-            Some(h) if h <= 12.0 => 4,
-            Some(h) if h <= 48.0 => 3,
-            Some(h) if h <= 120.0 => 2,
-            Some(h) if h <= 336.0 => 1,
-            Some(_) => 0,
-            None => match self.severity {
-                Severity::Low => 0,
-                Severity::Medium => 1,
-                Severity::High => 2,
-                Severity::Critical => 3,
-            },
-        };
         let criticality = match self.criticality {
             Criticality::Low => -1,
             Criticality::Medium => 0,
             Criticality::High => 1,
+        };
+        let Some(h) = self.hours_to_failure else {
+            // Without an estimate, by severity: 0–3 with criticality, P1 from 4, P2 at 3, P3
+            // from 1, else P4.
+            let severity = self.severity as i32;
+            return match severity + criticality {
+                4.. => Priority::P1,
+                3 => Priority::P2,
+                1..=2 => Priority::P3,
+                _ => Priority::P4,
+            };
+        };
+        let soon = match h {
+            h if h <= 12.0 => 4,
+            h if h <= 48.0 => 3,
+            h if h <= 120.0 => 2,
+            h if h <= 336.0 => 1,
+            _ => 0,
         };
         match soon + criticality {
             4.. => Priority::P1,
