@@ -433,4 +433,56 @@ mod tests {
         let flagged = |r: std::ops::Range<usize>| s.anomalous[r].iter().filter(|&&a| a).count();
         assert!(flagged(620..800) > 160 && flagged(850..1000) == 0);
     }
+
+    /// Issue 19: on a sine with one spike and one level shift, the spike was reported as an
+    /// 18-row "shift" and the shift as a 7-row "spike". Each event is named by what the series
+    /// did, at several noise seeds, amplitudes and positions.
+    #[test]
+    fn a_spike_and_a_shift_are_told_apart() {
+        for (seed, amp, spike_at, shift_at) in [
+            (1.0, 1.0, 1500, 2600),
+            (2.0, 3.0, 2200, 3100),
+            (3.0, 0.5, 1800, 2400),
+            (4.0, 2.0, 2900, 1700),
+        ] {
+            let values: Vec<f64> = (0..4000)
+                .map(|i| {
+                    let t = i as f64;
+                    let noise = ((t * 12.9898 + seed * 78.233).sin() * 43_758.545).fract() - 0.5;
+                    let cycle = amp * (t * std::f64::consts::TAU / 200.0).sin();
+                    let spike = if i == spike_at {
+                        8.0 * amp.max(1.0)
+                    } else {
+                        0.0
+                    };
+                    let shift = if i >= shift_at {
+                        3.0 * amp.max(1.0)
+                    } else {
+                        0.0
+                    };
+                    10.0 + cycle + 0.1 * amp * noise + spike + shift
+                })
+                .collect();
+            let s = score_series(&values, 1000, &StreamConfig::default()).unwrap();
+            let found = events(&s);
+            let near = |at: usize| {
+                found
+                    .iter()
+                    .find(|e| e.start <= at + 5 && at <= e.end + 1)
+                    .unwrap_or_else(|| panic!("seed {seed}: nothing at {at}: {found:?}"))
+            };
+            let spike = near(spike_at);
+            assert_eq!(
+                spike.kind,
+                Some(ChangeKind::Spike),
+                "seed {seed}: {spike:?}"
+            );
+            let shift = near(shift_at);
+            assert_eq!(
+                shift.kind,
+                Some(ChangeKind::Shift),
+                "seed {seed}: {shift:?}"
+            );
+        }
+    }
 }

@@ -136,9 +136,9 @@ pub struct StreamDetector {
     held: f64,
     held_kind: Option<ChangeKind>,
     /// During a change: the forecast it started from, relative to the season's forecast then
-    /// (so "where the series was" follows the cycle). A later value still far from it makes the
-    /// change a shift, however its first value looked.
-    jumped_from: Option<f64>,
+    /// (so "where the series was" follows the cycle), and how far its first value went. A later
+    /// value still far from it makes the change a shift, however its first value looked.
+    jumped_from: Option<(f64, f64)>,
 }
 
 impl StreamDetector {
@@ -272,11 +272,19 @@ impl StreamDetector {
         let cycle = self.season.as_ref().map_or(0.0, |s| s.forecast());
         match self.jumped_from {
             // A value after the first of a change, still beyond half a spike threshold from
-            // where the series was: the level moved, whatever the first value looked like.
-            Some(from) if (x - cycle - from).abs() >= 0.5 * self.thresholds[0] * sigma => {
+            // where the series was and at least half as far as the change first went: the
+            // level moved, whatever the first value looked like. (Half a threshold alone was
+            // too little on a quiet series: after a spike 300 σ high, a season's ordinary
+            // forecast errors passed it and the spike was called a shift.)
+            Some((from, size))
+                if (x - cycle - from).abs()
+                    >= (0.5 * self.thresholds[0] * sigma).max(0.5 * size) =>
+            {
                 self.held_kind = Some(ChangeKind::Shift);
             }
-            None if self.held >= 1.0 => self.jumped_from = Some(forecast - cycle),
+            None if self.held >= 1.0 => {
+                self.jumped_from = Some((forecast - cycle, (x - forecast).abs()));
+            }
             _ => {}
         }
         if self.held < 1.0 {

@@ -114,7 +114,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
             s => s,
         };
-        ApiError::new(status, e.body_text())
+        ApiError::new(status, crate::error_text::plain(&e.body_text()))
     }
 }
 

@@ -52,7 +52,8 @@ pub async fn list(
     State(s): State<AppState>,
     q: Result<Query<FindingQuery>, QueryRejection>,
 ) -> Result<Json<Vec<FindingRecord>>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) =
+        q.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(format!(

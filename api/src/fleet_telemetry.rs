@@ -64,7 +64,8 @@ pub async fn get(
     State(s): State<AppState>,
     q: Result<Query<FleetQuery>, QueryRejection>,
 ) -> Result<Json<FleetTelemetry>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) =
+        q.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
     let sensor = SensorName::new(&q.sensor).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let ids: Vec<&str> = q.assets.split(',').map(str::trim).collect();
     if ids.iter().any(|i| i.is_empty()) {

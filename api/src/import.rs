@@ -200,7 +200,8 @@ pub async fn import(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let caller = auth.at_least(Role::Planner, "importing")?;
-    let Path(kind) = kind.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Path(kind) =
+        kind.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
     let done = match kind.as_str() {
         "parts" => match rows::<Part>(&body) {
             Ok(r) => s.db.import_parts(&r).await,

@@ -17,6 +17,7 @@ mod auth;
 mod chart;
 mod dispatch;
 mod error;
+mod error_text;
 mod events;
 mod finding_list;
 mod findings;

@@ -36,7 +36,7 @@ pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> 
 /// The query, or 400.
 pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(t)| t)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
+        .map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))
 }
 
 /// A list limit between 1 and 1000 (default 100).
@@ -163,7 +163,8 @@ pub async fn settings(
     b: Result<Json<SettingsRequest>, JsonRejection>,
 ) -> Result<Json<StockLevel>, ApiError> {
     auth.at_least(Role::Planner, "stock settings")?;
-    let Path((warehouse, part)) = p.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Path((warehouse, part)) =
+        p.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
     let req = body(b)?;
     Ok(Json(
         s.db.set_stock_settings(&warehouse, &part, req.reorder_point, &req.bin)

@@ -76,7 +76,8 @@ pub async fn get(
     Path(id): Path<String>,
     q: Result<Query<TelemetryQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) =
+        q.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
     let format = q.format.clone().unwrap_or_else(|| "json".into());
     if !matches!(format.as_str(), "json" | "csv" | "parquet") {
         return Err(ApiError::bad_request(format!(

@@ -45,7 +45,8 @@ pub async fn list(
     uri: axum::http::Uri,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) =
+        q.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
     let (open_only, status) = match q.status.as_deref() {
         None | Some("open") => (true, None),
         Some("all") => (false, None),

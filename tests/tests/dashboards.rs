@@ -377,8 +377,8 @@ async fn dashboards_work_in_a_real_browser() {
             "document.querySelector('#fleet-table th:nth-child(1)').getAttribute('aria-sort')"
         )
         .await,
-        "descending",
-        "Enter on a header sorts"
+        "ascending",
+        "Enter on a header sorts (the fleet opens sorted by state: the asset column starts unsorted)"
     );
     assert_no_errors(&errors, "fleet");
 

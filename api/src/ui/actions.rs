@@ -103,7 +103,11 @@ where
     }
     let form = match form {
         Ok(Form(f)) => f,
-        Err(e) => return session.error(ApiError::bad_request(e.body_text())),
+        Err(e) => {
+            return session.error(ApiError::bad_request(crate::error_text::plain(
+                &e.body_text(),
+            )));
+        }
     };
     let Ok(id) = id.parse::<i64>() else {
         return session.error(ApiError::bad_request(format!(

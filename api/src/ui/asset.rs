@@ -53,7 +53,8 @@ pub(crate) async fn page(
     q: Result<Query<AssetQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = async {
-        let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let Query(q) =
+            q.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
         build(&s, &session, &id, q.range.as_deref()).await
     };
     session.respond(result.await)

@@ -41,7 +41,8 @@ pub(crate) async fn page(
     q: Result<Query<FindingsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = async {
-        let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let Query(q) =
+            q.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
         let asset = q.asset.unwrap_or_default().trim().to_owned();
         let untaken_only = q.untaken.is_some();
         let found =
@@ -77,7 +78,8 @@ pub(crate) async fn ticket(
 ) -> Response {
     let result = async {
         super::actions::same_origin(&headers)?;
-        let Form(f) = f.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let Form(f) =
+            f.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
         let id: i64 = id
             .parse()
             .map_err(|_| ApiError::bad_request(format!("{id:?} is not a finding number")))?;

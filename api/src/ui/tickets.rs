@@ -50,7 +50,8 @@ pub(crate) async fn board(
     q: Result<Query<BoardQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = async {
-        let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let Query(q) =
+            q.map_err(|e| ApiError::bad_request(crate::error_text::plain(&e.body_text())))?;
         build_board(&s, &session, q).await
     };
     session.respond(result.await)
