@@ -117,7 +117,7 @@ fn strip_position(m: &str) -> &str {
 fn position(m: &str) -> String {
     match m.rfind(" at line ") {
         Some(i) => {
-            let at = m[i + 4..].replacen(" column", ", column", 1);
+            let at = m[i + 1..].replacen(" column", ", column", 1);
             format!("it breaks {at} ({})", reword(&m[..i]))
         }
         None => reword(m),

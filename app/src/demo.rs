@@ -262,7 +262,7 @@ async fn predicted_vs_actual(
         return Ok("no remaining-life estimate".into());
     };
     let mut line = format!("at opening {}", judged(first_ms, first));
-    if let Some((last_ms, last)) = with.last() {
+    if let Some((last_ms, last)) = with.next_back() {
         line.push_str(&format!("; newest {}", judged(last_ms, last)));
     }
     Ok(line)
