@@ -315,23 +315,20 @@ async fn build_page(s: &AppState, session: &Session, id: &str) -> Result<TicketP
                     tr.status(e.to.as_str())
                 ),
             };
-            let text = match &e.note {
-                Some(n) if !n.is_empty() => format!("{text} — {n}"),
-                _ => text,
-            };
             (
                 e.at.clone(),
                 AuditLine {
                     at: when(&e.at),
                     actor: e.actor.clone(),
                     text,
+                    said: e.note.clone().unwrap_or_default(),
                 },
             )
         })
         .chain(notes.iter().map(|n| {
-            let text = match n.kind {
-                NoteKind::Accepted => tr.t("audit.accepted").to_owned(),
-                NoteKind::Note => format!("{}: {}", tr.t("audit.note"), n.text),
+            let (text, said) = match n.kind {
+                NoteKind::Accepted => (tr.t("audit.accepted").to_owned(), String::new()),
+                NoteKind::Note => (format!("{}:", tr.t("audit.note")), n.text.clone()),
             };
             (
                 n.at.clone(),
@@ -339,6 +336,7 @@ async fn build_page(s: &AppState, session: &Session, id: &str) -> Result<TicketP
                     at: when(&n.at),
                     actor: n.actor.clone(),
                     text,
+                    said,
                 },
             )
         }))

@@ -103,6 +103,8 @@ pub struct AuditLine {
     pub actor: String,
     /// What, translated.
     pub text: String,
+    /// What a person (or the service) wrote with it, as written.
+    pub said: String,
 }
 
 /// The ticket page.
