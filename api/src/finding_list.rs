@@ -148,3 +148,7 @@ fn finding_id(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
         )
     })
 }
+
+#[cfg(test)]
+#[path = "finding_list_tests.rs"]
+mod tests;
