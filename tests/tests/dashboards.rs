@@ -672,10 +672,11 @@ async fn dashboards_work_in_a_real_browser() {
         // impeller", "Sensor cable"); `api/src/ui_tests.rs` checks its labels.
     ] {
         goto(&page, &format!("{base}{path}")).await;
-        // Names (the demo's token is `demo-admin`) and what people wrote are data.
+        // Names (the demo's token is `demo-admin`), what people wrote and the catalog's part
+        // descriptions are data.
         let text: String = js(
             &page,
-            "(() => { const b = document.body.cloneNode(true); b.querySelectorAll('.user, .said').forEach(e => e.remove()); return b.innerText; })()",
+            "(() => { const b = document.body.cloneNode(true); b.querySelectorAll('.user, .said, .data').forEach(e => e.remove()); return b.innerText; })()",
         )
         .await;
         let english: Vec<&str> = forewarn_dashboards::i18n::english_labels()
