@@ -56,10 +56,11 @@ fn repairs_teach_the_failure_levels_and_remaining_life_comes_right() {
         median(&l),
         median(&late(&right))
     );
-    // Halved levels put most estimates at or near zero hours; learnt ones come within a
-    // small factor of the truth.
+    // Halved levels make estimates far too short (since issue 19 not "0 h": a running machine
+    // past its level gets the level distribution's upper tail, which softened this from ×46.7
+    // to ×6.8); learnt ones come within a small factor of the truth (×2.3 measured).
     assert!(
-        median(&l) < median(&p) / 4.0,
+        median(&l) < median(&p) / 2.0,
         "learnt ×{:.2} vs ×{:.2}",
         median(&l),
         median(&p)
