@@ -13,6 +13,8 @@ use crate::{Maintenance, MaintenanceError, Opened};
 /// What became of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+// The API's `Outcome` (a ticket id and whether it is new) has the name already.
+#[schema(as = FindingOutcome)]
 pub enum Outcome {
     /// No failure mode matched it.
     Unmatched,
