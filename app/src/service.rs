@@ -68,14 +68,7 @@ pub async fn run(
         .with_cooldown(spec.config.cooldown())
         .with_sla(spec.config.sla_policy());
     // The parts catalog starts with what the bills of materials name.
-    let bom: Vec<(&str, &str)> = catalog
-        .asset_types
-        .values()
-        .flat_map(|t| &t.failure_modes)
-        .flat_map(|m| &m.parts)
-        .map(|p| (p.part_number.as_str(), p.description.as_str()))
-        .collect();
-    db.add_catalog_parts(bom)
+    db.add_catalog_parts(catalog.bill_of_materials())
         .await
         .context("adding the catalog's parts")?;
     spec.config

@@ -97,26 +97,15 @@ mod tests {
             .await
             .unwrap();
         let catalog = cfg.catalog().unwrap();
-        let bom: Vec<(&str, &str)> = catalog
-            .asset_types
-            .values()
-            .flat_map(|t| &t.failure_modes)
-            .flat_map(|m| &m.parts)
-            .map(|p| (p.part_number.as_str(), p.description.as_str()))
-            .collect();
-        db.add_catalog_parts(bom).await.unwrap();
+        db.add_catalog_parts(catalog.bill_of_materials())
+            .await
+            .unwrap();
         assert!(cfg.starter.seed(&db).await.unwrap());
         let crew = db.technicians().await.unwrap();
         assert_eq!(crew.len(), 3);
         // Every catalog part is stocked somewhere: a first ticket of any mode reserves.
         let stock = db.stock(None, None, false).await.unwrap();
-        for (part, _) in catalog
-            .asset_types
-            .values()
-            .flat_map(|t| &t.failure_modes)
-            .flat_map(|m| &m.parts)
-            .map(|p| (p.part_number.as_str(), ()))
-        {
+        for (part, _) in catalog.bill_of_materials() {
             assert!(
                 stock
                     .iter()

@@ -232,6 +232,16 @@ impl Catalog {
         self.asset_types.get(id)
     }
 
+    /// Every part the bills of materials name: (part number, description), as often as named.
+    pub fn bill_of_materials(&self) -> Vec<(&str, &str)> {
+        self.asset_types
+            .values()
+            .flat_map(|t| &t.failure_modes)
+            .flat_map(|m| &m.parts)
+            .map(|p| (p.part_number.as_str(), p.description.as_str()))
+            .collect()
+    }
+
     /// The catalog's name of failure mode `id` in language `lang` (`en`, `zh`), else its
     /// `name` (as the first asset type having it names it): pages show names, not ids.
     pub fn mode_name(&self, id: &str, lang: &str) -> Option<&str> {
