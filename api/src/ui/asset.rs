@@ -2,16 +2,11 @@
 //! range is short, the store's rollups (min–max band and mean) when it is long — with anomaly
 //! marks and baselines, the health forecast, the findings and their explanation.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use forewarn_dashboards::chart::{Band, Eta, Forecast, SeriesChart, forecast_svg, series_svg};
-use forewarn_dashboards::{
-    AssetPage, ChartView, FindingView, HealthInputs, HealthState, RangeLink, SensorNow,
-};
-use forewarn_domain::{AssetId, SensorName, SensorState};
-use forewarn_maintenance::Priority;
+use forewarn_dashboards::{AssetPage, FindingView, RangeLink, Tr};
+use forewarn_domain::{AssetId, AssetType, Finding, SensorName};
+use forewarn_maintenance::Ticket;
 use serde::Deserialize;
 
 use super::Session;
@@ -19,7 +14,11 @@ use super::format::{deviations, finding_of, operating, rul, summary, when, when_
 use crate::assets::ask_health;
 use crate::{ApiError, AppState};
 
+mod charts;
 mod history;
+mod now;
+
+use charts::Window;
 
 /// The health chart covers the chosen range, but never less than this: a trend needs days.
 const HEALTH_HISTORY_MIN_MS: i64 = 48 * 3_600_000;
@@ -60,6 +59,33 @@ pub(crate) async fn page(
     session.respond(result.await)
 }
 
+/// The range asked for, by label: its length in ms.
+fn span_of(label: &str) -> Result<i64, ApiError> {
+    RANGES
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map(|(_, ms)| *ms)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "range must be one of {}",
+                RANGES.map(|r| r.0).join(", ")
+            ))
+        })
+}
+
+/// The catalog's sensors of the type, then any other the device sends.
+fn sensor_names(ty: Option<&AssetType>, latest: &[forewarn_store::SeriesPoint]) -> Vec<SensorName> {
+    let mut sensors: Vec<SensorName> = ty
+        .map(|t| t.sensors.keys().cloned().collect())
+        .unwrap_or_default();
+    for p in latest {
+        if !sensors.contains(&p.sensor) {
+            sensors.push(p.sensor.clone());
+        }
+    }
+    sensors
+}
+
 async fn build(
     s: &AppState,
     session: &Session,
@@ -73,16 +99,7 @@ async fn build(
         .asset(&id)
         .ok_or_else(|| ApiError::not_found(format!("no asset {id}")))?;
     let range_label = range.unwrap_or("24h");
-    let span = RANGES
-        .iter()
-        .find(|(l, _)| *l == range_label)
-        .map(|(_, ms)| *ms)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "range must be one of {}",
-                RANGES.map(|r| r.0).join(", ")
-            ))
-        })?;
+    let span = span_of(range_label)?;
     let (latest, tickets) = tokio::join!(
         s.store.latest(&id),
         s.db.tickets(Some(id.as_str()), false, 50)
@@ -91,212 +108,29 @@ async fn build(
     let health = ask_health(s, &id).await.ok().flatten();
     let ty = s.catalog.asset_type(&asset.asset_type);
     let last = latest.iter().map(|p| p.ts_ms).max();
-    let to = last.map(|t| t + 1).unwrap_or(0);
-    let from = to - span;
-
-    // Sensors: the catalog's, then any other the device sends.
-    let mut sensors: Vec<SensorName> = ty
-        .map(|t| t.sensors.keys().cloned().collect())
-        .unwrap_or_default();
-    for p in &latest {
-        if !sensors.contains(&p.sensor) {
-            sensors.push(p.sensor.clone());
-        }
-    }
-    // Baselines and detection marks from the findings behind the tickets.
+    let window = Window::ending(last.map(|t| t + 1).unwrap_or(0), span, BUCKETS);
     let findings: Vec<_> = tickets
         .iter()
         .filter_map(|t| finding_of(t).map(|f| (t, f)))
         .collect();
-    let mut baselines: HashMap<&str, f64> = HashMap::new();
-    let mut marks: HashMap<&str, Vec<i64>> = HashMap::new();
-    for (t, f) in findings.iter().rev() {
-        for d in &f.deviations {
-            baselines.insert(d.sensor.as_str(), d.baseline);
-            let m = marks.entry(d.sensor.as_str()).or_default();
-            m.push(t.detected_at_ms);
-            m.extend(d.change.map(|c| c.at_ms));
+    let over = charts::overlays(&findings, health.as_ref(), &tickets);
+    let charts = match last {
+        Some(_) => {
+            let sensors = sensor_names(ty, &latest);
+            charts::sensor_charts(s, tr, &id, ty, &sensors, window, &over).await?
         }
-        for x in &f.sensor_faults {
-            marks.entry(x.sensor.as_str()).or_default().push(x.since_ms);
-        }
-    }
-    if let Some(h) = &health {
-        for x in &h.sensors {
-            if let Some(c) = x.last_change {
-                marks.entry(x.sensor.as_str()).or_default().push(c.at_ms);
-            }
-            // Every judged sensor's learnt normal, not only those a finding named.
-            if let Some(b) = x.baseline {
-                baselines.insert(x.sensor.as_str(), b);
-            }
-        }
-    }
-
-    // Repairs are events in the asset's timeline: every chart marks them.
-    let repairs: Vec<i64> = tickets.iter().filter_map(|t| t.repaired_at_ms).collect();
-    let raw = span <= RAW_UP_TO_MS;
-    let step = (span / BUCKETS).max(1000);
-    let mut charts = Vec::new();
-    if last.is_some() {
-        // The sensors' queries at once: each scans its own files on a blocking thread.
-        let series = futures_util::future::try_join_all(sensors.iter().map(|sensor| {
-            let id = &id;
-            async move {
-                if raw {
-                    let points = s.store.range(id, sensor, from, to).await?;
-                    Ok::<_, ApiError>((points, Vec::new()))
-                } else {
-                    let buckets = s.store.downsample(id, sensor, from, to, step).await?;
-                    let bands: Vec<Band> = buckets
-                        .iter()
-                        .filter(|(_, a)| a.count > 0)
-                        .map(|(ts, a)| Band {
-                            ts: *ts,
-                            min: a.min,
-                            mean: a.sum / a.count as f64,
-                            max: a.max,
-                        })
-                        .collect();
-                    Ok((Vec::new(), bands))
-                }
-            }
-        }))
-        .await?;
-        for (sensor, (points, bands)) in sensors.iter().zip(series) {
-            let unit = ty
-                .and_then(|t| t.sensors.get(sensor))
-                .map(|x| x.unit.clone())
-                .unwrap_or_default();
-            if points.is_empty() && bands.is_empty() {
-                continue;
-            }
-            let sensor_marks = marks.get(sensor.as_str()).cloned().unwrap_or_default();
-            let svg = series_svg(&SeriesChart {
-                title: sensor.as_str(),
-                from_ms: from,
-                to_ms: to,
-                points: &points,
-                bands: &bands,
-                step_ms: step,
-                baseline: baselines.get(sensor.as_str()).copied(),
-                marks: &sensor_marks,
-                repairs: &repairs,
-                // One legend above all charts (the template's), not one over each chart's data.
-                legend: ("", ""),
-                size: CHART,
-            })
-            .map_err(ApiError::unavailable)?;
-            let caption = if raw {
-                format!("{} {}", points.len(), tr.t("asset.raw_points"))
-            } else {
-                format!("{} {}", bands.len(), tr.t("asset.buckets"))
-            };
-            charts.push(ChartView {
-                sensor: sensor.to_string(),
-                unit,
-                svg,
-                caption,
-            });
-        }
-    }
-
-    let index = health.as_ref().and_then(|h| h.health.as_ref());
-    let ttf = index.and_then(|i| i.time_to_failure_h.as_ref());
-    let open: Vec<_> = tickets.iter().filter(|t| t.status.is_open()).collect();
-    let count = |st: SensorState| {
-        health
-            .as_ref()
-            .map(|h| h.sensors.iter().filter(|x| x.state == st).count())
-            .unwrap_or(0)
+        None => Vec::new(),
     };
-    let state = HealthState::judge(&HealthInputs {
-        faulty_sensors: count(SensorState::Faulty),
-        deviating_sensors: count(SensorState::Deviating),
-        index: index.map(|i| i.index),
-        hours_to_failure: ttf.map(|t| t.hours),
-        urgent_ticket: open
-            .iter()
-            .any(|t| t.red_alert || matches!(t.priority, Priority::P1 | Priority::P2)),
-        open_ticket: !open.is_empty(),
-        instrument_ticket: false,
-        stale: false,
-    });
-    let levels = ty.map(|t| t.failure_levels()).unwrap_or_default();
+    let index = health.as_ref().and_then(|h| h.health.as_ref());
+    let open: Vec<_> = tickets.iter().filter(|t| t.status.is_open()).collect();
+    let state = now::judge(health.as_ref(), &open);
     let health_chart = match (&health, index) {
         (Some(h), Some(i)) => {
-            let span = span.max(HEALTH_HISTORY_MIN_MS);
-            let past = history::health_history(s, &id, &levels, h, to, span).await?;
-            Some(
-                forecast_svg(&Forecast {
-                    title: tr.t("asset.health_chart"),
-                    index: i.index,
-                    past: &past,
-                    eta: ttf.map(|t| Eta {
-                        hours: t.hours,
-                        low: t.low,
-                        high: t.high,
-                    }),
-                    hours_label: tr.t("asset.hours_from_now"),
-                    size: (480, 220),
-                })
-                .map_err(ApiError::unavailable)?,
-            )
+            Some(now::health_chart(s, tr, &id, ty, (h, i), window.to, span).await?)
         }
         _ => None,
     };
-    let sensors_now = health
-        .as_ref()
-        .map(|h| {
-            h.sensors
-                .iter()
-                .map(|x| {
-                    let (css, key) = match x.state {
-                        SensorState::Faulty => ("fault", "state.faulty"),
-                        SensorState::Deviating => ("watch", "state.deviating"),
-                        SensorState::Ok => ("ok", "state.ok"),
-                        SensorState::Warming => ("ok", "state.warming"),
-                    };
-                    let unit = ty
-                        .and_then(|t| t.sensors.get(&x.sensor))
-                        .map(|u| u.unit.as_str())
-                        .unwrap_or("");
-                    SensorNow {
-                        sensor: x.sensor.to_string(),
-                        state: css,
-                        state_label: tr.t(key).to_owned(),
-                        value: format!("{:.2} {unit}", x.value),
-                        score: format!("{:+.1} σ", x.score),
-                        note: x
-                            .fault
-                            .map(|f| tr.t(&format!("fault.{}", f.as_str())).to_owned())
-                            .or_else(|| {
-                                x.last_change.map(|c| {
-                                    format!(
-                                        "{} {}",
-                                        tr.t(&format!("change.{}", c.kind.as_str())),
-                                        when_ms(c.at_ms)
-                                    )
-                                })
-                            })
-                            .unwrap_or_default(),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let finding_views = findings
-        .iter()
-        .map(|(t, f)| FindingView {
-            ticket_id: t.id,
-            title: super::format::ticket_title(&s.catalog, tr, t),
-            priority: super::tickets::prio(t.priority),
-            status: tr.status(t.status.as_str()),
-            detected: when(&t.detected_at),
-            summary: summary(tr, f),
-            deviations: deviations(tr, f),
-        })
-        .collect();
+    let ttf = index.and_then(|i| i.time_to_failure_h.as_ref());
     let path = format!("/ui/assets/{id}");
     Ok(AssetPage {
         chrome: session.chrome("fleet", id.as_str()),
@@ -319,21 +153,42 @@ async fn build(
             .unwrap_or_default(),
         forecast: health_chart.is_some() && ttf.is_some(),
         health_chart,
-        sensors: sensors_now,
-        ranges: RANGES
-            .iter()
-            .map(|(l, _)| RangeLink {
-                label: tr.t(&format!("range.{l}")).to_owned(),
-                href: format!("{path}?range={l}"),
-                current: *l == range_label,
-            })
-            .collect(),
-        resolution_note: if raw {
+        sensors: now::sensors_now(tr, ty, health.as_ref()),
+        ranges: range_links(tr, &path, range_label),
+        resolution_note: if window.raw {
             tr.t("asset.raw_note").to_owned()
         } else {
-            format!("{} {}", tr.t("asset.rollup_note"), tr.span_ms(step))
+            format!("{} {}", tr.t("asset.rollup_note"), tr.span_ms(window.step))
         },
         charts,
-        findings: finding_views,
+        findings: finding_views(s, tr, &findings),
     })
+}
+
+/// The links to the other ranges, the current one marked.
+fn range_links(tr: Tr, path: &str, current: &str) -> Vec<RangeLink> {
+    RANGES
+        .iter()
+        .map(|(l, _)| RangeLink {
+            label: tr.t(&format!("range.{l}")).to_owned(),
+            href: format!("{path}?range={l}"),
+            current: *l == current,
+        })
+        .collect()
+}
+
+/// The findings behind the asset's tickets, newest first.
+fn finding_views(s: &AppState, tr: Tr, findings: &[(&Ticket, Finding)]) -> Vec<FindingView> {
+    findings
+        .iter()
+        .map(|(t, f)| FindingView {
+            ticket_id: t.id,
+            title: super::format::ticket_title(&s.catalog, tr, t),
+            priority: super::tickets::prio(t.priority),
+            status: tr.status(t.status.as_str()),
+            detected: when(&t.detected_at),
+            summary: summary(tr, f),
+            deviations: deviations(tr, f),
+        })
+        .collect()
 }
