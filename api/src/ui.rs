@@ -17,6 +17,7 @@ mod format;
 mod inventory;
 mod people;
 mod session;
+mod ticket_page;
 mod tickets;
 
 use askama::Template;
@@ -42,7 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(fleet::page))
         .route("/ui/assets/{id}", get(asset::page))
         .route("/ui/tickets", get(tickets::board))
-        .route("/ui/tickets/{id}", get(tickets::page))
+        .route("/ui/tickets/{id}", get(ticket_page::page))
         .route("/ui/tickets/{id}/transition", post(actions::transition))
         .route("/ui/tickets/{id}/assign", post(actions::assign))
         .route("/ui/tickets/{id}/notes", post(actions::note))

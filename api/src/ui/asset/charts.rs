@@ -63,7 +63,10 @@ pub(super) fn overlays<'a>(
             m.extend(d.change.map(|c| c.at_ms));
         }
         for x in &f.sensor_faults {
-            o.marks.entry(x.sensor.as_str()).or_default().push(x.since_ms);
+            o.marks
+                .entry(x.sensor.as_str())
+                .or_default()
+                .push(x.since_ms);
         }
     }
     for x in health.iter().flat_map(|h| &h.sensors) {

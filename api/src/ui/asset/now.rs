@@ -14,9 +14,8 @@ use crate::{ApiError, AppState};
 /// The asset's state from its sensors, its health index and its open tickets.
 pub(super) fn judge(health: Option<&AssetHealth>, open: &[&Ticket]) -> HealthState {
     let index = health.and_then(|h| h.health.as_ref());
-    let count = |st: SensorState| {
-        health.map_or(0, |h| h.sensors.iter().filter(|x| x.state == st).count())
-    };
+    let count =
+        |st: SensorState| health.map_or(0, |h| h.sensors.iter().filter(|x| x.state == st).count());
     HealthState::judge(&HealthInputs {
         faulty_sensors: count(SensorState::Faulty),
         deviating_sensors: count(SensorState::Deviating),
