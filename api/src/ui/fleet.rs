@@ -9,16 +9,19 @@ use axum::response::Response;
 use forewarn_dashboards::{
     FleetPage, FleetRow, HealthInputs, HealthState, KpiTile, ShortPart, StateCounts, Tr, by_urgency,
 };
-use forewarn_domain::{
-    AssetHealth, AssetType, Catalog, Direction, FailureMode, ModeKind, SensorHealth, SensorState,
-};
+use forewarn_domain::{Asset, AssetHealth, ModeKind, SensorState};
+use forewarn_maintenance::parts::{Requisition, StockLevel};
 use forewarn_maintenance::{Kpis, Priority, Ticket, TicketFilter};
 
 use super::Session;
-use super::format::{number, rul, versus_normal, when_ms};
+use super::format::{rul, when_ms};
 use super::tickets::prio;
 use crate::AppState;
 use crate::assets::ask_fleet_health;
+
+mod why;
+
+use why::{Context, why};
 
 /// An asset silent this long (relative to the fleet's newest reading: the simulator may run on
 /// a fast-forwarded clock) is stale.
@@ -64,84 +67,124 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
         .max()
         .unwrap_or(0);
     let mut counts = StateCounts::default();
-    let mut rows: Vec<FleetRow> = Vec::new();
     let assets = s.store.assets();
     let total = assets.len();
-    for a in assets {
+    let mut rows: Vec<FleetRow> = Vec::new();
+    for a in &assets {
         let last = latest
             .get(&a.id)
             .and_then(|l| l.iter().map(|p| p.ts_ms).max());
-        let h = health.get(a.id.as_str());
+        let seen = Seen { newest, last };
         let tickets = open.get(a.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let is_instrument = |t: &Ticket| {
-            s.catalog
-                .asset_type(&a.asset_type)
-                .and_then(|ty| {
-                    ty.failure_modes
-                        .iter()
-                        .find(|m| m.id.as_str() == t.failure_mode)
-                })
-                .is_some_and(|m| m.kind == ModeKind::Instrumentation)
-        };
-        let count = |st: SensorState| {
-            h.map(|h| h.sensors.iter().filter(|x| x.state == st).count())
-                .unwrap_or(0)
-        };
-        let index = h.and_then(|h| h.health.as_ref());
-        let ttf = index.and_then(|i| i.time_to_failure_h.as_ref());
-        let ty = s.catalog.asset_type(&a.asset_type);
-        let inputs = HealthInputs {
-            faulty_sensors: count(SensorState::Faulty),
-            deviating_sensors: count(SensorState::Deviating),
-            index: index.map(|i| i.index),
-            hours_to_failure: ttf.map(|t| t.hours),
-            urgent_ticket: tickets.iter().any(|t| {
-                !is_instrument(t)
-                    && (t.red_alert || matches!(t.priority, Priority::P1 | Priority::P2))
-            }),
-            open_ticket: tickets.iter().any(|t| !is_instrument(t)),
-            instrument_ticket: tickets.iter().any(|t| is_instrument(t)),
-            stale: last.is_none_or(|t| newest - t > STALE_MS),
-        };
-        let state = HealthState::judge(&inputs);
+        let (state, row) = asset_row(s, tr, a, health.get(a.id.as_str()), tickets, seen);
         counts.add(state);
-        let top = tickets.iter().min_by_key(|t| (t.priority, t.id));
-        let row = FleetRow {
-            id: a.id.to_string(),
-            site: a.site.to_string(),
-            asset_type: a.asset_type.to_string(),
-            state: state.as_str(),
-            state_rank: state as u8,
-            state_label: tr.state(state.as_str()),
-            health: index
-                .map(|i| format!("{:.0} %", i.index * 100.0))
-                .unwrap_or_else(|| "–".into()),
-            health_sort: index.map(|i| i.index).unwrap_or(-1.0),
-            rul: ttf.map(|t| rul(tr, t)).unwrap_or_else(|| "–".into()),
-            rul_sort: ttf.map(|t| t.hours).unwrap_or(1e9),
-            why: why(
-                tr,
-                &Context {
-                    catalog: &s.catalog,
-                    ty,
-                    ticket_modes: tickets.iter().map(|t| t.failure_mode.as_str()).collect(),
-                    lang: tr.lang.code(),
-                },
-                &inputs,
-                h,
-                newest,
-                last,
-            ),
-            open_tickets: tickets.len(),
-            top_ticket: top.map(|t| (t.id, prio(t.priority))),
-            last_seen: last.map(when_ms).unwrap_or_else(|| "–".into()),
-            last_seen_ms: last.unwrap_or(0),
-        };
         rows.push(row);
     }
     by_urgency(&mut rows);
+    Ok(FleetPage {
+        chrome: session.chrome("fleet", tr.t("fleet.title")).live(30),
+        counts,
+        kpis: kpi_tiles(tr, &kpis),
+        assets: rows,
+        total,
+        parts_short: parts_short(tr, &low, &requisitions),
+    })
+}
+
+/// When the asset was last heard from, against the fleet's newest reading.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    newest: i64,
+    last: Option<i64>,
+}
+
+/// What the judgement of an asset's state weighs: its sensors, health, remaining life and
+/// open tickets (instrument tickets apart), and whether it has gone silent.
+fn judge_inputs(
+    s: &AppState,
+    a: &Asset,
+    h: Option<&AssetHealth>,
+    tickets: &[&Ticket],
+    seen: Seen,
+) -> HealthInputs {
+    let is_instrument = |t: &Ticket| {
+        s.catalog
+            .asset_type(&a.asset_type)
+            .and_then(|ty| {
+                ty.failure_modes
+                    .iter()
+                    .find(|m| m.id.as_str() == t.failure_mode)
+            })
+            .is_some_and(|m| m.kind == ModeKind::Instrumentation)
+    };
+    let count = |st: SensorState| {
+        h.map(|h| h.sensors.iter().filter(|x| x.state == st).count())
+            .unwrap_or(0)
+    };
+    let index = h.and_then(|h| h.health.as_ref());
+    HealthInputs {
+        faulty_sensors: count(SensorState::Faulty),
+        deviating_sensors: count(SensorState::Deviating),
+        index: index.map(|i| i.index),
+        hours_to_failure: index
+            .and_then(|i| i.time_to_failure_h.as_ref())
+            .map(|t| t.hours),
+        urgent_ticket: tickets.iter().any(|t| {
+            !is_instrument(t) && (t.red_alert || matches!(t.priority, Priority::P1 | Priority::P2))
+        }),
+        open_ticket: tickets.iter().any(|t| !is_instrument(t)),
+        instrument_ticket: tickets.iter().any(|t| is_instrument(t)),
+        stale: seen.last.is_none_or(|t| seen.newest - t > STALE_MS),
+    }
+}
+
+/// One asset's row and the state it is judged in.
+fn asset_row(
+    s: &AppState,
+    tr: Tr,
+    a: &Asset,
+    h: Option<&AssetHealth>,
+    tickets: &[&Ticket],
+    seen: Seen,
+) -> (HealthState, FleetRow) {
+    let inputs = judge_inputs(s, a, h, tickets, seen);
+    let state = HealthState::judge(&inputs);
+    let index = h.and_then(|h| h.health.as_ref());
+    let ttf = index.and_then(|i| i.time_to_failure_h.as_ref());
+    let context = Context {
+        catalog: &s.catalog,
+        ty: s.catalog.asset_type(&a.asset_type),
+        ticket_modes: tickets.iter().map(|t| t.failure_mode.as_str()).collect(),
+        lang: tr.lang.code(),
+    };
+    let top = tickets.iter().min_by_key(|t| (t.priority, t.id));
+    let row = FleetRow {
+        id: a.id.to_string(),
+        site: a.site.to_string(),
+        asset_type: a.asset_type.to_string(),
+        state: state.as_str(),
+        state_rank: state as u8,
+        state_label: tr.state(state.as_str()),
+        health: index
+            .map(|i| format!("{:.0} %", i.index * 100.0))
+            .unwrap_or_else(|| "–".into()),
+        health_sort: index.map(|i| i.index).unwrap_or(-1.0),
+        rul: ttf.map(|t| rul(tr, t)).unwrap_or_else(|| "–".into()),
+        rul_sort: ttf.map(|t| t.hours).unwrap_or(1e9),
+        why: why(tr, &context, &inputs, h, seen.newest, seen.last),
+        open_tickets: tickets.len(),
+        top_ticket: top.map(|t| (t.id, prio(t.priority))),
+        last_seen: seen.last.map(when_ms).unwrap_or_else(|| "–".into()),
+        last_seen_ms: seen.last.unwrap_or(0),
+    };
+    (state, row)
+}
+
+/// Parts below their reorder point, with what is requisitioned, then parts requisitioned that
+/// no warehouse lists as low (none stocked at all).
+fn parts_short(tr: Tr, low: &[StockLevel], requisitions: &[Requisition]) -> Vec<ShortPart> {
     let mut outstanding: HashMap<&str, i64> = HashMap::new();
-    for r in &requisitions {
+    for r in requisitions {
         *outstanding.entry(r.part_number.as_str()).or_default() += r.outstanding;
     }
     let mut parts_short: Vec<ShortPart> = low
@@ -154,7 +197,6 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
             outstanding: outstanding.remove(l.part_number.as_str()).unwrap_or(0),
         })
         .collect();
-    // Parts requisitioned that no warehouse lists as low (none stocked at all).
     let mut rest: Vec<_> = outstanding.into_iter().collect();
     rest.sort();
     parts_short.extend(rest.into_iter().map(|(part, n)| ShortPart {
@@ -164,117 +206,7 @@ async fn build(s: &AppState, session: &Session) -> Result<FleetPage, crate::ApiE
         reorder_point: "–".into(),
         outstanding: n,
     }));
-    Ok(FleetPage {
-        chrome: session.chrome("fleet", tr.t("fleet.title")).live(30),
-        counts,
-        kpis: kpi_tiles(tr, &kpis),
-        assets: rows,
-        total,
-        parts_short,
-    })
-}
-
-/// What `why` needs besides the asset's health.
-struct Context<'a> {
-    catalog: &'a Catalog,
-    ty: Option<&'a AssetType>,
-    /// Failure modes of the asset's open tickets.
-    ticket_modes: Vec<&'a str>,
-    /// The page's language code, for the catalog's names.
-    lang: &'static str,
-}
-
-/// In words, why an asset is in its state: sensors misreading, then the likely failure mode by
-/// its catalog name with the evidence in the sensors' own units ("Impeller wear likely: flow
-/// 31.2 m³/h (−22 % vs normal 40.1)"), silence, learning. Nothing for an asset within its normal.
-fn why(
-    tr: Tr,
-    cx: &Context<'_>,
-    i: &HealthInputs,
-    h: Option<&AssetHealth>,
-    newest: i64,
-    last: Option<i64>,
-) -> String {
-    let mut out = Vec::new();
-    if let Some(h) = h {
-        for x in h.sensors.iter().filter(|x| x.state == SensorState::Faulty) {
-            let fault = x
-                .fault
-                .map(|f| tr.t(&format!("fault.{}", f.as_str())).to_owned());
-            out.push(format!("{} {}", x.sensor, fault.unwrap_or_default()));
-        }
-        let deviating: Vec<&SensorHealth> = h
-            .sensors
-            .iter()
-            .filter(|x| x.state == SensorState::Deviating)
-            .collect();
-        if !deviating.is_empty() {
-            out.push(machine_why(tr, cx, &deviating));
-        }
-        if out.is_empty() && h.sensors.iter().any(|x| x.state == SensorState::Warming) {
-            out.push(tr.t("why.learning").to_owned());
-        }
-    }
-    if i.stale {
-        out.push(match last {
-            Some(t) => format!("{} {}", tr.t("why.silent_for"), tr.span_ms(newest - t)),
-            None => tr.t("why.no_data").to_owned(),
-        });
-    }
-    if i.open_ticket && out.is_empty() {
-        out.push(tr.t("why.open_ticket").to_owned());
-    }
-    out.join("; ")
-}
-
-/// The likely failure mode and the deviating sensors' evidence.
-fn machine_why(tr: Tr, cx: &Context<'_>, deviating: &[&SensorHealth]) -> String {
-    let evidence: Vec<String> = deviating
-        .iter()
-        .map(|x| {
-            let unit = cx
-                .ty
-                .and_then(|ty| ty.sensors.get(&x.sensor))
-                .map_or("", |spec| spec.unit.as_str());
-            let vs = x
-                .baseline
-                .map(|b| versus_normal(tr, x.value, b))
-                .unwrap_or_default();
-            format!("{} {} {unit}{vs}", x.sensor, number(x.value))
-        })
-        .collect();
-    match likely_mode(cx, deviating) {
-        Some(name) => format!("{name} {}: {}", tr.t("why.likely"), evidence.join(", ")),
-        None => evidence.join(", "),
-    }
-}
-
-/// The mode of an open machine ticket, else the machine mode whose whole signature the
-/// deviations show (the largest such signature): its name in the page's language.
-fn likely_mode<'a>(cx: &Context<'a>, deviating: &[&SensorHealth]) -> Option<&'a str> {
-    let ty = cx.ty?;
-    let machine = |m: &&FailureMode| m.kind == ModeKind::Machine;
-    let from_ticket = ty
-        .failure_modes
-        .iter()
-        .filter(machine)
-        .find(|m| cx.ticket_modes.contains(&m.id.as_str()));
-    let shown = || {
-        ty.failure_modes
-            .iter()
-            .filter(machine)
-            .filter(|m| {
-                !m.signature.is_empty()
-                    && m.signature.iter().all(|(sensor, dir)| {
-                        deviating.iter().any(|x| {
-                            &x.sensor == sensor && (x.score > 0.0) == (*dir == Direction::Up)
-                        })
-                    })
-            })
-            .max_by_key(|m| m.signature.len())
-    };
-    let mode = from_ticket.or_else(shown)?;
-    cx.catalog.mode_name(mode.id.as_str(), cx.lang)
+    parts_short
 }
 
 fn kpi_tiles(tr: Tr, k: &Kpis) -> Vec<KpiTile> {
