@@ -4,13 +4,14 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use forewarn_dashboards::{Job, TechnicianPage, TechnicianRow, TechniciansPage};
-use forewarn_domain::AssetId;
+use forewarn_dashboards::{Job, TechnicianPage, TechnicianRow, TechniciansPage, Tr};
 use forewarn_maintenance::dispatch::Technician;
 use forewarn_maintenance::lifecycle::permitted;
-use forewarn_maintenance::{Role, TicketFilter, TicketStatus};
+use forewarn_maintenance::parts::TicketParts;
+use forewarn_maintenance::{Role, Ticket, TicketFilter, TicketStatus};
 
 use super::format::sla_now;
+use super::ticket_page::other_modes;
 use super::tickets::prio;
 use super::{Session, render};
 use crate::{ApiError, AppState};
@@ -94,89 +95,12 @@ async fn build(s: &AppState, session: &Session, id: &str) -> Result<TechnicianPa
     let mut jobs = Vec::new();
     for t in &tickets {
         let held = s.db.ticket_parts(t.id).await?.unwrap_or_default();
-        let parts = t
-            .parts
-            .iter()
-            .map(|p| {
-                let (reserved, issued, consumed) = held
-                    .reservations
-                    .iter()
-                    .filter(|r| r.part_number == p.part_number)
-                    .fold((0, 0, 0), |(a, b, c), r| {
-                        (a + r.reserved, b + r.issued, c + r.consumed)
-                    });
-                format!(
-                    "{} × {} {} — {} {reserved}, {} {issued}, {} {consumed}",
-                    p.quantity,
-                    p.part_number,
-                    p.description,
-                    tr.t("col.reserved"),
-                    tr.t("col.issued"),
-                    tr.t("col.consumed")
-                )
-            })
-            .collect();
-        let consumable = held
-            .reservations
-            .iter()
-            .filter(|r| r.reserved + in_hand(r) > 0)
-            .map(|r| {
-                (
-                    r.part_number.clone(),
-                    format!("{} ({})", r.part_number, r.reserved + in_hand(r)),
-                )
-            })
-            .collect::<Vec<_>>();
-        let mut consumable_unique: Vec<(String, String)> = Vec::new();
-        for c in consumable {
-            if !consumable_unique.iter().any(|u| u.0 == c.0) {
-                consumable_unique.push(c);
-            }
-        }
-        let other_modes = AssetId::new(&t.asset_id)
-            .ok()
-            .and_then(|a| s.store.asset(&a))
-            .and_then(|a| s.catalog.asset_type(&a.asset_type).cloned())
-            .map(|ty| {
-                ty.failure_modes
-                    .iter()
-                    .map(|m| m.id.to_string())
-                    .filter(|m| *m != t.failure_mode)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (sla_state, sla) = sla_now(tr, t.sla.as_ref(), now);
-        let is_accepted = accepted.contains(&t.id);
-        let may = |to| permitted(role.max(Role::Technician), t.status, to) && can_act;
-        jobs.push(Job {
-            id: t.id,
-            asset_id: t.asset_id.clone(),
-            site: t.site.clone().unwrap_or_default(),
-            failure_mode: super::format::mode_name(&s.catalog, tr, &t.failure_mode),
-            priority: prio(t.priority),
-            status: t.status.as_str().to_owned(),
-            status_label: tr.status(t.status.as_str()),
-            sla,
-            sla_state,
-            accepted: is_accepted,
-            parts,
-            can_accept: can_act
-                && t.status == TicketStatus::Assigned
-                && !is_accepted
-                && session.caller.name == id,
-            can_start: t.status == TicketStatus::Assigned && may(TicketStatus::InProgress),
-            can_resolve: matches!(t.status, TicketStatus::InProgress)
-                && may(TicketStatus::Resolved),
-            consumable: if matches!(
-                t.status,
-                TicketStatus::InProgress | TicketStatus::WaitingParts
-            ) {
-                consumable_unique
-            } else {
-                Vec::new()
-            },
-            other_modes,
-        });
+        let who = Who {
+            role,
+            can_act,
+            is_self: session.caller.name == id,
+        };
+        jobs.push(job(s, tr, t, &held, accepted.contains(&t.id), who, now));
     }
     Ok(TechnicianPage {
         chrome: session.chrome("technicians", &tech.name).live(60),
@@ -186,6 +110,96 @@ async fn build(s: &AppState, session: &Session, id: &str) -> Result<TechnicianPa
         can_act,
         back_path: format!("/ui/technicians/{id}"),
     })
+}
+
+/// Who looks at a technician's jobs, for what they may do.
+#[derive(Debug, Clone, Copy)]
+struct Who {
+    role: Role,
+    /// A planner, or the technician themselves.
+    can_act: bool,
+    /// The signed-in technician is the one whose jobs these are.
+    is_self: bool,
+}
+
+/// One job card: the ticket, its SLA clock, its parts and the buttons the caller may use.
+fn job(
+    s: &AppState,
+    tr: Tr,
+    t: &Ticket,
+    held: &TicketParts,
+    is_accepted: bool,
+    who: Who,
+    now: i64,
+) -> Job {
+    let (sla_state, sla) = sla_now(tr, t.sla.as_ref(), now);
+    let may = |to| permitted(who.role.max(Role::Technician), t.status, to) && who.can_act;
+    let working = matches!(
+        t.status,
+        TicketStatus::InProgress | TicketStatus::WaitingParts
+    );
+    Job {
+        id: t.id,
+        asset_id: t.asset_id.clone(),
+        site: t.site.clone().unwrap_or_default(),
+        failure_mode: super::format::mode_name(&s.catalog, tr, &t.failure_mode),
+        priority: prio(t.priority),
+        status: t.status.as_str().to_owned(),
+        status_label: tr.status(t.status.as_str()),
+        sla,
+        sla_state,
+        accepted: is_accepted,
+        parts: part_texts(tr, t, held),
+        can_accept: who.can_act
+            && t.status == TicketStatus::Assigned
+            && !is_accepted
+            && who.is_self,
+        can_start: t.status == TicketStatus::Assigned && may(TicketStatus::InProgress),
+        can_resolve: matches!(t.status, TicketStatus::InProgress) && may(TicketStatus::Resolved),
+        consumable: if working {
+            consumable(held)
+        } else {
+            Vec::new()
+        },
+        other_modes: other_modes(s, t),
+    }
+}
+
+/// Each part the job needs, with how many are reserved, issued and consumed.
+fn part_texts(tr: Tr, t: &Ticket, held: &TicketParts) -> Vec<String> {
+    t.parts
+        .iter()
+        .map(|p| {
+            let (reserved, issued, consumed) = held
+                .reservations
+                .iter()
+                .filter(|r| r.part_number == p.part_number)
+                .fold((0, 0, 0), |(a, b, c), r| {
+                    (a + r.reserved, b + r.issued, c + r.consumed)
+                });
+            format!(
+                "{} × {} {} — {} {reserved}, {} {issued}, {} {consumed}",
+                p.quantity,
+                p.part_number,
+                p.description,
+                tr.t("col.reserved"),
+                tr.t("col.issued"),
+                tr.t("col.consumed")
+            )
+        })
+        .collect()
+}
+
+/// The parts the technician may mark consumed (reserved or in hand), once per part number.
+fn consumable(held: &TicketParts) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in &held.reservations {
+        let n = r.reserved + in_hand(r);
+        if n > 0 && !out.iter().any(|u| u.0 == r.part_number) {
+            out.push((r.part_number.clone(), format!("{} ({n})", r.part_number)));
+        }
+    }
+    out
 }
 
 /// Units issued to the technician and neither used nor returned.

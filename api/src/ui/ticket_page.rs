@@ -117,7 +117,7 @@ fn moves(tr: Tr, role: Role, from: TicketStatus) -> Vec<MoveButton> {
 }
 
 /// The asset type's other failure modes: what a repair may say it really was.
-fn other_modes(s: &AppState, t: &Ticket) -> Vec<String> {
+pub(crate) fn other_modes(s: &AppState, t: &Ticket) -> Vec<String> {
     AssetId::new(&t.asset_id)
         .ok()
         .and_then(|a| s.store.asset(&a))
