@@ -29,6 +29,7 @@ mod rating;
 pub mod sla;
 pub use sla::sweep::{Clock, SlaEvent, run as run_sla};
 pub use sla::{SlaPolicy, SlaStatus, SlaTimes};
+pub mod sessions;
 mod stage;
 #[cfg(test)]
 pub(crate) mod testdb;
@@ -49,5 +50,5 @@ pub use stage::{AssetOf, open, run};
 pub use ticket::{
     Estimate, Ticket, TicketEvent, TicketKind, TicketLinks, TicketPart, TicketStatus,
 };
-pub use tokens::Caller;
+pub use tokens::{Caller, TokenInfo};
 pub use transition::{Move, MoveError};
