@@ -104,6 +104,12 @@ pub(crate) async fn state(dir: &std::path::Path) -> AppState {
         opened: tokio::sync::broadcast::channel(16).0,
         changed: tokio::sync::broadcast::channel(16).0,
         repairs: Default::default(),
+        // The lab setting: these tests read anonymously; `access_tests.rs` closes the door.
+        access: std::sync::Arc::new(crate::Access {
+            anonymous_read: true,
+            metrics_public: true,
+            ..crate::Access::default()
+        }),
     }
 }
 

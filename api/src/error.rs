@@ -41,12 +41,26 @@ impl ApiError {
 
     /// 503: a backing service failed; the request itself was fine.
     pub fn unavailable(message: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %message, "backing service failed");
+        // The cause names files, URLs or SQL: the log keeps it, the caller gets a reference.
+        let reference = incident();
+        tracing::error!(error = %message, reference = %reference, "backing service failed");
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            message: format!("temporarily unavailable: {message}"),
+            message: format!(
+                "temporarily unavailable: a backing service failed (the service log has the cause, reference {reference})"
+            ),
         }
     }
+}
+
+/// A short reference tying an error answer to its log line: the time in ms and a counter.
+fn incident() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{ms:x}-{n}")
 }
 
 impl From<forewarn_store::StoreError> for ApiError {

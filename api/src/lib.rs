@@ -7,11 +7,13 @@
 //! [`chart`] (an SVG chart of an asset's sensors around a moment: what tickets link to),
 //! [`import`] (CSV files of assets, parts, stock, technicians), [`webhooks`] (subscriptions, delivery logs, the outbox), [`dispatch`] (technicians, candidates, assignment), [`stock`] (sites, parts, warehouses, stock, ledger, requisitions), [`findings`] (findings from outside, tickets by hand), [`finding_list`] (every stored finding, a ticket's findings, a ticket opened from one), [`events`] (server-sent
 //! events) and [`ui`] (the dashboards: pages and their forms); [`auth`] turns a bearer token into a
-//! caller with a role, which every write needs. Every error is an RFC 9457 problem details object
+//! caller with a role, which every write needs; [`access`] checks the Host header, asks a caller
+//! of every read and sets the security headers. Every error is an RFC 9457 problem details object
 //! (`application/problem+json`: `type`, `title`, `status`, `detail`, and `error` = `detail`)
 //! with a 4xx status when the request was at fault — unknown ids are 404, malformed ids and query
 //! parameters 400 — so a bad request is never a 500.
 
+mod access;
 mod assets;
 mod auth;
 mod chart;
@@ -48,6 +50,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use access::Access;
 pub use error::ApiError;
 
 /// What the handlers read.
@@ -70,6 +73,8 @@ pub struct AppState {
     pub changed: broadcast::Sender<Ticket>,
     /// Repairs recorded by resolutions, on their way to analytics.
     pub repairs: forewarn_domain::RepairFeed,
+    /// Who may read, which host names are answered, whether served over HTTPS.
+    pub access: Arc<Access>,
 }
 
 /// The whole HTTP surface.
@@ -158,6 +163,11 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // Outermost: the Host check, a caller for every read, the security headers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
         .with_state(state)
 }
 
@@ -166,6 +176,9 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Longest a request may take to answer.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+#[cfg(test)]
+#[path = "access_tests.rs"]
+mod access_tests;
 #[cfg(test)]
 #[path = "api_parts_tests.rs"]
 mod parts_tests;

@@ -89,6 +89,11 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v)
 }
 
+/// The dashboard session id the browser holds, if any.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+}
+
 /// The language: the cookie's, else the browser's.
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
     cookie(headers, LANG_COOKIE)
@@ -125,9 +130,9 @@ impl FromRequestParts<AppState> for Session {
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/".into());
-        let caller = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(token) => {
-                s.db.authenticate(token)
+        let caller = match session_cookie(&parts.headers) {
+            Some(id) => {
+                s.db.session(id)
                     .await
                     .map_err(|e| error_page(tr, None, &path, ApiError::from(e)))?
             }

@@ -211,12 +211,43 @@ impl Default for AnalyticsSection {
 pub struct HttpSection {
     /// Listen address.
     pub listen: SocketAddr,
+    /// Reads of `/api/v1` without a token: for a lab only (logged loudly at start).
+    pub anonymous_read: bool,
+    /// `/metrics` without a token, for a Prometheus that cannot send one.
+    pub metrics_public: bool,
+    /// Host names the service answers to besides IP addresses and `localhost` (against DNS
+    /// rebinding); `["*"]` answers any.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            anonymous_read: false,
+            metrics_public: false,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+impl HttpSection {
+    /// The API's access settings; an open door is logged loudly.
+    pub fn access(&self) -> forewarn_api::Access {
+        if self.anonymous_read {
+            tracing::warn!(
+                "[http] anonymous_read = true: anyone who reaches this port reads telemetry, tickets, \
+                 technicians and stock without a token — a lab setting, not for a plant network"
+            );
+        }
+        if self.allowed_hosts.iter().any(|h| h == "*") {
+            tracing::warn!("[http] allowed_hosts = [\"*\"]: no protection against DNS rebinding");
+        }
+        forewarn_api::Access {
+            anonymous_read: self.anonymous_read,
+            metrics_public: self.metrics_public,
+            allowed_hosts: self.allowed_hosts.clone(),
+            https: false,
         }
     }
 }

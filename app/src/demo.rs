@@ -65,9 +65,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         handle.http_addr
     );
     let token = admin_token(&handle.db, &data_dir).await?;
-    println!("admin token (for writes: Authorization: Bearer …): {token}");
+    println!("admin token (every API call: Authorization: Bearer …): {token}");
+    // The demo only: a link that signs in once, within minutes (the form takes the token).
+    let once = handle
+        .db
+        .signin_link(&token)
+        .await?
+        .context("the demo's admin token was not accepted")?;
     println!(
-        "sign in to the dashboards: http://{}/ui/signin?token={token}",
+        "sign in to the dashboards (this link works once): http://{}/ui/signin?once={once}",
         handle.http_addr
     );
 

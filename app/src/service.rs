@@ -143,6 +143,7 @@ pub async fn run(
         opened: opened.clone(),
         changed: broadcast::channel(256).0,
         repairs: repairs.clone(),
+        access: Arc::new(spec.config.http.access()),
     });
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();

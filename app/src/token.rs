@@ -74,7 +74,8 @@ pub async fn bootstrap(db: &Maintenance, http: std::net::SocketAddr) -> anyhow::
         let base = crate::service::base_url(http);
         println!(
             "First start: an admin token was made (shown once; keep it, `forewarn token create` makes more).\n\
-             Sign in: {base}/ui/signin?token={token}\n\
+             Token:   {token}\n\
+             Sign in: {base}/ui/signin (paste the token)\n\
              API:     curl -H 'Authorization: Bearer {token}' {base}/api/v1/tickets"
         );
     }

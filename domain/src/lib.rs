@@ -6,6 +6,7 @@
 //! alerting asks of maintenance ([`Alert`]). There is no I/O and no clock here: time is always an
 //! argument, in milliseconds since the Unix epoch.
 
+mod access_event;
 mod alert;
 mod broker_status;
 pub use broker_status::{BrokerState, BrokerStatus};
@@ -21,6 +22,7 @@ mod reading;
 mod rejection;
 mod repair;
 
+pub use access_event::AccessEvent;
 pub use alert::{Alert, Classifier, Decision};
 pub use asset::{Asset, Criticality};
 pub use batch::Batch;

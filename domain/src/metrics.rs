@@ -9,7 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::RejectReason;
+use crate::{AccessEvent, RejectReason};
 
 type ReasonLabels = Vec<(&'static str, &'static str)>;
 
@@ -54,6 +54,8 @@ pub struct Metrics {
     pub mirror_dropped_readings: Counter,
     /// Bytes waiting in the mirror's backlog.
     pub mirror_backlog_bytes: Gauge,
+    /// Sign-ins, sign-outs and refusals, by event.
+    pub access_events: Family<ReasonLabels, Counter>,
     /// The broker connection, for `/readyz` (not a Prometheus metric: it carries words).
     pub broker: crate::BrokerStatus,
 }
@@ -87,6 +89,7 @@ impl Metrics {
             mirror_readings: Counter::default(),
             mirror_dropped_readings: Counter::default(),
             mirror_backlog_bytes: Gauge::default(),
+            access_events: Family::default(),
             broker: crate::BrokerStatus::default(),
         };
         let r = m.registry.sub_registry_with_prefix("forewarn");
@@ -176,13 +179,37 @@ impl Metrics {
             "Bytes waiting in the mirror backlog",
             m.mirror_backlog_bytes.clone(),
         );
+        r.register(
+            "access_events",
+            "Sign-ins, sign-outs and refused requests, by event",
+            m.access_events.clone(),
+        );
         // Every reason shows up from the start, so dashboards see zeros instead of missing series.
         for reason in RejectReason::ALL {
             let _ = m
                 .messages_rejected
                 .get_or_create(&vec![("reason", reason.as_str())]);
         }
+        for event in AccessEvent::ALL {
+            let _ = m
+                .access_events
+                .get_or_create(&vec![("event", event.as_str())]);
+        }
         m
+    }
+
+    /// Counts one access event.
+    pub fn access(&self, event: AccessEvent) {
+        self.access_events
+            .get_or_create(&vec![("event", event.as_str())])
+            .inc();
+    }
+
+    /// Access events of one kind so far.
+    pub fn accesses(&self, event: AccessEvent) -> u64 {
+        self.access_events
+            .get_or_create(&vec![("event", event.as_str())])
+            .get()
     }
 
     /// Counts one rejected message.

@@ -391,7 +391,7 @@ async fn run_prints_where_it_answers() {
     let lines = tokio::task::spawn_blocking(move || {
         std::io::BufReader::new(stdout)
             .lines()
-            .take(4)
+            .take(5)
             .collect::<Result<Vec<String>, _>>()
     })
     .await
@@ -406,26 +406,46 @@ async fn run_prints_where_it_answers() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line}"));
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let sign_in = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("Sign in: "))
-        .unwrap_or_else(|| panic!("no sign-in line in {lines:?}"));
-    let token = sign_in
-        .split("token=")
-        .nth(1)
-        .expect("a token in the link")
-        .trim();
-    let path = sign_in.split(&format!("{port}")).nth(1).unwrap();
-    // The link signs in (a redirect with the session cookie), and the cookie opens the pages.
-    let (status, _) = http_get(addr, path).await;
-    assert_eq!(status, 303, "signing in with {path}");
-    let cookie = format!("forewarn_session={token}");
+    let line_after = |label: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in {lines:?}"))
+            .trim()
+            .to_owned()
+    };
+    let token = line_after("Token:");
+    let sign_in = line_after("Sign in:");
+    assert!(
+        sign_in.starts_with(&format!("http://127.0.0.1:{port}/ui/signin")),
+        "{sign_in}"
+    );
+    // A token in a URL signs nobody in; the form does (a redirect with a session cookie that is
+    // not the token), and the cookie opens the pages.
+    let (status, _) = http_get(addr, &format!("/ui/signin?token={token}")).await;
+    assert_eq!(status, 200, "the form, not a session");
+    let form = format!("token={token}&next=%2F");
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let a = forewarn::http1::exchange(addr, "POST", "/ui/signin", &[form_type], &form)
+        .await
+        .unwrap();
+    assert_eq!(a.status, 303, "{a:?}");
+    let set = a.header("set-cookie").expect("a session cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    assert!(
+        !cookie.contains(&token),
+        "the cookie holds a session id, not the token"
+    );
     let (status, page) = forewarn::http1::request(addr, "GET", "/", &[("Cookie", &cookie)], "")
         .await
         .unwrap();
     assert_eq!(status, 200, "{page}");
     // An admin's token: listing webhooks needs that role.
-    let (status, body) = http_send(addr, "GET", "/api/v1/webhooks", Some(token), "").await;
+    let (status, body) = http_send(addr, "GET", "/api/v1/webhooks", Some(&token), "").await;
     assert_eq!(status, 200, "{body}");
     // Ready once connected; not ready, saying why, when the broker goes away.
     let ready = eventually(Duration::from_secs(15), async || {
