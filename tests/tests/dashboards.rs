@@ -21,7 +21,7 @@ use chromiumoxide::cdp::js_protocol::runtime::{
 };
 use chromiumoxide::page::{Page, ScreenshotParams};
 use forewarn::bench::browser::Headless;
-use forewarn_tests::{create_token, forewarn_bin, free_port, http_get, http_send};
+use forewarn_tests::{create_token, forewarn_bin, free_port, http_send};
 use futures_util::StreamExt;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -31,7 +31,10 @@ struct Demo {
     child: Child,
     http: SocketAddr,
     data: tempfile::TempDir,
+    /// The admin token the demo printed: every API call sends it.
     token: String,
+    /// The one-time sign-in link it printed.
+    link: String,
 }
 
 impl Drop for Demo {
@@ -72,27 +75,34 @@ fn start_demo() -> Demo {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(300);
-    let mut link = None;
+    let (mut link, mut token) = (None, None);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let line = rx
             .recv_timeout(left)
             .expect("the demo finished its simulation");
-        if let Some(l) = line.strip_prefix("sign in to the dashboards: ") {
+        if let Some(l) = line.strip_prefix("sign in to the dashboards (this link works once): ") {
             link = Some(l.to_owned());
+        }
+        if let Some((_, t)) =
+            line.split_once("admin token (every API call: Authorization: Bearer …): ")
+        {
+            token = Some(t.trim().to_owned());
         }
         if line.starts_with("simulation finished") {
             break;
         }
     }
     let link = link.expect("the demo printed a sign-in link");
-    let token = link.split("token=").nth(1).unwrap().to_owned();
-    assert!(link.starts_with(&format!("http://{http}/ui/signin?token=fw_")));
+    let token = token.expect("the demo printed its admin token");
+    assert!(link.starts_with(&format!("http://{http}/ui/signin?once=fw_")));
+    assert!(!link.contains(&token), "the link is not the token");
     Demo {
         child,
         http,
         data,
         token,
+        link,
     }
 }
 
@@ -188,6 +198,22 @@ async fn js<T: serde::de::DeserializeOwned>(page: &Page, expr: &str) -> T {
         .unwrap_or_else(|e| panic!("{expr}: {e}"))
 }
 
+/// Signs in through the form (tokens never travel in URLs), asking for `next`, and waits to land
+/// on a page whose address contains `lands`.
+async fn sign_in(page: &Page, base: &str, token: &str, next: &str, lands: &str) {
+    goto(page, &format!("{base}/ui/signin?next={next}")).await;
+    page.find_element("input[name=token]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str(token)
+        .await
+        .unwrap();
+    click_through(page, "form[action='/ui/signin'] button", lands).await;
+}
+
 async fn goto(page: &Page, url: &str) {
     page.goto(url).await.unwrap();
     page.wait_for_navigation().await.unwrap();
@@ -248,7 +274,8 @@ async fn until(page: &Page, expr: &str, secs: u64) -> bool {
 }
 
 async fn ticket(demo: &Demo, id: i64) -> serde_json::Value {
-    let (s, body) = http_get(demo.http, &format!("/api/v1/tickets/{id}")).await;
+    let path = format!("/api/v1/tickets/{id}");
+    let (s, body) = http_send(demo.http, "GET", &path, Some(&demo.token), "").await;
     assert_eq!(s, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -262,7 +289,14 @@ async fn dashboards_work_in_a_real_browser() {
     let demo = start_demo();
     let base = format!("http://{}", demo.http);
     // A new ticket with a proposed technician, and another to change from outside.
-    let (_, body) = http_get(demo.http, "/api/v1/tickets?status=new").await;
+    let (_, body) = http_send(
+        demo.http,
+        "GET",
+        "/api/v1/tickets?status=new",
+        Some(&demo.token),
+        "",
+    )
+    .await;
     let new: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
     let target = new
         .iter()
@@ -298,7 +332,7 @@ async fn dashboards_work_in_a_real_browser() {
             .contains("/ui/signin?next=")
     );
     shot(&page, "signin").await;
-    goto(&page, &format!("{base}/ui/signin?token={}", demo.token)).await;
+    goto(&page, &demo.link).await;
     assert_eq!(page.url().await.unwrap().unwrap(), format!("{base}/"));
     let cookies = page.get_cookies().await.unwrap();
     let session = cookies
@@ -461,11 +495,7 @@ async fn dashboards_work_in_a_real_browser() {
 
     // The technician, on a phone: accept, start, use a part, resolve.
     phone(&page, true).await;
-    goto(
-        &page,
-        &format!("{base}/ui/signin?token={tech_token}&next=%2Fui%2Fme"),
-    )
-    .await;
+    sign_in(&page, &base, &tech_token, "%2Fui%2Fme", "/ui/technicians/").await;
     assert!(
         page.url()
             .await
@@ -508,7 +538,8 @@ async fn dashboards_work_in_a_real_browser() {
     )
     .await;
     assert!(body_text(&page).await.contains("Note saved."));
-    let (_, body) = http_get(demo.http, &format!("/api/v1/tickets/{id}/notes")).await;
+    let path = format!("/api/v1/tickets/{id}/notes");
+    let (_, body) = http_send(demo.http, "GET", &path, Some(&demo.token), "").await;
     assert!(body.contains(note), "{body}");
     click_through(
         &page,
@@ -550,7 +581,8 @@ async fn dashboards_work_in_a_real_browser() {
         )
         .await;
         assert!(body_text(&page).await.contains("Parts recorded as used."));
-        let (_, body) = http_get(demo.http, &format!("/api/v1/tickets/{id}/parts")).await;
+        let path = format!("/api/v1/tickets/{id}/parts");
+        let (_, body) = http_send(demo.http, "GET", &path, Some(&demo.token), "").await;
         assert!(body.contains("\"consumed\":1"), "{body}");
     }
     shot(&page, "technician-working").await;
@@ -572,12 +604,12 @@ async fn dashboards_work_in_a_real_browser() {
 
     // Back to a desktop: the rest of the pages, then Chinese.
     phone(&page, false).await;
-    goto(
+    sign_in(
         &page,
-        &format!(
-            "{base}/ui/signin?token={}&next=%2Fui%2Finventory",
-            demo.token
-        ),
+        &base,
+        &demo.token,
+        "%2Fui%2Finventory",
+        "/ui/inventory",
     )
     .await;
     let text = body_text(&page).await;

@@ -42,6 +42,10 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
     assert!(report.ground_truth.len() >= 2);
 
     let h = svc.handle.clone();
+    let viewer =
+        h.db.create_token("reader", forewarn_maintenance::Role::Viewer)
+            .await
+            .unwrap();
     assert_stored(&h, report.readings_acked, Duration::from_secs(60)).await;
     assert_eq!(report.sensor_faults.len(), 2);
     let want = report.ground_truth.len() + report.sensor_faults.len();
@@ -117,8 +121,8 @@ async fn faults_become_exactly_one_ticket_each_and_nothing_is_lost() {
             "{g:?}: the signature's sensors do not lead: {joint}"
         );
         // Its health, live: a sensor of the mode's signature deviates now.
-        let (status, body) =
-            http_get(h.http_addr, &format!("/api/v1/assets/{}/health", g.asset)).await;
+        let path = format!("/api/v1/assets/{}/health", g.asset);
+        let (status, body) = http_send(h.http_addr, "GET", &path, Some(&viewer), "").await;
         assert_eq!(status, 200, "{body}");
         let health: forewarn_domain::AssetHealth = serde_json::from_str(&body).unwrap();
         assert!(

@@ -1,7 +1,8 @@
 //! The API against its own OpenAPI document, as a client generator sees it: schemathesis (from
 //! PyPI; `scripts/test.sh` installs it) fuzzes every operation with an admin token over a
 //! running service with data in it — no 5xx, every response in its documented schema and content
-//! type. Then every write, without a token and with a viewer's, is refused (401, 403).
+//! type — and again with a viewer's token (reads answer, every write is a documented 403). Every
+//! write, without a token and with a viewer's, is refused (401, 403).
 
 use forewarn::mosquitto::{Mosquitto, free_port};
 use forewarn_tests::*;
@@ -113,10 +114,33 @@ async fn the_api_keeps_to_its_openapi_document_and_refuses_writes_without_the_ro
     }
     assert!(writes >= 21, "{writes} write operations");
 
-    let report = dir.path().join("schemathesis");
-    let out = tokio::process::Command::new(&st)
+    // An admin reaches everything; a viewer reads everything and is refused every write
+    // (documented 403s), and neither meets a 5xx.
+    fuzz(
+        &st,
+        addr,
+        &admin,
+        &dir.path().join("schemathesis-admin"),
+        25,
+    )
+    .await;
+    fuzz(
+        &st,
+        addr,
+        &viewer,
+        &dir.path().join("schemathesis-viewer"),
+        10,
+    )
+    .await;
+    assert!(svc.terminate(), "graceful stop after the fuzzing");
+}
+
+/// Runs schemathesis over every operation with `token`: no 5xx, every answer in its documented
+/// schema and content type.
+async fn fuzz(st: &str, http: std::net::SocketAddr, token: &str, report: &std::path::Path, n: u32) {
+    let out = tokio::process::Command::new(st)
         .args(["run", &format!("http://{http}/api/v1/openapi.json")])
-        .args(["--header", &format!("Authorization: Bearer {admin}")])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
         .args([
             "--checks",
             "not_a_server_error,response_schema_conformance,content_type_conformance",
@@ -124,17 +148,10 @@ async fn the_api_keeps_to_its_openapi_document_and_refuses_writes_without_the_ro
         .args(["--phases", "examples,coverage,fuzzing"])
         // The event stream never ends: it is an SSE endpoint, tested in the API tests.
         .args(["--exclude-path", "/api/v1/events"])
-        .args([
-            "--max-examples",
-            "25",
-            "--seed",
-            "20261124",
-            "--workers",
-            "2",
-        ])
-        .args(["--request-timeout", "20", "--no-color"])
+        .args(["--max-examples", &n.to_string(), "--seed", "20261124"])
+        .args(["--workers", "2", "--request-timeout", "20", "--no-color"])
         .arg("--report-dir")
-        .arg(&report)
+        .arg(report)
         .output()
         .await
         .expect("run schemathesis");
@@ -150,5 +167,4 @@ async fn the_api_keeps_to_its_openapi_document_and_refuses_writes_without_the_ro
         "schemathesis found problems:\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(svc.terminate(), "graceful stop after the fuzzing");
 }

@@ -106,7 +106,7 @@ async fn every_event_arrives_at_least_once_in_order_per_ticket_across_a_kill() {
 
     let svc = ServiceProcess::start_config(dir.path(), &config(broker.port), &http, &[]);
     wait_for_api(addr).await;
-    let (_, body) = http_get(addr, "/api/v1/outbox?limit=1000").await;
+    let (_, body) = http_send(addr, "GET", "/api/v1/outbox?limit=1000", Some(&token), "").await;
     let outbox: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
     assert!(outbox.len() >= 60, "{}", outbox.len());
     assert!(

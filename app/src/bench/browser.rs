@@ -86,17 +86,18 @@ impl Headless {
     }
 }
 
-/// Signs in with `token` and times each page `runs` times: `{name}_browser_median` and `_max`.
+/// Signs in with the one-time code `once` and times each page `runs` times:
+/// `{name}_browser_median` and `_max`.
 pub async fn page_times(
     chromium: &Path,
     base: &str,
-    token: &str,
+    once: &str,
     pages: &[(&str, String)],
     runs: usize,
 ) -> anyhow::Result<()> {
     let headless = Headless::launch(chromium).await?;
     let page = headless.browser.new_page("about:blank").await?;
-    rendered_ms(&page, &format!("{base}/ui/signin?token={token}")).await?;
+    rendered_ms(&page, &format!("{base}/ui/signin?once={once}")).await?;
     for (name, path) in pages {
         let mut ms = Vec::with_capacity(runs);
         for _ in 0..runs.max(1) {

@@ -193,11 +193,14 @@ pub async fn dashboards(args: DashboardBenchArgs) -> anyhow::Result<()> {
     let service = tokio::spawn(service::run(spec, shutdown.clone(), Some(ready_tx)));
     let handle = ready_rx.await.context("the service did not start")?;
     let addr = handle.http_addr;
+    let viewer = handle.db.create_token("bench-viewer", Role::Viewer).await?;
+    let auth = format!("Bearer {viewer}");
     // The detectors answer once the start-up replay is done.
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let path = format!("/api/v1/assets/{WEEK_ASSET}/health");
-        let (status, _) = crate::http1::request(addr, "GET", &path, &[], "").await?;
+        let headers = [("Authorization", auth.as_str())];
+        let (status, _) = crate::http1::request(addr, "GET", &path, &headers, "").await?;
         if status == 200 {
             break;
         }
@@ -213,7 +216,12 @@ pub async fn dashboards(args: DashboardBenchArgs) -> anyhow::Result<()> {
         "s",
     );
     let token = handle.db.create_token("bench", Role::Admin).await?;
-    let cookie = format!("forewarn_session={token}");
+    let (session, _) = handle
+        .db
+        .start_session(&token)
+        .await?
+        .context("the bench token was refused")?;
+    let cookie = format!("forewarn_session={session}");
     let runs = args.runs;
     time_page(addr, &cookie, "/", runs, "fleet_page").await?;
     let week_path = format!("/ui/assets/{WEEK_ASSET}");
@@ -240,7 +248,12 @@ pub async fn dashboards(args: DashboardBenchArgs) -> anyhow::Result<()> {
             ("fleet_page", "/".to_owned()),
             ("asset_page_7d_1hz", format!("{week_path}?range=7d")),
         ];
-        super::browser::page_times(chromium, &format!("http://{addr}"), &token, &pages, runs)
+        let once = handle
+            .db
+            .signin_link(&token)
+            .await?
+            .context("no sign-in link")?;
+        super::browser::page_times(chromium, &format!("http://{addr}"), &once, &pages, runs)
             .await?;
     }
     shutdown.cancel();

@@ -129,8 +129,6 @@ pub async fn run(args: &LifecycleArgs) -> anyhow::Result<Outcome> {
     let config = config_text(broker.port, args.days, args.warmup_hours);
     let conf = dir.join("forewarn.toml");
     std::fs::write(&conf, config)?;
-    let mut service = Service::start(&bin, &conf, &dir.join("data"), http)?;
-    wait_subscribed(http, Duration::from_secs(60)).await?;
     let token_file = dir.join("crew.token");
     crate::token::create_quiet(
         &dir.join("data"),
@@ -139,6 +137,8 @@ pub async fn run(args: &LifecycleArgs) -> anyhow::Result<Outcome> {
     )
     .await
     .and_then(|t| Ok(std::fs::write(&token_file, t)?))?;
+    let mut service = Service::start(&bin, &conf, &dir.join("data"), http)?;
+    wait_subscribed(http, &token_file, Duration::from_secs(60)).await?;
     let mut sim = simulator(&bin, args, broker.port, http, &token_file)?;
     let (start_ms, span_ms) = (
         crate::now_ms() - i64::from(args.days) * DAY_MS,
@@ -148,7 +148,7 @@ pub async fn run(args: &LifecycleArgs) -> anyhow::Result<Outcome> {
     let mut restarts = 0;
     while sim.try_wait()?.is_none() {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let Some(clock) = newest_clock(http).await else {
+        let Some(clock) = newest_clock(http, &token_file).await else {
             continue;
         };
         bar.set_position(((clock - start_ms).max(0) / DAY_MS) as u64);
@@ -305,11 +305,8 @@ async fn all_tickets(http: SocketAddr, token_file: &Path) -> anyhow::Result<Vec<
 }
 
 /// The newest analysed reading of any asset, if the service answers.
-async fn newest_clock(http: SocketAddr) -> Option<i64> {
-    let (status, body) = crate::http1::request(http, "GET", "/api/v1/pipeline", &[], "")
-        .await
-        .ok()?;
-    let v: Value = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+async fn newest_clock(http: SocketAddr, token_file: &Path) -> Option<i64> {
+    let v = get_json(http, "/api/v1/pipeline", token_file).await.ok()?;
     v["analysed_through_ms"]
         .as_object()?
         .values()
@@ -318,10 +315,16 @@ async fn newest_clock(http: SocketAddr) -> Option<i64> {
 }
 
 /// Waits until the service holds its MQTT subscription.
-async fn wait_subscribed(http: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+async fn wait_subscribed(
+    http: SocketAddr,
+    token_file: &Path,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let auth = format!("Bearer {}", std::fs::read_to_string(token_file)?.trim());
+    let headers = [("Authorization", auth.as_str())];
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if let Ok((200, body)) = crate::http1::request(http, "GET", "/metrics", &[], "").await
+        if let Ok((200, body)) = crate::http1::request(http, "GET", "/metrics", &headers, "").await
             && body.lines().any(|l| l == "forewarn_mqtt_subscribed 1")
         {
             return Ok(());
