@@ -114,6 +114,9 @@ pub(crate) async fn guard(State(s): State<AppState>, mut req: Request, next: Nex
     } else {
         next.run(req).await
     };
+    if res.status() == StatusCode::FORBIDDEN {
+        s.metrics.access(AccessEvent::RefusedWrite);
+    }
     security_headers(res.headers_mut());
     res
 }

@@ -291,3 +291,43 @@ async fn sign_in_is_a_form_and_sign_out_ends_the_session() {
     let (st, _, _) = ask(&app, "GET", &format!("/ui/signin?once={once}"), &[], "").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "once");
 }
+
+#[tokio::test]
+async fn a_technician_acts_only_on_their_own_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, s) = closed(dir.path()).await;
+    for t in ["tom", "ann"] {
+        s.db.put_technician(&super::ui_tests::tech(t))
+            .await
+            .unwrap();
+    }
+    s.db.assign(1, "planner", Some("tom"), None).await.unwrap();
+    let tom = s.db.create_token("tom", Role::Technician).await.unwrap();
+    let ann = s.db.create_token("ann", Role::Technician).await.unwrap();
+    let start = r#"{"to":"in_progress"}"#;
+    let note = r#"{"kind":"note","text":"on my way"}"#;
+    let consume = r#"{"part_number":"BRG-6309-2RS","quantity":1}"#;
+    for (uri, body) in [
+        ("/api/v1/tickets/1/transition", start),
+        ("/api/v1/tickets/1/notes", note),
+        ("/api/v1/tickets/1/parts/issue", "{}"),
+        ("/api/v1/tickets/1/parts/consume", consume),
+        ("/api/v1/tickets/1/parts/return", consume),
+    ] {
+        let (st, b) = send(&app, "POST", uri, Some(&ann), body).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{uri}: {b}");
+        assert!(b.contains("assigned to tom"), "{uri}: {b}");
+    }
+    let (st, b) = send(
+        &app,
+        "POST",
+        "/api/v1/tickets/1/transition",
+        Some(&tom),
+        start,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (st, b) = send(&app, "POST", "/api/v1/tickets/1/notes", Some(&tom), note).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    assert!(s.metrics.accesses(AccessEvent::RefusedWrite) >= 5);
+}

@@ -20,6 +20,12 @@ async fn stock_and_ticket_parts_through_the_api() {
     let planner = st.db.create_token("pat", Role::Planner).await.unwrap();
     let tech = st.db.create_token("tom", Role::Technician).await.unwrap();
     let viewer = st.db.create_token("vic", Role::Viewer).await.unwrap();
+    // Tom's job: a technician acts only on tickets assigned to them.
+    st.db
+        .put_technician(&crate::ui_tests::tech("tom"))
+        .await
+        .unwrap();
+    st.db.assign(1, "pat", Some("tom"), None).await.unwrap();
     let app = router(st);
     let (p, t, v) = (
         Some(planner.as_str()),

@@ -356,6 +356,7 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
         .await
         .unwrap();
     let viewer = state.db.create_token("vic", Role::Viewer).await.unwrap();
+    let db = state.db.clone();
     let app = router(state);
     let uri = "/api/v1/tickets/1/transition";
     let post = |token: Option<&'static str>, body: &'static str| {
@@ -391,6 +392,16 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
     let (s, body) = post(Some(planner), r#"{"to":"assigned","note":"Tom, please"}"#).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert!(body.contains(r#""status":"assigned""#), "{body}");
+    // Assigned to nobody yet: no technician may start it.
+    let (s, body) = post(Some(tech), r#"{"to":"in_progress"}"#).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("assigned to nobody"), "{body}");
+    db.put_technician(&crate::ui_tests::tech("tom"))
+        .await
+        .unwrap();
+    db.assign(1, "pat", Some("tom"), Some("Tom, please"))
+        .await
+        .unwrap();
     // No bearing in stock: starting work puts the ticket on hold; the technician goes on anyway.
     let (s, body) = post(Some(tech), r#"{"to":"in_progress"}"#).await;
     assert_eq!(s, StatusCode::OK);
@@ -466,6 +477,8 @@ async fn ticket_moves_need_a_token_with_the_right_role_and_are_audited() {
         steps,
         [
             ("forewarn", "new"),
+            ("pat", "assigned"),
+            // Naming Tom is an entry of its own.
             ("pat", "assigned"),
             ("tom", "in_progress"),
             ("forewarn", "waiting_parts"),

@@ -78,3 +78,21 @@ pub(crate) fn forbidden(caller: &Caller, why: String) -> ApiError {
     tracing::warn!(caller = %caller.name, role = caller.role.as_str(), why = %why, "write refused");
     ApiError::new(StatusCode::FORBIDDEN, why)
 }
+
+/// A technician acts only on tickets assigned to them (planners and admins on all): 403 saying
+/// whose ticket it is. An unknown ticket passes, for the handler's 404.
+pub(crate) async fn own_ticket(s: &AppState, caller: &Caller, id: i64) -> Result<(), ApiError> {
+    if caller.role != Role::Technician {
+        return Ok(());
+    }
+    let Some(t) = s.db.ticket(id).await? else {
+        return Ok(());
+    };
+    forewarn_maintenance::lifecycle::check_owner(
+        caller.role,
+        &caller.name,
+        id,
+        t.assignee.as_deref(),
+    )
+    .map_err(|e| forbidden(caller, e.to_string()))
+}

@@ -84,6 +84,7 @@ pub async fn issue(
 ) -> Result<Json<TicketParts>, ApiError> {
     let caller = auth.at_least(Role::Technician, "issuing parts")?;
     let id = ticket_id(id)?;
+    crate::auth::own_ticket(&s, caller, id).await?;
     let r = body(b)?;
     let who = Actor {
         name: &caller.name,
@@ -132,6 +133,7 @@ async fn settle(
     };
     let caller = auth.at_least(Role::Technician, action)?;
     let id = ticket_id(id)?;
+    crate::auth::own_ticket(&s, caller, id).await?;
     let r = body(b)?;
     let who = Actor {
         name: &caller.name,

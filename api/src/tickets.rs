@@ -180,7 +180,7 @@ pub async fn transition(
 pub(crate) fn move_error(e: MoveError) -> ApiError {
     match e {
         MoveError::NotFound(_) => ApiError::not_found(e.to_string()),
-        MoveError::Refused(Refusal::Forbidden(..)) => {
+        MoveError::Refused(Refusal::Forbidden(..) | Refusal::NotYours { .. }) => {
             ApiError::new(StatusCode::FORBIDDEN, e.to_string())
         }
         MoveError::Refused(Refusal::Resolution(_)) => ApiError::bad_request(e.to_string()),

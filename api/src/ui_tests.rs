@@ -76,7 +76,7 @@ async fn signed_in(app: &Router, token: &str, lang: &str) -> Browser {
     }
 }
 
-fn tech(id: &str) -> Technician {
+pub(crate) fn tech(id: &str) -> Technician {
     Technician {
         id: id.into(),
         name: format!("Tech {id}"),

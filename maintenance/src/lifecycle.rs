@@ -96,6 +96,31 @@ pub enum Refusal {
     /// Resolving needs a resolution; nothing else takes one.
     #[error("{0}")]
     Resolution(&'static str),
+    /// A technician acts only on the tickets assigned to them.
+    #[error("a technician acts only on tickets assigned to them; ticket {id} is assigned to {}", .assignee.as_deref().unwrap_or("nobody"))]
+    NotYours {
+        /// The ticket.
+        id: i64,
+        /// Whom it is assigned to.
+        assignee: Option<String>,
+    },
+}
+
+/// Whether `actor` with `role` may act on ticket `id` assigned to `assignee`: planners and
+/// admins on all, a technician (whose token is named by their technician id) only on their own.
+pub fn check_owner(
+    role: Role,
+    actor: &str,
+    id: i64,
+    assignee: Option<&str>,
+) -> Result<(), Refusal> {
+    if role == Role::Technician && assignee != Some(actor) {
+        return Err(Refusal::NotYours {
+            id,
+            assignee: assignee.map(str::to_owned),
+        });
+    }
+    Ok(())
 }
 
 /// Whether the lifecycle has a step from `from` to `to`.

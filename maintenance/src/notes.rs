@@ -118,6 +118,8 @@ impl Maintenance {
             .ok_or(NoteError::NotFound(id))?;
         let status: String = row.get(0);
         let assignee: Option<String> = row.get(1);
+        crate::lifecycle::check_owner(by.role, &by.name, id, assignee.as_deref())
+            .map_err(|e| NoteError::Forbidden(e.to_string()))?;
         if kind == NoteKind::Accepted {
             if assignee.as_deref() != Some(by.name.as_str()) {
                 return Err(NoteError::Forbidden(format!(
@@ -255,6 +257,15 @@ mod tests {
         let id = ticket(&db).await;
         let tech = caller("tech-1", Role::Technician);
         let viewer = caller("v", Role::Viewer);
+        assert!(matches!(
+            db.add_note(id, &tech, NoteKind::Note, "not mine yet").await,
+            Err(NoteError::Forbidden(m)) if m.contains("assigned to nobody")
+        ));
+        sqlx::query("UPDATE tickets SET assignee = 'tech-1' WHERE id = $1")
+            .bind(id)
+            .execute(&db.pool)
+            .await
+            .unwrap();
         assert!(matches!(
             db.add_note(id, &viewer, NoteKind::Note, "hello").await,
             Err(NoteError::Forbidden(_))

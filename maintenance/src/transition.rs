@@ -160,7 +160,7 @@ impl Maintenance {
         // IMMEDIATE: the write lock before the read, so the status read is the one updated.
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "SELECT status, asset_id, failure_mode, detected_at_ms, last_alert_ms, finished_ms, repaired_at_ms, found_mode
+            "SELECT status, asset_id, failure_mode, detected_at_ms, last_alert_ms, finished_ms, repaired_at_ms, found_mode, assignee
              FROM tickets WHERE id = $1",
         )
         .bind(id)
@@ -173,6 +173,12 @@ impl Maintenance {
             field: "status",
         })?;
         lifecycle::check(m.role, from, m.to, m.resolution)?;
+        lifecycle::check_owner(
+            m.role,
+            m.actor,
+            id,
+            row.get::<Option<String>, _>(8).as_deref(),
+        )?;
         if !from.is_open() && m.to.is_open() {
             let other: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM tickets WHERE asset_id = $1 AND failure_mode = $2

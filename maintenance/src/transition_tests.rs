@@ -55,6 +55,20 @@ async fn a_ticket_goes_through_its_life_and_every_step_is_logged() {
     let other = Resolution::OtherMode {
         failure_mode: "seal_leak".into(),
     };
+    // A technician acts only on their own tickets: Alice's once assigned to her.
+    assert!(matches!(
+        db.transition(id, &mv(Role::Technician, Resolved, Some(&other)))
+            .await,
+        Err(MoveError::Refused(crate::lifecycle::Refusal::NotYours {
+            id: 1,
+            assignee: None
+        }))
+    ));
+    sqlx::query("UPDATE tickets SET assignee = 'alice' WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let t = db
         .transition(id, &mv(Role::Technician, Resolved, Some(&other)))
         .await

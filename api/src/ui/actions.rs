@@ -313,6 +313,7 @@ pub(crate) async fn consume(
         |id, f, me| async move {
             let caller = Authenticated(me);
             let caller = caller.at_least(Role::Technician, "consuming parts")?;
+            crate::auth::own_ticket(&s, caller, id).await?;
             let quantity: i64 = f
                 .quantity
                 .trim()
