@@ -253,6 +253,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Token(crate::token::TokenCommand::Create(args)) => {
                 crate::token::create(&args).await
             }
+            Command::Token(crate::token::TokenCommand::List(args)) => {
+                crate::token::list(&args).await
+            }
+            Command::Token(crate::token::TokenCommand::Revoke(args)) => {
+                crate::token::revoke(&args).await
+            }
             Command::Backtest(args) => crate::backtest::run(&args),
             Command::Rul(crate::rul::RulCommand::Train(args)) => crate::rul::train(&args),
             Command::Rul(crate::rul::RulCommand::Predict(args)) => crate::rul::predict(&args),

@@ -1,4 +1,6 @@
-//! `forewarn token create`: an API bearer token for a person or a system, printed once.
+//! `forewarn token create|list|revoke`: API bearer tokens for people and systems — printed once
+//! when made, listed with their role, expiry and last use, revoked at once (their dashboard
+//! sessions end with them).
 
 use std::path::PathBuf;
 
@@ -10,6 +12,28 @@ use forewarn_maintenance::{Maintenance, Role};
 pub enum TokenCommand {
     /// Create a token; it is printed once and only its hash is kept.
     Create(CreateArgs),
+    /// List the tokens: name, role, made, expires, revoked, last used (never the secret).
+    List(DataDirArg),
+    /// Revoke a token by name: refused from the next request on, its sessions ended.
+    Revoke(RevokeArgs),
+}
+
+/// Just the data directory.
+#[derive(Debug, clap::Args)]
+pub struct DataDirArg {
+    /// Data directory of the service.
+    #[arg(long, default_value = "./forewarn-data", env = "FOREWARN_DATA_DIR")]
+    pub data_dir: PathBuf,
+}
+
+/// Settings of `forewarn token revoke`.
+#[derive(Debug, clap::Args)]
+pub struct RevokeArgs {
+    /// The token's name.
+    pub name: String,
+    #[command(flatten)]
+    /// Where the service keeps its data.
+    pub dir: DataDirArg,
 }
 
 /// Settings of `forewarn token create`.
@@ -18,9 +42,13 @@ pub struct CreateArgs {
     /// What it may do: viewer, technician, planner or admin.
     #[arg(long, value_parser = parse_role)]
     pub role: Role,
-    /// Who holds it (unique; shown in the audit log).
+    /// Who holds it (unique; shown in the audit log). A technician's token is named by their
+    /// technician id: it acts on the tickets assigned to that id.
     #[arg(long)]
     pub name: String,
+    /// It stops working this long from now (`90d`, `12h`); never, when not given.
+    #[arg(long, value_parser = crate::parse_duration)]
+    pub expires_in: Option<std::time::Duration>,
     /// Data directory of the service.
     #[arg(long, default_value = "./forewarn-data", env = "FOREWARN_DATA_DIR")]
     pub data_dir: PathBuf,
@@ -57,13 +85,92 @@ pub async fn create(args: &CreateArgs) -> anyhow::Result<()> {
         !db.token_name_taken(name).await?,
         "a token named {name:?} exists already"
     );
-    let token = db.create_token(name, args.role).await?;
+    let expires = args
+        .expires_in
+        .map(chrono::Duration::from_std)
+        .transpose()
+        .context("--expires-in is too long")?;
+    let token = db.create_token_expiring(name, args.role, expires).await?;
+    let listed = db.tokens().await?;
     db.close().await;
     println!("{token}");
+    let until = listed
+        .iter()
+        .find(|t| t.name == name)
+        .and_then(|t| t.expires_at.clone())
+        .map_or("never expires".to_owned(), |e| format!("expires {e}"));
     eprintln!(
-        "token {name:?} ({}) created; it is shown this once: keep it",
+        "token {name:?} ({}, {until}) created; it is shown this once: keep it",
         args.role.as_str()
     );
+    tracing::info!(name, role = args.role.as_str(), %until, "token created");
+    Ok(())
+}
+
+/// Prints every token as a table.
+pub async fn list(args: &DataDirArg) -> anyhow::Result<()> {
+    let db = Maintenance::from_env(&args.data_dir).await?;
+    let tokens = db.tokens().await?;
+    db.close().await;
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.name.clone(),
+                t.role.as_str().to_owned(),
+                if t.active_now() { "active" } else { "refused" }.to_owned(),
+                t.created_at.clone(),
+                dash(&t.expires_at),
+                dash(&t.revoked_at),
+                dash(&t.last_used_at),
+            ]
+        })
+        .collect();
+    let head = [
+        "name",
+        "role",
+        "state",
+        "created",
+        "expires",
+        "revoked",
+        "last used",
+    ];
+    print!("{}", aligned(&head, &rows));
+    Ok(())
+}
+
+/// Rows as text in columns two spaces apart.
+fn aligned(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("{}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(head.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// Revokes a token by name.
+pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
+    let db = Maintenance::from_env(&args.dir.data_dir).await?;
+    let done = db.revoke_token(args.name.trim()).await?;
+    db.close().await;
+    anyhow::ensure!(done, "no active token named {:?}", args.name);
+    eprintln!("token {:?} revoked; its sessions are ended", args.name);
+    tracing::info!(name = %args.name, "token revoked");
     Ok(())
 }
 

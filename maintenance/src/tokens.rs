@@ -35,6 +35,11 @@ pub struct TokenInfo {
 }
 
 impl TokenInfo {
+    /// Whether it is accepted now.
+    pub fn active_now(&self) -> bool {
+        self.active(&stamp(Utc::now()))
+    }
+
     /// Whether it is still accepted at `now` (RFC 3339, as stored).
     pub fn active(&self, now: &str) -> bool {
         self.revoked_at.is_none() && self.expires_at.as_deref().is_none_or(|e| e > now)
