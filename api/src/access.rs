@@ -29,6 +29,8 @@ pub struct Access {
     pub allowed_hosts: Vec<String>,
     /// Served over HTTPS: cookies get `Secure`.
     pub https: bool,
+    /// Webhook receivers on loopback or private addresses may be subscribed.
+    pub allow_private_webhooks: bool,
 }
 
 impl Access {

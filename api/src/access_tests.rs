@@ -331,3 +331,38 @@ async fn a_technician_acts_only_on_their_own_tickets() {
     assert_eq!(st, StatusCode::CREATED, "{b}");
     assert!(s.metrics.accesses(AccessEvent::RefusedWrite) >= 5);
 }
+
+#[tokio::test]
+async fn webhooks_to_private_addresses_need_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, s) = closed(dir.path()).await;
+    let admin = s.db.create_token("root", Role::Admin).await.unwrap();
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/",
+        "http://localhost/x",
+    ] {
+        let body = format!(r#"{{"url":"{url}","events":["*"]}}"#);
+        let (st, b) = send(&app, "POST", "/api/v1/webhooks", Some(&admin), &body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{url}: {b}");
+        assert!(b.contains("allow_private"), "{b}");
+    }
+    let public = r#"{"url":"https://hooks.example.com/x","events":["*"]}"#;
+    let (st, b) = send(&app, "POST", "/api/v1/webhooks", Some(&admin), public).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let mut lab = s.clone();
+    lab.access = Arc::new(Access {
+        allow_private_webhooks: true,
+        ..Access::default()
+    });
+    let local = r#"{"url":"http://127.0.0.1:9/hook","events":["*"]}"#;
+    let (st, b) = send(
+        &router(lab),
+        "POST",
+        "/api/v1/webhooks",
+        Some(&admin),
+        local,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+}

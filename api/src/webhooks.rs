@@ -63,6 +63,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     auth.at_least(Role::Admin, "creating webhooks")?;
     let r = body(b)?;
+    let allow = s.access.allow_private_webhooks;
+    if let Some(why) = forewarn_maintenance::webhooks::guard::refusal(&r.url, allow) {
+        return Err(ApiError::bad_request(why));
+    }
     let (webhook, secret) = s.db.create_webhook(&r.url, &r.events).await?;
     Ok((StatusCode::CREATED, Json(Created { webhook, secret })))
 }

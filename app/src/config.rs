@@ -49,6 +49,18 @@ pub struct Config {
     /// Sites, warehouses, stock and crew for an empty database.
     #[serde(default)]
     pub starter: crate::starter::Starter,
+    /// Webhook receivers.
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksSection {
+    /// Receivers on loopback, private or link-local addresses are allowed (off: a subscription
+    /// must not turn the service into a probe of the plant network).
+    pub allow_private: bool,
 }
 
 /// Response and resolution hours of one priority.
@@ -248,6 +260,7 @@ impl HttpSection {
             metrics_public: self.metrics_public,
             allowed_hosts: self.allowed_hosts.clone(),
             https: false,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -143,7 +143,10 @@ pub async fn run(
         opened: opened.clone(),
         changed: broadcast::channel(256).0,
         repairs: repairs.clone(),
-        access: Arc::new(spec.config.http.access()),
+        access: Arc::new(forewarn_api::Access {
+            allow_private_webhooks: spec.config.webhooks.allow_private,
+            ..spec.config.http.access()
+        }),
     });
 
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
@@ -255,9 +258,14 @@ pub async fn run(
     let hooks_stop = shutdown.clone();
     tasks.spawn(stage(
         "webhooks",
-        forewarn_maintenance::webhooks::deliver::run(db.clone(), Default::default(), async move {
-            hooks_stop.cancelled().await
-        }),
+        forewarn_maintenance::webhooks::deliver::run(
+            db.clone(),
+            forewarn_maintenance::webhooks::deliver::DeliveryConfig {
+                allow_private: spec.config.webhooks.allow_private,
+                ..Default::default()
+            },
+            async move { hooks_stop.cancelled().await },
+        ),
     ));
     let http_shutdown = shutdown.clone();
     tasks.spawn(stage("http", async move {

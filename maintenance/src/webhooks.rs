@@ -13,6 +13,7 @@
 //! `X-Forewarn-Timestamp` header (seconds since the epoch) — so a receiver can refuse replays.
 
 pub mod deliver;
+pub mod guard;
 pub(crate) mod queue;
 
 use chrono::{SecondsFormat, Utc};

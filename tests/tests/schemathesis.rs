@@ -48,7 +48,7 @@ async fn seed(addr: std::net::SocketAddr, admin: &str) {
         ),
         (
             "/api/v1/webhooks",
-            r#"{"url":"http://127.0.0.1:9/hook","events":["sla.*"]}"#,
+            r#"{"url":"https://hooks.example.com/forewarn","events":["sla.*"]}"#,
         ),
     ] {
         let (s, b) = http_send(addr, "POST", path, t, body).await;

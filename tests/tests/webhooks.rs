@@ -46,7 +46,8 @@ async fn receiver(seen: Seen) -> String {
 
 fn config(broker: u16) -> String {
     let mut c = format!(
-        "[mqtt]\nport = {broker}\nclient_id = \"forewarn-webhook-test\"\n\n[sla]\ncheck_every_secs = 3600\n"
+        "[mqtt]\nport = {broker}\nclient_id = \"forewarn-webhook-test\"\n\n[sla]\ncheck_every_secs = 3600\n\n\
+         # The receiver listens on loopback.\n[webhooks]\nallow_private = true\n"
     );
     for i in 1..=8 {
         c.push_str(&format!(

@@ -25,6 +25,8 @@ pub struct DeliveryConfig {
     pub timeout: Duration,
     /// Events sent at once (across subscriptions and tickets).
     pub batch: u32,
+    /// Receivers on loopback or private addresses are allowed (`[webhooks] allow_private`).
+    pub allow_private: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -38,6 +40,7 @@ impl Default for DeliveryConfig {
             max_attempts: 20,
             timeout: Duration::from_secs(10),
             batch: 32,
+            allow_private: false,
         }
     }
 }
@@ -82,7 +85,15 @@ fn body(r: &Ready) -> Vec<u8> {
 }
 
 /// Sends one event; the status, or why there was none.
-async fn send(client: &reqwest::Client, r: &Ready) -> (Option<u16>, Option<String>) {
+async fn send(
+    client: &reqwest::Client,
+    r: &Ready,
+    allow_private: bool,
+) -> (Option<u16>, Option<String>) {
+    // Address literals skip the resolver's check: checked here, at every attempt.
+    if let Some(why) = super::guard::refusal(&r.url, allow_private) {
+        return (None, Some(why));
+    }
     let body = body(r);
     let ts = Utc::now().timestamp();
     let Some(signed) = signature(&r.secret, ts, &body) else {
@@ -104,12 +115,31 @@ async fn send(client: &reqwest::Client, r: &Ready) -> (Option<u16>, Option<Strin
         .await;
     match res {
         Ok(res) if res.status().is_success() => (Some(res.status().as_u16()), None),
+        Ok(res) if res.status().is_redirection() => (
+            Some(res.status().as_u16()),
+            Some(format!(
+                "answered {} (redirects are not followed: subscribe the final URL)",
+                res.status()
+            )),
+        ),
         Ok(res) => (
             Some(res.status().as_u16()),
             Some(format!("answered {}", res.status())),
         ),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(causes(&e))),
     }
+}
+
+/// An error with its causes, outermost first: reqwest's own text alone hides why.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
 }
 
 /// Delivers until `stop` resolves: queue new events, send what is ready, record, repeat.
@@ -118,9 +148,7 @@ pub async fn run(
     cfg: DeliveryConfig,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), MaintenanceError> {
-    let client = reqwest::Client::builder()
-        .timeout(cfg.timeout)
-        .build()
+    let client = super::guard::client(cfg.timeout, cfg.allow_private)
         .map_err(|e| MaintenanceError::Random(format!("HTTP client: {e}")))?;
     tokio::pin!(stop);
     loop {
@@ -136,7 +164,7 @@ pub async fn run(
             let client = &client;
             async move {
                 let t = Instant::now();
-                let (status, error) = send(client, r).await;
+                let (status, error) = send(client, r, cfg.allow_private).await;
                 (r, status, error, t.elapsed().as_millis() as i64)
             }
         });

@@ -72,6 +72,8 @@ fn fast() -> DeliveryConfig {
         poll: Duration::from_millis(10),
         first_retry: Duration::from_millis(20),
         max_retry: Duration::from_millis(200),
+        // The receivers here listen on loopback.
+        allow_private: true,
         ..DeliveryConfig::default()
     }
 }
@@ -195,4 +197,104 @@ async fn an_unreachable_receiver_is_retried_then_given_up_and_redeliverable() {
     assert!(db.create_webhook("ftp://x", &["*".into()]).await.is_err());
     assert!(db.create_webhook("http://x", &[]).await.is_err());
     assert!(wants(&["sla.*".into()], "sla.breached") && !wants(&["sla.*".into()], "ticket.opened"));
+}
+
+/// Delivers `hook`'s first event with `cfg` until it is given up; the delivery log.
+async fn give_up(db: &Maintenance, hook: i64, cfg: DeliveryConfig) -> Vec<Delivery> {
+    db.open_ticket(
+        &alert("p-1", "bearing_wear", Severity::Medium),
+        &Criticality::Medium.into(),
+    )
+    .await
+    .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let deliverer = tokio::spawn(run(db.clone(), cfg, async move {
+        let _ = stop_rx.await;
+    }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while db.webhooks().await.unwrap()[0].failed == 0 {
+        assert!(std::time::Instant::now() < deadline, "never given up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_tx.send(()).unwrap();
+    deliverer.await.unwrap().unwrap();
+    db.deliveries(hook, None, 100).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_private_receivers_need_a_setting() {
+    // The redirect's target counts whatever reaches it.
+    let hits = Arc::new(Mutex::new(0));
+    let target = {
+        let hits = hits.clone();
+        let app = axum::Router::new().route(
+            "/elsewhere",
+            axum::routing::post(move || {
+                *hits.lock().unwrap() += 1;
+                async { StatusCode::NO_CONTENT }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(l, app).await });
+        format!("http://{addr}/elsewhere")
+    };
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let to = target.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", to)]) }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::testdb::open(dir.path()).await;
+    let url = format!("http://{addr}/hook");
+    let (hook, _) = db
+        .create_webhook(&url, &["ticket.opened".into()])
+        .await
+        .unwrap();
+    let cfg = DeliveryConfig {
+        max_attempts: 2,
+        ..fast()
+    };
+    let log = give_up(&db, hook.id, cfg.clone()).await;
+    assert_eq!(
+        *hits.lock().unwrap(),
+        0,
+        "the signed POST went nowhere else"
+    );
+    assert!(log.iter().all(|d| d.status == Some(307)), "{log:?}");
+    assert!(
+        log[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("redirects are not followed")
+    );
+
+    // The same loopback receiver without `allow_private`: refused before any connection.
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::testdb::open(dir.path()).await;
+    let (hook, _) = db
+        .create_webhook(&url, &["ticket.opened".into()])
+        .await
+        .unwrap();
+    let strict = DeliveryConfig {
+        allow_private: false,
+        ..cfg
+    };
+    let log = give_up(&db, hook.id, strict).await;
+    assert!(log.iter().all(|d| d.status.is_none()), "{log:?}");
+    assert!(
+        log[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not a public address"),
+        "{log:?}"
+    );
 }
