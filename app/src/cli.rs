@@ -239,7 +239,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let (ready, up) = tokio::sync::oneshot::channel::<crate::service::Handle>();
                 tokio::spawn(async move {
                     let Ok(h) = up.await else { return };
-                    if let Err(e) = crate::token::bootstrap(&h.db, h.http_addr).await {
+                    if let Err(e) = crate::token::bootstrap(&h.db, h.http_addr, h.https).await {
                         tracing::error!(error = %e, "could not make the first admin token");
                     }
                 });

@@ -145,6 +145,23 @@ pub struct MqttSection {
     pub subscription: Option<String>,
     /// Keep-alive in seconds.
     pub keep_alive_secs: u64,
+    /// `[mqtt.tls]`: TLS to the broker.
+    pub tls: Option<MqttTlsSection>,
+}
+
+/// `[mqtt.tls]`: the CA that signed the broker's certificate (always verified), the name that
+/// certificate carries, and optionally this client's own certificate and key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttTlsSection {
+    /// PEM file of the CA (or CAs) trusted for the broker's certificate.
+    pub ca_file: std::path::PathBuf,
+    /// PEM file of this client's certificate chain, for brokers that require one.
+    pub cert_file: Option<std::path::PathBuf>,
+    /// PEM file of its private key.
+    pub key_file: Option<std::path::PathBuf>,
+    /// The broker's name in its certificate (default: `host`).
+    pub server_name: Option<String>,
 }
 
 impl Default for MqttSection {
@@ -156,6 +173,7 @@ impl Default for MqttSection {
             topic_prefix: "forewarn".into(),
             subscription: None,
             keep_alive_secs: 30,
+            tls: None,
         }
     }
 }
@@ -230,6 +248,18 @@ pub struct HttpSection {
     /// Host names the service answers to besides IP addresses and `localhost` (against DNS
     /// rebinding); `["*"]` answers any.
     pub allowed_hosts: Vec<String>,
+    /// `[http.tls]`: serve HTTPS with this certificate and key.
+    pub tls: Option<HttpTls>,
+}
+
+/// `[http.tls]`: PEM files of the server's certificate chain and private key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTls {
+    /// The certificate chain, leaf first (PEM).
+    pub cert_file: std::path::PathBuf,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_file: std::path::PathBuf,
 }
 
 impl Default for HttpSection {
@@ -239,6 +269,7 @@ impl Default for HttpSection {
             anonymous_read: false,
             metrics_public: false,
             allowed_hosts: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -259,7 +290,7 @@ impl HttpSection {
             anonymous_read: self.anonymous_read,
             metrics_public: self.metrics_public,
             allowed_hosts: self.allowed_hosts.clone(),
-            https: false,
+            https: self.tls.is_some(),
             allow_private_webhooks: false,
         }
     }
@@ -446,8 +477,8 @@ impl Config {
         Ok(catalog)
     }
 
-    /// Ingest settings, with credentials from the environment.
-    pub fn ingest(&self) -> IngestConfig {
+    /// Ingest settings, with credentials from the environment and TLS from `[mqtt.tls]`.
+    pub fn ingest(&self) -> anyhow::Result<IngestConfig> {
         let m = &self.mqtt;
         let mut c = IngestConfig::new(m.host.clone(), m.port);
         c.client_id = m.client_id.clone();
@@ -471,7 +502,17 @@ impl Config {
         };
         c.batch_max_messages = self.ingest.batch_max_messages;
         c.batch_max_delay = Duration::from_millis(self.ingest.batch_max_delay_ms);
-        c
+        c.tls = match &m.tls {
+            Some(t) => Some(forewarn_ingest::MqttTls {
+                config: std::sync::Arc::new(crate::https::client_config(
+                    &t.ca_file,
+                    t.cert_file.as_deref().zip(t.key_file.as_deref()),
+                )?),
+                server_name: t.server_name.clone().unwrap_or_else(|| m.host.clone()),
+            }),
+            None => None,
+        };
+        Ok(c)
     }
 
     /// Store engine settings.
@@ -529,7 +570,7 @@ mod tests {
         assert_eq!(cfg.mqtt.port, 1883);
         assert_eq!(cfg.assets.len(), 1);
         cfg.catalog().unwrap();
-        assert_eq!(cfg.ingest().subscription, "forewarn/#");
+        assert_eq!(cfg.ingest().unwrap().subscription, "forewarn/#");
         assert_eq!(cfg.baseline(), BaselineConfig::default());
         assert_eq!(cfg.store_options(), forewarn_store::StoreOptions::default());
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_seed;
 pub mod http1;
+pub mod https;
 pub mod influxd;
 pub mod lifecycle;
 pub mod mosquitto;

@@ -19,8 +19,11 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub struct Mosquitto {
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Its TLS listener's port, when started with one.
+    pub tls_port: Option<u16>,
     child: Child,
     dir: tempfile::TempDir,
+    extra: String,
 }
 
 impl Mosquitto {
@@ -28,8 +31,37 @@ impl Mosquitto {
     pub fn start() -> anyhow::Result<Mosquitto> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
-        let child = spawn(dir.path(), port)?;
-        Ok(Mosquitto { port, child, dir })
+        let child = spawn(dir.path(), port, "")?;
+        Ok(Mosquitto {
+            port,
+            tls_port: None,
+            child,
+            dir,
+            extra: String::new(),
+        })
+    }
+
+    /// Starts a broker with, besides the plain listener, a TLS listener that presents `cert`
+    /// and `key` and requires a client certificate signed by the CA in `ca`.
+    pub fn start_tls(ca: &Path, cert: &Path, key: &Path) -> anyhow::Result<Mosquitto> {
+        let dir = tempfile::tempdir()?;
+        let (port, tls_port) = (free_port()?, free_port()?);
+        // `user root`: the key files are the test's, readable by it alone.
+        let extra = format!(
+            "user root\nlistener {tls_port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\n\
+             require_certificate true\n",
+            ca.display(),
+            cert.display(),
+            key.display()
+        );
+        let child = spawn(dir.path(), port, &extra)?;
+        Ok(Mosquitto {
+            port,
+            tls_port: Some(tls_port),
+            child,
+            dir,
+            extra,
+        })
     }
 
     /// Kills the broker (its sessions and queued messages go with it: persistence is off) and
@@ -37,13 +69,13 @@ impl Mosquitto {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.dir.path(), self.port)?;
+        self.child = spawn(self.dir.path(), self.port, &self.extra)?;
         Ok(())
     }
 }
 
 /// Writes the configuration, starts Mosquitto and waits until it listens.
-fn spawn(dir: &Path, port: u16) -> anyhow::Result<Child> {
+fn spawn(dir: &Path, port: u16, extra: &str) -> anyhow::Result<Child> {
     let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -55,7 +87,7 @@ fn spawn(dir: &Path, port: u16) -> anyhow::Result<Child> {
         &conf,
         format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\n\
-             max_queued_messages 0\nmax_queued_bytes 0\nlog_dest stderr\nlog_type error\n"
+             max_queued_messages 0\nmax_queued_bytes 0\nlog_dest stderr\nlog_type error\n{extra}"
         ),
     )?;
     let mut child = Command::new(bin)

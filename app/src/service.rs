@@ -38,6 +38,8 @@ pub struct Handle {
     pub opened: broadcast::Sender<Ticket>,
     /// Where HTTP listens.
     pub http_addr: SocketAddr,
+    /// Whether it serves HTTPS.
+    pub https: bool,
 }
 
 /// Everything the service needs to start.
@@ -133,7 +135,8 @@ pub async fn run(
         .with_context(|| format!("binding HTTP on {}", spec.http))?;
     let http_addr = listener.local_addr()?;
     // An introduction, not a log line: printed whatever the log level.
-    println!("{}", introduction(http_addr));
+    let https = spec.config.http.tls.is_some();
+    println!("{}", introduction(http_addr, https));
     let app = forewarn_api::router(forewarn_api::AppState {
         store: store.clone(),
         db: db.clone(),
@@ -225,7 +228,7 @@ pub async fn run(
         "store",
         forewarn_store::run(store.clone(), metrics.clone(), ingest_rx, durable_tx),
     ));
-    let ingest_cfg: IngestConfig = spec.config.ingest();
+    let ingest_cfg: IngestConfig = spec.config.ingest()?;
     tasks.spawn(stage(
         "ingest",
         forewarn_ingest::run(
@@ -268,10 +271,25 @@ pub async fn run(
         ),
     ));
     let http_shutdown = shutdown.clone();
+    let tls = match &spec.config.http.tls {
+        Some(t) => Some(crate::https::server_config(&t.cert_file, &t.key_file)?),
+        None => None,
+    };
     tasks.spawn(stage("http", async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
+        let stop = async move { http_shutdown.cancelled().await };
+        match tls {
+            Some(config) => {
+                let listener = crate::https::TlsListener::new(listener, config)?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+        }
     }));
 
     if let Some(ready) = ready {
@@ -281,6 +299,7 @@ pub async fn run(
             metrics: metrics.clone(),
             opened,
             http_addr,
+            https,
         });
     }
 
@@ -420,19 +439,20 @@ async fn fan_out(
 }
 /// Where the service answers: the dashboards, the API and its OpenAPI document. A wildcard
 /// listen address is shown as `localhost`, which a browser on the same machine can open.
-pub fn introduction(addr: SocketAddr) -> String {
-    let url = base_url(addr);
+pub fn introduction(addr: SocketAddr, https: bool) -> String {
+    let url = base_url(addr, https);
     format!(
         "Forewarn is running: dashboards at {url}/ · API at {url}/api/v1 · OpenAPI at {url}/api/v1/openapi.json"
     )
 }
 
-/// `http://host:port` where a browser on this machine reaches the service.
-pub fn base_url(addr: SocketAddr) -> String {
+/// `http(s)://host:port` where a browser on this machine reaches the service.
+pub fn base_url(addr: SocketAddr, https: bool) -> String {
+    let scheme = if https { "https" } else { "http" };
     if addr.ip().is_unspecified() {
-        format!("http://localhost:{}", addr.port())
+        format!("{scheme}://localhost:{}", addr.port())
     } else {
         // SocketAddr's Display puts an IPv6 address in brackets.
-        format!("http://{addr}")
+        format!("{scheme}://{addr}")
     }
 }

@@ -176,9 +176,13 @@ pub async fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
 
 /// On a first start (no token in the database), makes the admin token and prints how to sign in
 /// with it: shown this once, only its hash is kept.
-pub async fn bootstrap(db: &Maintenance, http: std::net::SocketAddr) -> anyhow::Result<()> {
+pub async fn bootstrap(
+    db: &Maintenance,
+    http: std::net::SocketAddr,
+    https: bool,
+) -> anyhow::Result<()> {
     if let Some(token) = db.bootstrap_admin().await? {
-        let base = crate::service::base_url(http);
+        let base = crate::service::base_url(http, https);
         println!(
             "First start: an admin token was made (shown once; keep it, `forewarn token create` makes more).\n\
              Token:   {token}\n\

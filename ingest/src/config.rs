@@ -21,6 +21,8 @@ pub struct IngestConfig {
     pub keep_alive: Duration,
     /// What decode accepts.
     pub limits: crate::Limits,
+    /// TLS to the broker, when set.
+    pub tls: Option<MqttTls>,
     /// A batch is closed at this many messages...
     pub batch_max_messages: usize,
     /// ... or this long after its first message, whichever comes first.
@@ -36,6 +38,7 @@ impl IngestConfig {
             port,
             client_id: "forewarn-ingest".into(),
             credentials: None,
+            tls: None,
             subscription: format!("{topic_prefix}/#"),
             topic_prefix,
             keep_alive: Duration::from_secs(30),
@@ -44,4 +47,14 @@ impl IngestConfig {
             batch_max_delay: Duration::ZERO,
         }
     }
+}
+
+/// TLS to the broker: the client configuration (trusted CA, optional client certificate) and
+/// the name the broker's certificate must carry.
+#[derive(Debug, Clone)]
+pub struct MqttTls {
+    /// rustls client settings; the server's certificate is always verified.
+    pub config: std::sync::Arc<rustls::ClientConfig>,
+    /// The broker's name as its certificate states it (DNS name or IP address).
+    pub server_name: String,
 }

@@ -12,4 +12,7 @@ pub enum IngestError {
     /// The embedded broker could not start.
     #[error("embedded broker: {0}")]
     Broker(String),
+    /// The TLS settings cannot work (retrying cannot help).
+    #[error("MQTT TLS: {0}")]
+    Tls(String),
 }

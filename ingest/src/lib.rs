@@ -20,7 +20,7 @@ mod session;
 mod subscriber;
 mod topic;
 
-pub use config::IngestConfig;
+pub use config::{IngestConfig, MqttTls};
 pub use decode::{Decoded, Limits, decode};
 pub use error::IngestError;
 pub use registry::AssetRegistry;

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use rumqttc::{ConnectReturnCode, Packet, QoS, Subscribe};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::{IngestConfig, IngestError};
 
@@ -21,10 +20,15 @@ use crate::{IngestConfig, IngestError};
 pub(crate) const MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The reading half of a broker connection, plain TCP or TLS.
+pub(crate) type Reader = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a broker connection, plain TCP or TLS.
+pub(crate) type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
 /// A connection after CONNACK.
 pub(crate) struct Session {
-    pub reader: OwnedReadHalf,
-    pub writer: OwnedWriteHalf,
+    pub reader: Reader,
+    pub writer: Writer,
     /// Bytes read but not yet framed.
     pub buf: BytesMut,
     /// Whether the broker kept our session (and so our subscription).
@@ -48,14 +52,7 @@ impl From<std::io::Error> for ConnectError {
 /// Connects, logs in with `clean_session = false`, and subscribes (QoS 1) when the broker has no
 /// session for this client id. The SUBACK arrives through [`next_packet`] like any other packet.
 pub(crate) async fn connect(cfg: &IngestConfig) -> Result<Session, ConnectError> {
-    let stream = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        TcpStream::connect((cfg.host.as_str(), cfg.port)),
-    )
-    .await
-    .map_err(|_| ConnectError::Retry("connect timed out".into()))??;
-    stream.set_nodelay(true)?;
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = open(cfg).await?;
     let mut connect = rumqttc::Connect::new(cfg.client_id.clone());
     connect.keep_alive = cfg.keep_alive.as_secs().clamp(1, u16::MAX as u64) as u16;
     connect.clean_session = false;
@@ -98,6 +95,35 @@ pub(crate) async fn connect(cfg: &IngestConfig) -> Result<Session, ConnectError>
     })
 }
 
+/// A TCP connection to the broker, wrapped in TLS when configured (the server's certificate is
+/// always verified), split in halves.
+async fn open(cfg: &IngestConfig) -> Result<(Reader, Writer), ConnectError> {
+    let stream = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        TcpStream::connect((cfg.host.as_str(), cfg.port)),
+    )
+    .await
+    .map_err(|_| ConnectError::Retry("connect timed out".into()))??;
+    stream.set_nodelay(true)?;
+    let Some(tls) = &cfg.tls else {
+        let (r, w) = stream.into_split();
+        return Ok((Box::new(r), Box::new(w)));
+    };
+    let name = rustls::pki_types::ServerName::try_from(tls.server_name.clone()).map_err(|e| {
+        ConnectError::Fatal(IngestError::Tls(format!(
+            "{:?} is not a server name: {e}",
+            tls.server_name
+        )))
+    })?;
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, stream))
+        .await
+        .map_err(|_| ConnectError::Retry("TLS handshake timed out".into()))?
+        .map_err(|e| ConnectError::Retry(format!("TLS handshake failed: {e}")))?;
+    let (r, w) = tokio::io::split(stream);
+    Ok((Box::new(r), Box::new(w)))
+}
+
 /// The next whole packet already in `buf`, if any.
 pub(crate) fn framed(buf: &mut BytesMut) -> Result<Option<Packet>, String> {
     match Packet::read(buf, MAX_PACKET_BYTES) {
@@ -111,10 +137,7 @@ pub(crate) fn framed(buf: &mut BytesMut) -> Result<Option<Packet>, String> {
 }
 
 /// Reads until a whole packet is there.
-pub(crate) async fn next_packet(
-    reader: &mut OwnedReadHalf,
-    buf: &mut BytesMut,
-) -> Result<Packet, String> {
+pub(crate) async fn next_packet(reader: &mut Reader, buf: &mut BytesMut) -> Result<Packet, String> {
     loop {
         if let Some(p) = framed(buf)? {
             return Ok(p);

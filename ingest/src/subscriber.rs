@@ -21,7 +21,6 @@ use bytes::BytesMut;
 use forewarn_domain::{Batch, Metrics, TimestampMs};
 use rumqttc::{Packet, PubAck, Publish, QoS};
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, timeout_at};
 use tokio_util::sync::CancellationToken;
@@ -108,7 +107,7 @@ struct Poller {
 
 async fn poll(
     mut p: Poller,
-    writers: mpsc::Sender<(u64, OwnedWriteHalf)>,
+    writers: mpsc::Sender<(u64, session::Writer)>,
     items_tx: mpsc::Sender<Item>,
     mut acker_done: oneshot::Receiver<()>,
     shutdown: CancellationToken,
@@ -297,12 +296,12 @@ fn add(batch: &mut Batch, acks: &mut Vec<Ack>, item: Item) {
 
 async fn ack_in_order(
     keep_alive: Duration,
-    mut writers: mpsc::Receiver<(u64, OwnedWriteHalf)>,
+    mut writers: mpsc::Receiver<(u64, session::Writer)>,
     mut pending: mpsc::UnboundedReceiver<(u64, Vec<Ack>)>,
     mut durable: mpsc::Receiver<u64>,
     done: oneshot::Sender<()>,
 ) -> Result<(), IngestError> {
-    let mut writer: Option<(u64, OwnedWriteHalf)> = None;
+    let mut writer: Option<(u64, session::Writer)> = None;
     let mut writers_open = true;
     let mut ping = tokio::time::interval(keep_alive.max(Duration::from_secs(2)) / 2);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -355,7 +354,7 @@ async fn ack_in_order(
 
 /// Writes to the current connection; a failed write forgets it (the poller reconnects, and the
 /// broker redelivers whatever was not acknowledged).
-async fn send(writer: &mut Option<(u64, OwnedWriteHalf)>, bytes: &[u8]) {
+async fn send(writer: &mut Option<(u64, session::Writer)>, bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }

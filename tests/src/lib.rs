@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use forewarn::mosquitto::{Mosquitto, free_port};
 
+pub mod pki;
 pub mod replay;
 
 /// A service configuration for a broker port and client id.
@@ -36,8 +37,23 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    /// Starts the service on `data_dir` and waits until it listens.
+    /// Starts the service on `data_dir` and waits until it listens and holds its MQTT
+    /// subscription.
     pub async fn start(config: Config, data_dir: &Path) -> InProcess {
+        let svc = Self::listening(config, data_dir).await;
+        // Ready means listening; wait for the MQTT subscription too, or early messages would be missed.
+        let m = svc.handle.metrics.clone();
+        assert!(
+            eventually(Duration::from_secs(15), async || m.mqtt_subscribed.get()
+                == 1)
+            .await,
+            "service never subscribed"
+        );
+        svc
+    }
+
+    /// Starts the service on `data_dir` and waits until it listens (not for the broker).
+    pub async fn listening(config: Config, data_dir: &Path) -> InProcess {
         let shutdown = CancellationToken::new();
         let (tx, rx) = oneshot::channel();
         let spec = ServiceSpec {
@@ -50,14 +66,6 @@ impl InProcess {
             Ok(h) => h,
             Err(_) => panic!("service failed to start: {:?}", task.await),
         };
-        // Ready means listening; wait for the MQTT subscription too, or early messages would be missed.
-        let m = handle.metrics.clone();
-        assert!(
-            eventually(Duration::from_secs(15), async || m.mqtt_subscribed.get()
-                == 1)
-            .await,
-            "service never subscribed"
-        );
         InProcess {
             handle,
             shutdown,
