@@ -179,6 +179,9 @@ impl Maintenance {
     /// Connects to the database at `url` — `postgres://…` or `sqlite://…` — and migrates it.
     pub async fn connect(url: &str) -> Result<Self, MaintenanceError> {
         sqlx::any::install_default_drivers();
+        // sqlx's TLS asks rustls for the process's provider, which cannot choose between the two
+        // linked (ring here, aws-lc-rs through reqwest): ring, once; a later call is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let backend = Backend::of(url)?;
         let pool = pool(backend, url, 4, false).await?;
         match backend {

@@ -34,6 +34,8 @@ mod stage;
 #[cfg(test)]
 pub(crate) mod testdb;
 mod ticket;
+#[cfg(test)]
+mod tls_tests;
 mod tokens;
 mod transition;
 pub mod webhooks;

@@ -75,10 +75,22 @@ fn server() -> &'static str {
 }
 
 fn start() -> String {
+    start_server("shared", &[], &[])
+}
+
+/// Starts a server of this test process named `name`, with `files` written into its directory
+/// (owned by the server's user: keys must be) and `options` (`name=value`, read after the
+/// files are there, so they may name them by path relative to the directory); its URL.
+pub(crate) fn start_server(name: &str, files: &[(&str, String)], options: &[String]) -> String {
     let bin = bin_dir();
-    let dir = std::env::temp_dir().join(format!("forewarn-pg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("forewarn-pg-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("server directory");
+    for (file, text) in files {
+        let path = dir.join(file);
+        std::fs::write(&path, text).expect("server file");
+        set_private(&path);
+    }
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -125,8 +137,12 @@ fn start() -> String {
         .expect("a free port")
         .port();
     // The watchdog: the server lives while this test process does.
+    let extra: String = options
+        .iter()
+        .map(|o| format!(" -c {}", o.replace("{dir}", &dir.display().to_string())))
+        .collect();
     let postgres = format!(
-        "{} {}/postgres -D {} -p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+        "{} {}/postgres -D {} -p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200{extra}",
         if root { "runuser -u postgres --" } else { "" },
         bin.display(),
         data.display(),
@@ -152,6 +168,12 @@ fn start() -> String {
         .expect("start the PostgreSQL watchdog");
     wait_until_ready(&bin, port, &dir);
     format!("postgres://forewarn@127.0.0.1:{port}")
+}
+
+/// Readable by its owner alone (PostgreSQL refuses a key others may read).
+fn set_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }
 
 /// Waits (30 s at most) until the server on `port` accepts sessions.
