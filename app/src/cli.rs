@@ -28,7 +28,7 @@ pub enum Command {
     /// Run the service against a broker named in a configuration file.
     Run(RunArgs),
     /// Run the fleet simulator alone against any broker; prints a JSON report with the ground truth.
-    Simulate(SimulateArgs),
+    Simulate(Box<SimulateArgs>),
     /// Print what a data directory holds, as JSON (works while the service runs or is stopped).
     Stats(StatsArgs),
     /// Run the joint detector over a history file; writes every row with `anomaly_score` and
@@ -181,6 +181,16 @@ pub struct SimulateArgs {
     /// without it they run continuously at rated speed.
     #[arg(long, value_parser = parse_duty)]
     pub duty: Option<forewarn_simulators::Duty>,
+    /// TLS to the broker: the CA (PEM) its certificate must chain to; `--broker` names it as
+    /// its certificate does.
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// This client's certificate (PEM), for brokers that require one.
+    #[arg(long, requires_all = ["tls_ca", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `RUN/STOP[/SET]` durations (`8h/2h/2d`) as a duty cycle.
@@ -247,7 +257,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Simulate(args) => {
                 init_tracing("warn");
-                crate::simulate::run(args).await
+                crate::simulate::run(*args).await
             }
             Command::Stats(args) => crate::stats::run(&args.data_dir).await,
             Command::Token(crate::token::TokenCommand::Create(args)) => {

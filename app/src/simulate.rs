@@ -36,6 +36,12 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         });
     }
     let fleet = Fleet::new(fleet_cfg)?;
+    if let Some(ca) = &args.tls_ca {
+        let identity = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+        cfg.tls = Some(std::sync::Arc::new(crate::https::client_config(
+            ca, identity,
+        )?));
+    }
     cfg.client_id = args.client_id;
     cfg.topic_prefix = args.topic_prefix;
     cfg.speed = args.speed;

@@ -37,6 +37,9 @@ pub struct PublishConfig {
     pub downstream: Option<Downstream>,
     /// A crew that works the service's tickets in simulated time (a fleet's whole life).
     pub crew: Option<crate::CrewConfig>,
+    /// TLS to the broker (its certificate verified against the configuration's roots; a client
+    /// certificate when it holds one). The broker's name is `host`.
+    pub tls: Option<Arc<rumqttc::tokio_rustls::rustls::ClientConfig>>,
 }
 
 /// A consumer's progress, for [`PublishConfig::downstream`].
@@ -68,6 +71,7 @@ impl PublishConfig {
             inflight: 200,
             downstream: None,
             crew: None,
+            tls: None,
         }
     }
 }
@@ -134,6 +138,11 @@ pub async fn publish(
         .set_clean_session(false)
         .set_inflight(cfg.inflight)
         .set_max_packet_size(1024 * 1024, 1024 * 1024);
+    if let Some(tls) = &cfg.tls {
+        opts.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(tls.clone()),
+        ));
+    }
     let (client, mut eventloop) = AsyncClient::new(opts, 1024);
     let acks = Arc::new(Mutex::new(Acks::default()));
     let failure = Arc::new(Mutex::new(None::<String>));

@@ -39,12 +39,16 @@ async fn ingest_over_tls_with_a_client_certificate() {
     })
     .await;
     assert!(up, "subscribed over TLS: {:?}", h.metrics.broker.get());
-    // A fleet publishes (on the plain listener); the service receives over TLS and acks.
+    // A fleet publishes over TLS with its own client certificate; the service receives over
+    // TLS and acks.
     let mut cfg = FleetConfig::ending_at(7, 3, forewarn::now_ms(), 86_400_000);
     cfg.faults = 0;
     cfg.interval_ms = 10 * 60_000;
-    let mut pc = PublishConfig::new("127.0.0.1", broker.port);
+    let mut pc = PublishConfig::new("localhost", tls_port);
     pc.client_id = "tls-fleet".into();
+    pc.tls = Some(std::sync::Arc::new(
+        forewarn::https::client_config(&pki.ca, Some((&pki.client_cert, &pki.client_key))).unwrap(),
+    ));
     let report = publish(Fleet::new(cfg).unwrap(), pc, None, CancellationToken::new())
         .await
         .unwrap();
