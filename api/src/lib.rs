@@ -140,15 +140,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .split_for_parts();
     let doc = Arc::new(doc);
+    let router = router.merge(ui::routes()).route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    guarded(router, state)
+}
+
+/// The layers every route goes through, outermost last: panics caught, body limit, timeout,
+/// and the access guard (Host check, a caller for every read, security headers).
+fn guarded(router: Router<AppState>, state: AppState) -> Router {
     router
-        .merge(ui::routes())
-        .route(
-            "/api/v1/openapi.json",
-            get(move || {
-                let doc = doc.clone();
-                async move { axum::Json(doc) }
-            }),
-        )
         .fallback(error::not_found)
         // A bug must not take the connection down with it: a panic is a 500 problem document
         // (and logged), the service goes on.
