@@ -145,6 +145,11 @@ pub struct MqttSection {
     pub subscription: Option<String>,
     /// Keep-alive in seconds.
     pub keep_alive_secs: u64,
+    /// MQTT version: 3 (3.1.1, what every broker speaks) or 5.
+    pub protocol: u8,
+    /// MQTT 5: how long the broker keeps the session — and the messages queued in it — after
+    /// Forewarn disconnects (a 3.1.1 session lasts as long as the broker's own settings say).
+    pub session_expiry_hours: f64,
     /// `[mqtt.tls]`: TLS to the broker.
     pub tls: Option<MqttTlsSection>,
 }
@@ -164,6 +169,27 @@ pub struct MqttTlsSection {
     pub server_name: Option<String>,
 }
 
+impl MqttSection {
+    /// The MQTT version `protocol` and `session_expiry_hours` name, checked.
+    pub fn version(&self) -> anyhow::Result<forewarn_ingest::MqttVersion> {
+        match self.protocol {
+            3 | 4 => Ok(forewarn_ingest::MqttVersion::V311),
+            5 => {
+                let h = self.session_expiry_hours;
+                anyhow::ensure!(
+                    h > 0.0 && h.is_finite(),
+                    "mqtt.session_expiry_hours must be positive: with 0 the broker would drop \
+                     the session, and every message queued for Forewarn, at each disconnect"
+                );
+                Ok(forewarn_ingest::MqttVersion::V5 {
+                    session_expiry: Duration::from_secs_f64(h * 3600.0),
+                })
+            }
+            other => anyhow::bail!("mqtt.protocol = {other}: use 3 (MQTT 3.1.1) or 5 (MQTT 5)"),
+        }
+    }
+}
+
 impl Default for MqttSection {
     fn default() -> Self {
         Self {
@@ -173,6 +199,8 @@ impl Default for MqttSection {
             topic_prefix: "forewarn".into(),
             subscription: None,
             keep_alive_secs: 30,
+            protocol: 3,
+            session_expiry_hours: 7.0 * 24.0,
             tls: None,
         }
     }
@@ -442,6 +470,7 @@ impl Config {
             cfg.ingest.batch_max_messages > 0,
             "ingest.batch_max_messages must be positive"
         );
+        cfg.mqtt.version()?;
         match (&cfg.store.engine, &cfg.store.influxdb) {
             (Engine::Influxdb, None) => {
                 anyhow::bail!("store.engine = \"influxdb\" needs a [store.influxdb] section")
@@ -488,6 +517,7 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("{}/#", m.topic_prefix));
         c.keep_alive = Duration::from_secs(m.keep_alive_secs.max(5));
+        c.protocol = m.version()?;
         c.credentials = match (
             std::env::var("FOREWARN_MQTT_USERNAME"),
             std::env::var("FOREWARN_MQTT_PASSWORD"),
@@ -591,5 +621,20 @@ mod tests {
         assert!(Config::parse(influx).is_ok());
         assert!(Config::parse(&format!("{influx}\nmirror = true")).is_err());
         assert!(Config::parse("[store.influxdb]\nurl = \"h:8086\"").is_err());
+    }
+
+    #[test]
+    fn the_mqtt_version_is_3_or_5_with_a_lasting_session() {
+        let v = |t: &str| Config::parse(t).map(|c| c.ingest().unwrap().protocol);
+        assert_eq!(v("").unwrap(), forewarn_ingest::MqttVersion::V311);
+        assert_eq!(
+            v("[mqtt]\nprotocol = 5").unwrap(),
+            forewarn_ingest::MqttVersion::V5 {
+                session_expiry: Duration::from_secs(7 * 86_400)
+            }
+        );
+        let e = v("[mqtt]\nprotocol = 5\nsession_expiry_hours = 0").unwrap_err();
+        assert!(e.to_string().contains("every message queued"), "{e}");
+        assert!(v("[mqtt]\nprotocol = 6").is_err());
     }
 }

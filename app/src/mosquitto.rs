@@ -41,6 +41,21 @@ impl Mosquitto {
         })
     }
 
+    /// Starts a broker on a free port with `extra` appended to its configuration (a plugin, an
+    /// authentication setting).
+    pub fn start_with(extra: &str) -> anyhow::Result<Mosquitto> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let child = spawn(dir.path(), port, extra)?;
+        Ok(Mosquitto {
+            port,
+            tls_port: None,
+            child,
+            dir,
+            extra: extra.to_string(),
+        })
+    }
+
     /// Starts a broker with, besides the plain listener, a TLS listener that presents `cert`
     /// and `key` and requires a client certificate signed by the CA in `ca`.
     pub fn start_tls(ca: &Path, cert: &Path, key: &Path) -> anyhow::Result<Mosquitto> {

@@ -23,6 +23,8 @@ pub struct IngestConfig {
     pub limits: crate::Limits,
     /// TLS to the broker, when set.
     pub tls: Option<MqttTls>,
+    /// MQTT 3.1.1 or 5.
+    pub protocol: crate::MqttVersion,
     /// A batch is closed at this many messages...
     pub batch_max_messages: usize,
     /// ... or this long after its first message, whichever comes first.
@@ -39,6 +41,7 @@ impl IngestConfig {
             client_id: "forewarn-ingest".into(),
             credentials: None,
             tls: None,
+            protocol: crate::MqttVersion::V311,
             subscription: format!("{topic_prefix}/#"),
             topic_prefix,
             keep_alive: Duration::from_secs(30),

@@ -1,5 +1,5 @@
-//! The MQTT 3.1.1 session of ingest: TCP, CONNECT with a persistent session, SUBSCRIBE when the
-//! broker has no session for us, and packet framing — on rumqttc's packet codec (`mqttbytes`).
+//! The MQTT session of ingest: TCP (or TLS), CONNECT with a persistent session, SUBSCRIBE when the
+//! broker has no session for us, and packet framing — in the version [`crate::protocol`] encodes.
 //!
 //! Ingest drives the socket itself rather than through rumqttc's event loop because that loop
 //! writes and flushes every acknowledgement on its own (one syscall per PUBACK, one wake-up per
@@ -9,15 +9,12 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use rumqttc::{ConnectReturnCode, Packet, QoS, Subscribe};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::protocol::{Incoming, MqttVersion};
 use crate::{IngestConfig, IngestError};
 
-/// Incoming packets can be far larger than any accepted payload: the payload limit is enforced by
-/// `decode`, which rejects and acknowledges, instead of here, which would drop the connection.
-pub(crate) const MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The reading half of a broker connection, plain TCP or TLS.
@@ -33,6 +30,8 @@ pub(crate) struct Session {
     pub buf: BytesMut,
     /// Whether the broker kept our session (and so our subscription).
     pub session_present: bool,
+    /// The keep-alive in force: ours, or the one an MQTT 5 broker imposed.
+    pub keep_alive: Duration,
 }
 
 /// What went wrong with a connection: retry, or give up.
@@ -49,49 +48,57 @@ impl From<std::io::Error> for ConnectError {
     }
 }
 
-/// Connects, logs in with `clean_session = false`, and subscribes (QoS 1) when the broker has no
+/// Connects, logs in with a persistent session, and subscribes (QoS 1) when the broker has no
 /// session for this client id. The SUBACK arrives through [`next_packet`] like any other packet.
 pub(crate) async fn connect(cfg: &IngestConfig) -> Result<Session, ConnectError> {
     let (mut reader, mut writer) = open(cfg).await?;
-    let mut connect = rumqttc::Connect::new(cfg.client_id.clone());
-    connect.keep_alive = cfg.keep_alive.as_secs().clamp(1, u16::MAX as u64) as u16;
-    connect.clean_session = false;
-    if let Some((user, pass)) = &cfg.credentials {
-        connect.set_login(user.clone(), pass.clone());
-    }
     let mut out = BytesMut::new();
-    Packet::Connect(connect)
-        .write(&mut out, MAX_PACKET_BYTES)
-        .map_err(|e| ConnectError::Retry(e.to_string()))?;
+    cfg.protocol
+        .connect(cfg, &mut out)
+        .map_err(ConnectError::Retry)?;
     writer.write_all(&out).await?;
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let ack = tokio::time::timeout(CONNECT_TIMEOUT, next_packet(&mut reader, &mut buf))
-        .await
-        .map_err(|_| ConnectError::Retry("no CONNACK".into()))?
-        .map_err(ConnectError::Retry)?;
-    let session_present = match ack {
-        Packet::ConnAck(a) if a.code == ConnectReturnCode::Success => a.session_present,
-        Packet::ConnAck(a) => return Err(ConnectError::Fatal(IngestError::Refused(a.code))),
+    let ack = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        next_packet(cfg.protocol, &mut reader, &mut buf),
+    )
+    .await
+    .map_err(|_| ConnectError::Retry("no CONNACK".into()))?
+    .map_err(ConnectError::Retry)?;
+    let ack = match ack {
+        Incoming::ConnAck(a) => a,
         other => {
             return Err(ConnectError::Retry(format!(
                 "expected CONNACK, got {other:?}"
             )));
         }
     };
-    if !session_present {
-        let mut sub = Subscribe::new(cfg.subscription.clone(), QoS::AtLeastOnce);
-        sub.pkid = 1;
+    if let Some(why) = ack.refused {
+        return Err(ConnectError::Fatal(IngestError::Refused(why)));
+    }
+    if let (MqttVersion::V5 { session_expiry }, Some(granted)) = (cfg.protocol, ack.session_expiry)
+        && granted < session_expiry
+    {
+        tracing::warn!(
+            asked_secs = session_expiry.as_secs(),
+            granted_secs = granted.as_secs(),
+            "the broker keeps our session for less time than configured: messages published \
+             while Forewarn is stopped longer than that are lost"
+        );
+    }
+    if !ack.session_present {
         out.clear();
-        Packet::Subscribe(sub)
-            .write(&mut out, MAX_PACKET_BYTES)
-            .map_err(|e| ConnectError::Retry(e.to_string()))?;
+        cfg.protocol
+            .subscribe(&cfg.subscription, &mut out)
+            .map_err(ConnectError::Retry)?;
         writer.write_all(&out).await?;
     }
     Ok(Session {
         reader,
         writer,
         buf,
-        session_present,
+        session_present: ack.session_present,
+        keep_alive: ack.keep_alive.unwrap_or(cfg.keep_alive),
     })
 }
 
@@ -124,22 +131,14 @@ async fn open(cfg: &IngestConfig) -> Result<(Reader, Writer), ConnectError> {
     Ok((Box::new(r), Box::new(w)))
 }
 
-/// The next whole packet already in `buf`, if any.
-pub(crate) fn framed(buf: &mut BytesMut) -> Result<Option<Packet>, String> {
-    match Packet::read(buf, MAX_PACKET_BYTES) {
-        Ok(p) => Ok(Some(p)),
-        Err(rumqttc::mqttbytes::Error::InsufficientBytes(n)) => {
-            buf.reserve(n);
-            Ok(None)
-        }
-        Err(e) => Err(format!("malformed packet from the broker: {e:?}")),
-    }
-}
-
 /// Reads until a whole packet is there.
-pub(crate) async fn next_packet(reader: &mut Reader, buf: &mut BytesMut) -> Result<Packet, String> {
+pub(crate) async fn next_packet(
+    version: MqttVersion,
+    reader: &mut Reader,
+    buf: &mut BytesMut,
+) -> Result<Incoming, String> {
     loop {
-        if let Some(p) = framed(buf)? {
+        if let Some(p) = version.read(buf)? {
             return Ok(p);
         }
         match reader.read_buf(buf).await {

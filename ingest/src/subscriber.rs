@@ -18,15 +18,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use forewarn_domain::{Batch, Metrics, TimestampMs};
-use rumqttc::{Packet, PubAck, Publish, QoS};
+use forewarn_domain::{Batch, Metrics, RejectReason, TimestampMs};
+use rumqttc::Packet;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, timeout_at};
 use tokio_util::sync::CancellationToken;
 
 use crate::decode::{Decoded, decode};
-use crate::session::{self, ConnectError};
+use crate::protocol::{Incoming, MAX_PACKET_BYTES, Message, MqttVersion};
+use crate::session::{self, ConnectError, Session};
 use crate::{AssetRegistry, IngestConfig, IngestError};
 
 /// Decoded messages waiting for the batcher.
@@ -34,11 +35,21 @@ const ITEM_CAPACITY: usize = 16 * 1024;
 /// How long shutdown waits for the last acknowledgements.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Which connection a message came in on, and its packet id.
+/// Which connection a message came in on, its packet id, and whether ingest rejected it (an
+/// MQTT 5 PUBACK says so).
 #[derive(Debug, Clone, Copy)]
 struct Ack {
     connection: u64,
     pkid: u16,
+    rejected: Option<RejectReason>,
+}
+
+/// The writing half of a new connection, handed from the poller to the acker.
+struct Link {
+    connection: u64,
+    writer: session::Writer,
+    /// Pings go at half this interval.
+    keep_alive: Duration,
 }
 
 struct Item {
@@ -65,7 +76,7 @@ pub async fn run(
     let (acker_done_tx, acker_done_rx) = oneshot::channel();
 
     let acker = tokio::spawn(ack_in_order(
-        cfg.keep_alive,
+        cfg.protocol,
         writers_rx,
         pending_rx,
         durable,
@@ -105,80 +116,48 @@ struct Poller {
     rejections: crate::reject_log::RejectLog,
 }
 
+/// What the poller does after handling what was buffered.
+enum Flow {
+    /// Read more from this connection.
+    Read,
+    /// Drop this connection and make a new one, for this reason.
+    Reconnect(String),
+}
+
 async fn poll(
     mut p: Poller,
-    writers: mpsc::Sender<(u64, session::Writer)>,
+    writers: mpsc::Sender<Link>,
     items_tx: mpsc::Sender<Item>,
     mut acker_done: oneshot::Receiver<()>,
     shutdown: CancellationToken,
 ) -> Result<(), IngestError> {
     let mut items_tx = Some(items_tx);
     let mut drain_deadline: Option<Instant> = None;
-    let mut backoff = Duration::from_millis(100);
     let mut connection = 0u64;
-    let address = format!("{}:{}", p.cfg.host, p.cfg.port);
     'connect: loop {
-        p.metrics.broker.connecting(&address);
-        let attempt = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return Ok(()),
-            s = session::connect(&p.cfg) => s,
+        let Some(s) = p.connect(&shutdown).await? else {
+            return Ok(());
         };
-        let mut s = match attempt {
-            Ok(s) => s,
-            Err(ConnectError::Fatal(e)) => return Err(e),
-            Err(ConnectError::Retry(e)) => {
-                p.metrics
-                    .broker
-                    .down(&format!("cannot reach the broker at {address}: {e}"));
-                tracing::warn!(broker = %address, error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(100);
+        let Session {
+            mut reader,
+            writer,
+            mut buf,
+            keep_alive,
+            ..
+        } = s;
         connection += 1;
-        tracing::info!(session_present = s.session_present, "connected to broker");
-        // A persistent session keeps the subscription; a new one subscribed and waits for SUBACK.
-        if s.session_present {
-            p.metrics.mqtt_subscribed.set(1);
-            p.metrics.broker.up();
-        }
-        if writers.send((connection, s.writer)).await.is_err() {
+        let link = Link {
+            connection,
+            writer,
+            keep_alive,
+        };
+        if writers.send(link).await.is_err() {
             return Ok(());
         }
         loop {
-            loop {
-                let packet = match session::framed(&mut s.buf) {
-                    Ok(Some(packet)) => packet,
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(broker = %address, error = %e, "dropping the connection");
-                        p.metrics.mqtt_subscribed.set(0);
-                        p.metrics
-                            .broker
-                            .down(&format!("dropped the connection to {address}: {e}"));
-                        continue 'connect;
-                    }
-                };
-                match packet {
-                    Packet::Publish(publish) => {
-                        let Some(tx) = &items_tx else { continue };
-                        let item = p.decode(publish, connection);
-                        if tx.send(item).await.is_err() {
-                            items_tx = None;
-                        }
-                    }
-                    Packet::SubAck(_) => {
-                        p.metrics.mqtt_subscribed.set(1);
-                        p.metrics.broker.up();
-                    }
-                    _ => {}
-                }
+            if let Flow::Reconnect(why) = p.handle(&mut buf, connection, &mut items_tx).await? {
+                p.lost(&why);
+                continue 'connect;
             }
             let read = tokio::select! {
                 biased;
@@ -193,36 +172,139 @@ async fn poll(
                     drain_deadline = Some(Instant::now() + DRAIN_TIMEOUT);
                     continue;
                 }
-                r = tokio::io::AsyncReadExt::read_buf(&mut s.reader, &mut s.buf) => r,
+                r = tokio::io::AsyncReadExt::read_buf(&mut reader, &mut buf) => r,
             };
             match read {
                 Ok(n) if n > 0 => {}
+                _ if drain_deadline.is_some() => break 'connect,
                 other => {
-                    p.metrics.mqtt_subscribed.set(0);
-                    if drain_deadline.is_some() {
-                        break 'connect;
-                    }
-                    let error = other
+                    let why = other
                         .err()
                         .map_or("closed by the broker".into(), |e| e.to_string());
-                    p.metrics
-                        .broker
-                        .down(&format!("lost the connection to {address}: {error}"));
-                    tracing::warn!(broker = %address, error = %error, "broker connection lost");
+                    p.lost(&why);
                     continue 'connect;
                 }
             }
         }
     }
+    p.metrics.mqtt_subscribed.set(0);
     Ok(())
 }
 
 impl Poller {
-    fn decode(&mut self, publish: Publish, connection: u64) -> Item {
+    /// Connects, retrying with backoff while the broker cannot be reached; `None` on shutdown.
+    async fn connect(
+        &mut self,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Session>, IngestError> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            self.metrics.broker.connecting(&self.address());
+            let attempt = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Ok(None),
+                s = session::connect(&self.cfg) => s,
+            };
+            let e = match attempt {
+                Ok(s) => {
+                    tracing::info!(session_present = s.session_present, "connected to broker");
+                    // A persistent session keeps the subscription; a new one waits for SUBACK.
+                    if s.session_present {
+                        self.subscribed();
+                    }
+                    return Ok(Some(s));
+                }
+                Err(ConnectError::Fatal(e)) => return Err(e),
+                Err(ConnectError::Retry(e)) => e,
+            };
+            let address = self.address();
+            self.metrics
+                .broker
+                .down(&format!("cannot reach the broker at {address}: {e}"));
+            tracing::warn!(broker = %address, error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(None),
+                _ = sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// Handles every whole packet in `buf`: messages are decoded and forwarded (unless shutdown
+    /// stopped forwarding), a SUBACK marks ingest subscribed — or stops it when refused.
+    async fn handle(
+        &mut self,
+        buf: &mut BytesMut,
+        connection: u64,
+        items_tx: &mut Option<mpsc::Sender<Item>>,
+    ) -> Result<Flow, IngestError> {
+        loop {
+            let packet = match self.cfg.protocol.read(buf) {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return Ok(Flow::Read),
+                Err(e) => return Ok(Flow::Reconnect(e)),
+            };
+            match packet {
+                Incoming::Publish(message) => {
+                    let Some(tx) = &items_tx else { continue };
+                    let item = self.decode(message, connection);
+                    if tx.send(item).await.is_err() {
+                        *items_tx = None;
+                    }
+                }
+                Incoming::SubAck(Ok(qos)) => {
+                    if qos == 0 {
+                        tracing::warn!(
+                            filter = %self.cfg.subscription,
+                            "the broker granted QoS 0 only: messages in flight when Forewarn \
+                             stops are lost"
+                        );
+                    }
+                    self.subscribed();
+                }
+                Incoming::SubAck(Err(reason)) => {
+                    let e = IngestError::SubscriptionRefused {
+                        filter: self.cfg.subscription.clone(),
+                        reason,
+                    };
+                    self.metrics.mqtt_subscribed.set(0);
+                    self.metrics.broker.down(&e.to_string());
+                    return Err(e);
+                }
+                Incoming::Disconnect(why) => {
+                    return Ok(Flow::Reconnect(format!(
+                        "the broker disconnected us: {why}"
+                    )));
+                }
+                Incoming::ConnAck(_) | Incoming::Other => {}
+            }
+        }
+    }
+
+    fn address(&self) -> String {
+        format!("{}:{}", self.cfg.host, self.cfg.port)
+    }
+
+    fn subscribed(&self) {
+        self.metrics.mqtt_subscribed.set(1);
+        self.metrics.broker.up();
+    }
+
+    /// The connection is gone (or is being dropped): say so; the caller reconnects.
+    fn lost(&self, why: &str) {
+        let address = self.address();
+        self.metrics.mqtt_subscribed.set(0);
+        self.metrics
+            .broker
+            .down(&format!("lost the connection to {address}: {why}"));
+        tracing::warn!(broker = %address, error = %why, "broker connection lost");
+    }
+
+    fn decode(&mut self, message: Message, connection: u64) -> Item {
         self.metrics.messages_received.inc();
         let decoded = decode(
-            &publish.topic,
-            &publish.payload,
+            &message.topic,
+            &message.payload,
             now_ms(),
             &self.registry,
             &self.cfg.limits,
@@ -241,9 +323,14 @@ impl Poller {
                 self.rejections.note(r, std::time::Instant::now());
             }
         }
-        let ack = (publish.qos != QoS::AtMostOnce).then_some(Ack {
+        let rejected = match &decoded {
+            Decoded::Rejected(r) => Some(r.reason),
+            _ => None,
+        };
+        let ack = message.needs_ack.then_some(Ack {
             connection,
-            pkid: publish.pkid,
+            pkid: message.pkid,
+            rejected,
         });
         Item { ack, decoded }
     }
@@ -295,16 +382,15 @@ fn add(batch: &mut Batch, acks: &mut Vec<Ack>, item: Item) {
 }
 
 async fn ack_in_order(
-    keep_alive: Duration,
-    mut writers: mpsc::Receiver<(u64, session::Writer)>,
+    version: MqttVersion,
+    mut writers: mpsc::Receiver<Link>,
     mut pending: mpsc::UnboundedReceiver<(u64, Vec<Ack>)>,
     mut durable: mpsc::Receiver<u64>,
     done: oneshot::Sender<()>,
 ) -> Result<(), IngestError> {
     let mut writer: Option<(u64, session::Writer)> = None;
     let mut writers_open = true;
-    let mut ping = tokio::time::interval(keep_alive.max(Duration::from_secs(2)) / 2);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ping = pings(Duration::from_secs(30));
     let mut out = BytesMut::new();
     loop {
         tokio::select! {
@@ -312,13 +398,16 @@ async fn ack_in_order(
             // the poller sends it before reading from that connection.
             biased;
             w = writers.recv(), if writers_open => match w {
-                Some(w) => writer = Some(w),
+                Some(link) => {
+                    ping = pings(link.keep_alive);
+                    writer = Some((link.connection, link.writer));
+                }
                 None => writers_open = false,
             },
             _ = ping.tick() => {
                 if writer.is_some() {
                     out.clear();
-                    let _ = Packet::PingReq.write(&mut out, session::MAX_PACKET_BYTES);
+                    let _ = Packet::PingReq.write(&mut out, MAX_PACKET_BYTES);
                     send(&mut writer, &out).await;
                 }
             }
@@ -331,7 +420,7 @@ async fn ack_in_order(
                     };
                     let current = writer.as_ref().map(|(c, _)| *c);
                     for a in acks.iter().filter(|a| Some(a.connection) == current) {
-                        let _ = PubAck::new(a.pkid).write(&mut out);
+                        version.puback(a.pkid, a.rejected, &mut out);
                     }
                     if seq >= durable_seq {
                         break;
@@ -343,7 +432,8 @@ async fn ack_in_order(
     }
     // Everything durable is acknowledged: leave, keeping the session.
     out.clear();
-    let _ = Packet::Disconnect.write(&mut out, session::MAX_PACKET_BYTES);
+    // DISCONNECT is the same two bytes in 3.1.1 and 5 (reason "normal", no properties).
+    let _ = Packet::Disconnect.write(&mut out, MAX_PACKET_BYTES);
     send(&mut writer, &out).await;
     if let Some((_, mut w)) = writer {
         let _ = w.shutdown().await;
@@ -363,6 +453,15 @@ async fn send(writer: &mut Option<(u64, session::Writer)>, bytes: &[u8]) {
     {
         *writer = None;
     }
+}
+
+/// Pings at half the keep-alive, so the broker hears from us well within it; the first tick
+/// is one period away (a fresh connection needs no ping).
+fn pings(keep_alive: Duration) -> tokio::time::Interval {
+    let period = keep_alive.max(Duration::from_secs(2)) / 2;
+    let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

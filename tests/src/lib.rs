@@ -73,6 +73,20 @@ impl InProcess {
         }
     }
 
+    /// Waits up to `timeout` for the service to stop by itself (a failed stage); its result, or
+    /// `None` when it kept running (it is then stopped).
+    pub async fn finished(self, timeout: Duration) -> Option<anyhow::Result<()>> {
+        let mut task = self.task;
+        match tokio::time::timeout(timeout, &mut task).await {
+            Ok(joined) => Some(joined.unwrap_or_else(|e| Err(e.into()))),
+            Err(_) => {
+                self.shutdown.cancel();
+                let _ = task.await;
+                None
+            }
+        }
+    }
+
     /// Stops the service gracefully and returns its result.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();

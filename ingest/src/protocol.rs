@@ -1,0 +1,292 @@
+//! The two MQTT versions ingest speaks — 3.1.1 and 5 — behind one small interface: the packets
+//! ingest sends (CONNECT, SUBSCRIBE, PUBACK) are encoded, and the packets it receives are framed
+//! into [`Incoming`], by rumqttc's codecs for the version in use.
+//!
+//! What MQTT 5 adds and ingest uses: a session expiry interval (a 3.1.1 persistent session lives as
+//! long as the broker's configuration says; a 5 session lives as long as the client asks, and 0 —
+//! the default — would drop it, and the messages queued in it, at every disconnect), reason codes
+//! that say why a CONNECT or SUBSCRIBE was refused, the broker's own keep-alive, and PUBACK reason
+//! codes: a message ingest rejected is acknowledged (it must not come back) with a code that says
+//! it was not accepted, so a broker's trace tells stored from refused.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use forewarn_domain::RejectReason;
+use rumqttc::v5::mqttbytes as v5b;
+use rumqttc::v5::mqttbytes::v5;
+
+use crate::IngestConfig;
+
+/// Incoming packets can be far larger than any accepted payload: the payload limit is enforced by
+/// `decode`, which rejects and acknowledges, instead of here, which would drop the connection.
+pub(crate) const MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
+
+/// The MQTT version of ingest's session with the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MqttVersion {
+    /// MQTT 3.1.1 (protocol level 4): what every broker speaks.
+    #[default]
+    V311,
+    /// MQTT 5, asking the broker to keep the session this long after a disconnect.
+    V5 {
+        /// The session expiry interval (at most about 136 years; `u32::MAX` seconds is "never").
+        session_expiry: Duration,
+    },
+}
+
+/// A PUBLISH as ingest needs it, whichever the version.
+#[derive(Debug)]
+pub(crate) struct Message {
+    pub topic: String,
+    pub payload: bytes::Bytes,
+    /// Whether it needs a PUBACK (QoS 1; QoS 2 is never granted since ingest subscribes at 1).
+    pub needs_ack: bool,
+    pub pkid: u16,
+}
+
+/// What the broker sent, in the terms ingest acts on.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// The answer to CONNECT.
+    ConnAck(ConnAckInfo),
+    /// A message.
+    Publish(Message),
+    /// The answer to SUBSCRIBE: the QoS granted, or why the subscription was refused.
+    SubAck(Result<u8, String>),
+    /// An MQTT 5 broker closing the connection, and why.
+    Disconnect(String),
+    /// Anything ingest has nothing to do with (PINGRESP, …).
+    Other,
+}
+
+/// The answer to CONNECT.
+#[derive(Debug)]
+pub(crate) struct ConnAckInfo {
+    /// Whether the broker kept our session (and so our subscription).
+    pub session_present: bool,
+    /// Why the broker refused the connection, if it did.
+    pub refused: Option<String>,
+    /// The keep-alive an MQTT 5 broker imposes (the client must use it).
+    pub keep_alive: Option<Duration>,
+    /// The session expiry an MQTT 5 broker grants when it differs from the one asked for.
+    pub session_expiry: Option<Duration>,
+}
+
+impl MqttVersion {
+    /// CONNECT with a persistent session, credentials when configured.
+    pub(crate) fn connect(self, cfg: &IngestConfig, out: &mut BytesMut) -> Result<(), String> {
+        let keep_alive = cfg.keep_alive.as_secs().clamp(1, u16::MAX as u64) as u16;
+        match self {
+            MqttVersion::V311 => {
+                let mut connect = rumqttc::Connect::new(cfg.client_id.clone());
+                connect.keep_alive = keep_alive;
+                connect.clean_session = false;
+                if let Some((user, pass)) = &cfg.credentials {
+                    connect.set_login(user.clone(), pass.clone());
+                }
+                rumqttc::Packet::Connect(connect)
+                    .write(out, MAX_PACKET_BYTES)
+                    .map(drop)
+                    .map_err(|e| format!("{e:?}"))
+            }
+            MqttVersion::V5 { session_expiry } => {
+                let mut props = v5::ConnectProperties::new();
+                props.session_expiry_interval = Some(expiry_secs(session_expiry));
+                props.max_packet_size = Some(MAX_PACKET_BYTES as u32);
+                let connect = v5::Connect {
+                    keep_alive,
+                    client_id: cfg.client_id.clone(),
+                    clean_start: false,
+                    properties: Some(props),
+                };
+                let login = cfg
+                    .credentials
+                    .as_ref()
+                    .map(|(u, p)| v5::Login::new(u.clone(), p.clone()));
+                v5::Packet::Connect(connect, None, login)
+                    .write(out, None)
+                    .map(drop)
+                    .map_err(|e| format!("{e:?}"))
+            }
+        }
+    }
+
+    /// SUBSCRIBE to `filter` at QoS 1 (packet id 1: it is the only one in flight).
+    pub(crate) fn subscribe(self, filter: &str, out: &mut BytesMut) -> Result<(), String> {
+        match self {
+            MqttVersion::V311 => {
+                let mut sub = rumqttc::Subscribe::new(filter, rumqttc::QoS::AtLeastOnce);
+                sub.pkid = 1;
+                rumqttc::Packet::Subscribe(sub)
+                    .write(out, MAX_PACKET_BYTES)
+                    .map(drop)
+                    .map_err(|e| format!("{e:?}"))
+            }
+            MqttVersion::V5 { .. } => {
+                let mut sub =
+                    v5::Subscribe::new(v5::Filter::new(filter, v5b::QoS::AtLeastOnce), None);
+                sub.pkid = 1;
+                v5::Packet::Subscribe(sub)
+                    .write(out, None)
+                    .map(drop)
+                    .map_err(|e| format!("{e:?}"))
+            }
+        }
+    }
+
+    /// PUBACK of message `pkid`; with MQTT 5, a rejected message's says why it was not accepted.
+    pub(crate) fn puback(self, pkid: u16, rejected: Option<RejectReason>, out: &mut BytesMut) {
+        // Writing to a BytesMut cannot fail: the results are the codec's length bookkeeping.
+        match self {
+            MqttVersion::V311 => {
+                let _ = rumqttc::PubAck::new(pkid).write(out);
+            }
+            MqttVersion::V5 { .. } => {
+                let mut ack = v5::PubAck::new(pkid, None);
+                ack.reason = rejected.map_or(v5::PubAckReason::Success, puback_reason);
+                let _ = ack.write(out);
+            }
+        }
+    }
+
+    /// The next whole packet in `buf`, if there is one.
+    pub(crate) fn read(self, buf: &mut BytesMut) -> Result<Option<Incoming>, String> {
+        match self {
+            MqttVersion::V311 => match rumqttc::Packet::read(buf, MAX_PACKET_BYTES) {
+                Ok(p) => Ok(Some(from_v311(p))),
+                Err(rumqttc::mqttbytes::Error::InsufficientBytes(n)) => {
+                    buf.reserve(n);
+                    Ok(None)
+                }
+                Err(e) => Err(format!("malformed packet from the broker: {e:?}")),
+            },
+            MqttVersion::V5 { .. } => match v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32)) {
+                Ok(p) => Ok(Some(from_v5(p))),
+                Err(v5b::Error::InsufficientBytes(n)) => {
+                    buf.reserve(n);
+                    Ok(None)
+                }
+                Err(e) => Err(format!("malformed packet from the broker: {e:?}")),
+            },
+        }
+    }
+}
+
+/// Seconds for the session expiry property, saturating at "never".
+fn expiry_secs(d: Duration) -> u32 {
+    d.as_secs().min(u32::MAX as u64) as u32
+}
+
+fn from_v311(p: rumqttc::Packet) -> Incoming {
+    use rumqttc::{ConnectReturnCode as C, Packet, SubscribeReasonCode as S};
+    match p {
+        Packet::Publish(p) => Incoming::Publish(Message {
+            topic: p.topic,
+            payload: p.payload,
+            needs_ack: p.qos != rumqttc::QoS::AtMostOnce,
+            pkid: p.pkid,
+        }),
+        Packet::ConnAck(a) => Incoming::ConnAck(ConnAckInfo {
+            session_present: a.session_present,
+            refused: (a.code != C::Success).then(|| {
+                let why = match a.code {
+                    C::BadUserNamePassword => "bad user name or password",
+                    C::NotAuthorized => "not authorized",
+                    C::BadClientId => "client id rejected",
+                    C::RefusedProtocolVersion => "MQTT 3.1.1 not supported",
+                    _ => "server unavailable",
+                };
+                format!("{why} ({:#04x})", a.code as u8)
+            }),
+            keep_alive: None,
+            session_expiry: None,
+        }),
+        Packet::SubAck(s) => Incoming::SubAck(match s.return_codes.first() {
+            Some(S::Success(qos)) => Ok(*qos as u8),
+            Some(S::Failure) => Err("refused (0x80)".into()),
+            None => Err("a SUBACK without a return code".into()),
+        }),
+        _ => Incoming::Other,
+    }
+}
+
+fn from_v5(p: v5::Packet) -> Incoming {
+    match p {
+        v5::Packet::Publish(p) => Incoming::Publish(Message {
+            // MQTT requires UTF-8 topics; a broken one is rejected by decode as an invalid topic.
+            topic: String::from_utf8_lossy(&p.topic).into_owned(),
+            payload: p.payload,
+            needs_ack: p.qos != v5b::QoS::AtMostOnce,
+            pkid: p.pkid,
+        }),
+        v5::Packet::ConnAck(a) => {
+            let props = a.properties.as_ref();
+            let secs = |s: u32| Duration::from_secs(s as u64);
+            Incoming::ConnAck(ConnAckInfo {
+                session_present: a.session_present,
+                refused: (a.code != v5::ConnectReturnCode::Success).then(|| {
+                    let reason = props.and_then(|p| p.reason_string.as_deref());
+                    with_reason(words(&format!("{:?}", a.code)), reason)
+                }),
+                keep_alive: props
+                    .and_then(|p| p.server_keep_alive)
+                    .map(|s| secs(s as u32)),
+                session_expiry: props.and_then(|p| p.session_expiry_interval).map(secs),
+            })
+        }
+        v5::Packet::SubAck(s) => Incoming::SubAck(match s.return_codes.first() {
+            Some(v5::SubscribeReasonCode::Success(qos)) => Ok(*qos as u8),
+            Some(code) => Err(with_reason(
+                words(&format!("{code:?}")),
+                s.properties
+                    .as_ref()
+                    .and_then(|p| p.reason_string.as_deref()),
+            )),
+            None => Err("a SUBACK without a reason code".into()),
+        }),
+        v5::Packet::Disconnect(d) => Incoming::Disconnect(with_reason(
+            words(&format!("{:?}", d.reason_code)),
+            d.properties
+                .as_ref()
+                .and_then(|p| p.reason_string.as_deref()),
+        )),
+        _ => Incoming::Other,
+    }
+}
+
+/// A reason code's name, with the broker's own words when it sent some.
+fn with_reason(code: String, reason: Option<&str>) -> String {
+    match reason {
+        Some(r) if !r.is_empty() => format!("{code}: {r}"),
+        _ => code,
+    }
+}
+
+/// A reason code's name in words: `BadUserNamePassword` → "bad user name password".
+fn words(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// The PUBACK reason code for a message ingest did not accept.
+fn puback_reason(r: RejectReason) -> v5::PubAckReason {
+    match r {
+        RejectReason::InvalidTopic => v5::PubAckReason::TopicNameInvalid,
+        RejectReason::UnknownAsset | RejectReason::UnknownAssetType => {
+            v5::PubAckReason::NotAuthorized
+        }
+        RejectReason::PayloadTooLarge => v5::PubAckReason::QuotaExceeded,
+        _ => v5::PubAckReason::PayloadFormatInvalid,
+    }
+}
+
+#[cfg(test)]
+#[path = "protocol_tests.rs"]
+mod tests;
