@@ -370,6 +370,9 @@ pub struct InfluxSection {
     /// Bound of the mirror's persistent backlog, in MiB.
     #[serde(default = "default_backlog_mb")]
     pub mirror_backlog_mb: u64,
+    /// With an `https://` URL: PEM file of the (private) CA that signed the server's
+    /// certificate, trusted alone; without it the system's roots are used.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 fn default_database() -> String {
@@ -390,6 +393,7 @@ impl InfluxSection {
             username: self.username.clone(),
             password: std::env::var("FOREWARN_INFLUXDB_PASSWORD").ok(),
             token: std::env::var("FOREWARN_INFLUXDB_TOKEN").ok(),
+            ca_file: self.ca_file.clone(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! can stop and restart it mid-stream on the same port and find its data again.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,8 @@ pub struct Influxd {
     pub port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// Certificate and key of its HTTPS listener, when it serves https.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn binary() -> anyhow::Result<&'static str> {
@@ -30,20 +32,35 @@ fn binary() -> anyhow::Result<&'static str> {
 impl Influxd {
     /// Starts a server on a free port and waits until it answers.
     pub fn start() -> anyhow::Result<Influxd> {
+        Self::start_with(None)
+    }
+
+    /// Starts a server that serves https only, with the certificate `cert` (for `localhost`) and
+    /// its key.
+    pub fn start_tls(cert: &Path, key: &Path) -> anyhow::Result<Influxd> {
+        Self::start_with(Some((cert.to_path_buf(), key.to_path_buf())))
+    }
+
+    fn start_with(tls: Option<(PathBuf, PathBuf)>) -> anyhow::Result<Influxd> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let mut s = Influxd {
             port,
             child: None,
             dir,
+            tls,
         };
         s.restart()?;
         Ok(s)
     }
 
-    /// The base URL.
+    /// The base URL (`https://localhost:…` when it serves https: the name its certificate
+    /// carries).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("https://localhost:{}", self.port),
+            None => format!("http://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Stops the server (SIGKILL: the harshest outage; InfluxDB's own WAL keeps what it accepted).
@@ -61,13 +78,21 @@ impl Influxd {
         // The RPC port is only for backups; it must still be free.
         let rpc = free_port()?;
         let conf = d.join("influxdb.conf");
+        let https = match &self.tls {
+            Some((cert, key)) => format!(
+                "  https-enabled = true\n  https-certificate = \"{}\"\n  https-private-key = \"{}\"\n",
+                cert.display(),
+                key.display()
+            ),
+            None => String::new(),
+        };
         std::fs::write(
             &conf,
             format!(
                 "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
                  [meta]\n  dir = \"{0}/meta\"\n\
                  [data]\n  dir = \"{0}/data\"\n  wal-dir = \"{0}/wal\"\n  query-log-enabled = false\n\
-                 [http]\n  bind-address = \"127.0.0.1:{1}\"\n  log-enabled = false\n\
+                 [http]\n  bind-address = \"127.0.0.1:{1}\"\n  log-enabled = false\n{https}\
                  [monitor]\n  store-enabled = false\n\
                  [continuous_queries]\n  enabled = false\n",
                 d.display(),

@@ -49,7 +49,7 @@ impl InfluxStore {
         let d = dir.to_path_buf();
         let (lock, dead_letters) =
             blocking(move || Ok((lock_dir(&d)?, DeadLetters::open(&d, true)?))).await?;
-        let influx = Influx::new(config, metrics);
+        let influx = Influx::new(config, metrics)?;
         influx.connect(CONNECT_WAIT).await?;
         let assets = load_assets(&influx).await?;
         Ok(Self {

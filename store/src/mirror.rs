@@ -47,7 +47,7 @@ impl Mirrored {
         let dir = store.dir().join("mirror");
         let backlog = Backlog::open(&dir, max_backlog_bytes, metrics.clone())?;
         let wake = Arc::new(Notify::new());
-        let shipper = Shipper::new(&dir, config, metrics, wake.clone());
+        let shipper = Shipper::new(&dir, config, metrics, wake.clone())?;
         let mirrored = Self {
             primary: Embedded(store),
             backlog: Arc::new(Mutex::new(backlog)),

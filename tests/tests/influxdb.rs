@@ -27,6 +27,7 @@ fn influx_config(broker: u16, client_id: &str, url: &str, db: &str, mirror: bool
         username: None,
         mirror,
         mirror_backlog_mb: 1024,
+        ca_file: None,
     });
     c
 }
@@ -79,7 +80,8 @@ async fn influx_points(url: &str, db: &str) -> u64 {
             ..Default::default()
         },
         Arc::new(Metrics::new()),
-    );
+    )
+    .unwrap();
     let Ok(results) = influx.select("SELECT count(value) FROM telemetry").await else {
         return 0;
     };
@@ -201,7 +203,8 @@ async fn influxdb_engine_loses_nothing_through_an_influxdb_restart() {
                 ..Default::default()
             },
             Arc::new(Metrics::new()),
-        );
+        )
+        .unwrap();
         let results = influx
             .select(&q)
             .await

@@ -76,6 +76,7 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
             username: None,
             mirror: false,
             mirror_backlog_mb: 1024,
+            ca_file: None,
         });
         Some(server)
     } else {

@@ -39,12 +39,17 @@ pub struct InfluxConfig {
     pub password: Option<String>,
     /// API token (InfluxDB 2.x / 3 `Authorization: Token …`).
     pub token: Option<String>,
+    /// PEM file of the CA that signed an https server's certificate; when set it is the only
+    /// one trusted (a private CA), otherwise the system's roots are.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A connection with the retry policy of the store.
 #[derive(Debug, Clone)]
 pub struct Influx {
     client: Client,
+    /// The same HTTP client, for a diagnosis the `influxdb` crate's flattened errors cannot give.
+    http: reqwest::Client,
     url: String,
     metrics: Arc<Metrics>,
 }
@@ -59,22 +64,53 @@ fn transient(e: &influxdb::Error) -> bool {
     }
 }
 
+/// The HTTP client under the InfluxDB client: https verified against the configured CA (only it)
+/// or the system's roots; no redirects, so credentials never follow one to another host.
+fn http_client(config: &InfluxConfig) -> Result<reqwest::Client, StoreError> {
+    let failed = |message: String| StoreError::Influx {
+        url: config.url.clone(),
+        message,
+    };
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(path) = &config.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| failed(format!("reading the CA file {}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| failed(format!("the CA file {} is not PEM: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(failed(format!(
+                "the CA file {} holds no certificate",
+                path.display()
+            )));
+        }
+        builder = builder.tls_certs_only(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| failed(format!("building the HTTP client: {e}")))
+}
+
 impl Influx {
     /// A client for `config`; nothing is sent until the first request. Retried attempts are
-    /// counted in `metrics`.
-    pub fn new(config: &InfluxConfig, metrics: Arc<Metrics>) -> Self {
-        let mut client = Client::new(config.url.trim_end_matches('/'), &config.database);
+    /// counted in `metrics`. Fails when the configured CA cannot be read.
+    pub fn new(config: &InfluxConfig, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
+        let http = http_client(config)?;
+        let mut client = Client::new(config.url.trim_end_matches('/'), &config.database)
+            .with_http_client(http.clone());
         if let (Some(u), Some(p)) = (&config.username, &config.password) {
             client = client.with_auth(u, p);
         }
         if let Some(t) = &config.token {
             client = client.with_token(t);
         }
-        Self {
+        Ok(Self {
             client,
+            http,
             url: config.url.clone(),
             metrics,
-        }
+        })
     }
 
     fn error(&self, e: impl std::fmt::Display) -> StoreError {
@@ -115,7 +151,30 @@ impl Influx {
         let db = self.client.database_name().replace('"', "");
         let create = ReadQuery::new(format!("CREATE DATABASE \"{db}\""));
         let attempts = (wait.as_millis() / MAX_BACKOFF.as_millis()).max(1) as u32 + 6;
-        self.send(create, Some(attempts)).await.map(|_| ())
+        match self.send(create, Some(attempts)).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.diagnose(e).await),
+        }
+    }
+
+    /// Why InfluxDB cannot be reached, in full: the `influxdb` crate keeps only the outermost
+    /// words of a connection error ("error sending request"), so a `/ping` with the same client
+    /// fetches the cause (an unknown certificate issuer, a refused connection).
+    async fn diagnose(&self, e: StoreError) -> StoreError {
+        let url = format!("{}/ping", self.url.trim_end_matches('/'));
+        match self.http.get(&url).send().await {
+            Err(cause) => {
+                let mut why = cause.to_string();
+                let mut source = std::error::Error::source(&cause);
+                while let Some(s) = source {
+                    why.push_str(": ");
+                    why.push_str(&s.to_string());
+                    source = s.source();
+                }
+                self.error(why)
+            }
+            Ok(_) => e,
+        }
     }
 
     /// Writes readings and births; returns when InfluxDB has accepted all of them. Transient

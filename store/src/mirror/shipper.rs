@@ -43,13 +43,13 @@ impl Shipper {
         config: &InfluxConfig,
         metrics: Arc<Metrics>,
         wake: Arc<Notify>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
             dir: dir.to_path_buf(),
-            influx: Influx::new(config, metrics.clone()),
+            influx: Influx::new(config, metrics.clone())?,
             metrics,
             wake,
-        }
+        })
     }
 
     /// Ships until `shutdown`. InfluxDB being down is waited out (with backoff), never an error;
