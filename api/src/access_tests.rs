@@ -170,12 +170,23 @@ async fn metrics_need_a_token_unless_public_and_probes_stay_open() {
         metrics_public: true,
         ..Access::default()
     });
+    // Tokens made and revoked elsewhere (the CLI) show in the next scrape, counted from SQL.
+    s.db.create_token("m-planner", Role::Planner).await.unwrap();
+    s.db.create_token("m-gone", Role::Planner).await.unwrap();
+    assert!(s.db.revoke_token("m-gone").await.unwrap());
     let (m, _, body) = ask(&router(s), "GET", "/metrics", &[], "").await;
     assert_eq!(m, StatusCode::OK);
     assert!(
         body.contains("forewarn_access_events_total{event=\"refused_read\"}"),
         "{body}"
     );
+    for line in [
+        "forewarn_api_tokens{role=\"planner\",state=\"active\"} 1",
+        "forewarn_api_tokens{role=\"planner\",state=\"revoked\"} 1",
+        "forewarn_api_tokens{role=\"viewer\",state=\"expired\"} 0",
+    ] {
+        assert!(body.contains(line), "{line} in {body}");
+    }
 }
 
 #[tokio::test]

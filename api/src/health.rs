@@ -47,6 +47,18 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), ReadErrors))]
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     s.metrics.assets.set(s.store.assets().len() as i64);
+    // Tokens change in another process (`forewarn token`): counted from the database. A database
+    // that does not answer leaves the last counts; the rest of the scrape still works.
+    match s.db.token_counts().await {
+        Ok(counts) => {
+            let counts: Vec<_> = counts
+                .into_iter()
+                .map(|(role, state, n)| (role.as_str(), state, n))
+                .collect();
+            s.metrics.set_api_tokens(&counts);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count API tokens"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -56,6 +56,9 @@ pub struct Metrics {
     pub mirror_backlog_bytes: Gauge,
     /// Sign-ins, sign-outs and refusals, by event.
     pub access_events: Family<ReasonLabels, Counter>,
+    /// API tokens by role and state (active, expired, revoked), as the database holds them at
+    /// the last scrape: tokens are made and revoked by `forewarn token`, another process.
+    pub api_tokens: Family<ReasonLabels, Gauge>,
     /// The broker connection, for `/readyz` (not a Prometheus metric: it carries words).
     pub broker: crate::BrokerStatus,
 }
@@ -90,100 +93,10 @@ impl Metrics {
             mirror_dropped_readings: Counter::default(),
             mirror_backlog_bytes: Gauge::default(),
             access_events: Family::default(),
+            api_tokens: Family::default(),
             broker: crate::BrokerStatus::default(),
         };
-        let r = m.registry.sub_registry_with_prefix("forewarn");
-        r.register(
-            "messages_received",
-            "MQTT messages received",
-            m.messages_received.clone(),
-        );
-        r.register(
-            "readings_received",
-            "Readings decoded from valid messages",
-            m.readings_received.clone(),
-        );
-        r.register(
-            "readings_stored",
-            "Readings made durable by the store",
-            m.readings_stored.clone(),
-        );
-        r.register(
-            "store_commits",
-            "Store group commits (one fsync each)",
-            m.store_commits.clone(),
-        );
-        r.register(
-            "messages_rejected",
-            "Messages rejected and dead-lettered, by reason",
-            m.messages_rejected.clone(),
-        );
-        r.register(
-            "findings",
-            "Findings produced by analytics",
-            m.findings.clone(),
-        );
-        r.register(
-            "findings_settled",
-            "Findings fully handled (unclassified, or their alert decided on)",
-            m.findings_settled.clone(),
-        );
-        r.register(
-            "alerts",
-            "Findings classified as a failure mode",
-            m.alerts.clone(),
-        );
-        r.register(
-            "unclassified_findings",
-            "Findings matching no failure mode",
-            m.unclassified_findings.clone(),
-        );
-        r.register(
-            "learned_classifications",
-            "Findings no signature matched, classified by the learnt model",
-            m.learned_classifications.clone(),
-        );
-        r.register(
-            "tickets_opened",
-            "Maintenance tickets opened",
-            m.tickets_opened.clone(),
-        );
-        r.register(
-            "alerts_deduplicated",
-            "Alerts whose ticket was already open",
-            m.alerts_deduplicated.clone(),
-        );
-        r.register("assets", "Registered assets", m.assets.clone());
-        r.register(
-            "mqtt_subscribed",
-            "1 while ingest holds its MQTT subscription",
-            m.mqtt_subscribed.clone(),
-        );
-        r.register(
-            "influx_retries",
-            "InfluxDB requests that failed and were retried",
-            m.influx_retries.clone(),
-        );
-        r.register(
-            "mirror_readings",
-            "Readings the mirror has written to InfluxDB",
-            m.mirror_readings.clone(),
-        );
-        r.register(
-            "mirror_dropped_readings",
-            "Readings the mirror dropped because its backlog outgrew its bound",
-            m.mirror_dropped_readings.clone(),
-        );
-        r.register(
-            "mirror_backlog_bytes",
-            "Bytes waiting in the mirror backlog",
-            m.mirror_backlog_bytes.clone(),
-        );
-        r.register(
-            "access_events",
-            "Sign-ins, sign-outs and refused requests, by event",
-            m.access_events.clone(),
-        );
+        m.register();
         // Every reason shows up from the start, so dashboards see zeros instead of missing series.
         for reason in RejectReason::ALL {
             let _ = m
@@ -196,6 +109,123 @@ impl Metrics {
                 .get_or_create(&vec![("event", event.as_str())]);
         }
         m
+    }
+
+    /// Registers every metric under the `forewarn_` prefix.
+    fn register(&mut self) {
+        let r = self.registry.sub_registry_with_prefix("forewarn");
+        let counters = [
+            (
+                "messages_received",
+                "MQTT messages received",
+                &self.messages_received,
+            ),
+            (
+                "readings_received",
+                "Readings decoded from valid messages",
+                &self.readings_received,
+            ),
+            (
+                "readings_stored",
+                "Readings made durable by the store",
+                &self.readings_stored,
+            ),
+            (
+                "store_commits",
+                "Store group commits (one fsync each)",
+                &self.store_commits,
+            ),
+            ("findings", "Findings produced by analytics", &self.findings),
+            (
+                "findings_settled",
+                "Findings fully handled (unclassified, or their alert decided on)",
+                &self.findings_settled,
+            ),
+            (
+                "alerts",
+                "Findings classified as a failure mode",
+                &self.alerts,
+            ),
+            (
+                "unclassified_findings",
+                "Findings matching no failure mode",
+                &self.unclassified_findings,
+            ),
+            (
+                "learned_classifications",
+                "Findings no signature matched, classified by the learnt model",
+                &self.learned_classifications,
+            ),
+            (
+                "tickets_opened",
+                "Maintenance tickets opened",
+                &self.tickets_opened,
+            ),
+            (
+                "alerts_deduplicated",
+                "Alerts whose ticket was already open",
+                &self.alerts_deduplicated,
+            ),
+            (
+                "influx_retries",
+                "InfluxDB requests that failed and were retried",
+                &self.influx_retries,
+            ),
+            (
+                "mirror_readings",
+                "Readings the mirror has written to InfluxDB",
+                &self.mirror_readings,
+            ),
+            (
+                "mirror_dropped_readings",
+                "Readings the mirror dropped because its backlog outgrew its bound",
+                &self.mirror_dropped_readings,
+            ),
+        ];
+        for (name, help, c) in counters {
+            r.register(name, help, c.clone());
+        }
+        let gauges = [
+            ("assets", "Registered assets", &self.assets),
+            (
+                "mqtt_subscribed",
+                "1 while ingest holds its MQTT subscription",
+                &self.mqtt_subscribed,
+            ),
+            (
+                "mirror_backlog_bytes",
+                "Bytes waiting in the mirror backlog",
+                &self.mirror_backlog_bytes,
+            ),
+        ];
+        for (name, help, g) in gauges {
+            r.register(name, help, g.clone());
+        }
+        r.register(
+            "messages_rejected",
+            "Messages rejected and dead-lettered, by reason",
+            self.messages_rejected.clone(),
+        );
+        r.register(
+            "access_events",
+            "Sign-ins, sign-outs and refused requests, by event",
+            self.access_events.clone(),
+        );
+        r.register(
+            "api_tokens",
+            "API tokens by role and state (active, expired, revoked)",
+            self.api_tokens.clone(),
+        );
+    }
+
+    /// Sets the API token gauges: one `(role, state, count)` per combination the caller knows
+    /// (zeros included, so a revoked last token shows as 0 instead of vanishing).
+    pub fn set_api_tokens(&self, counts: &[(&'static str, &'static str, i64)]) {
+        for &(role, state, n) in counts {
+            self.api_tokens
+                .get_or_create(&vec![("role", role), ("state", state)])
+                .set(n);
+        }
     }
 
     /// Counts one access event.
@@ -255,5 +285,13 @@ mod tests {
             "{text}"
         );
         assert_eq!(m.rejected(RejectReason::MalformedJson), 1);
+        m.set_api_tokens(&[("admin", "active", 2), ("viewer", "revoked", 0)]);
+        let text = m.render();
+        assert!(
+            text.contains("forewarn_api_tokens{role=\"admin\",state=\"active\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("forewarn_mqtt_subscribed 0"), "{text}");
+        assert!(text.contains("forewarn_tickets_opened_total 0"), "{text}");
     }
 }

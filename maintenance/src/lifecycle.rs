@@ -31,6 +31,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, least to most privileged.
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Technician, Role::Planner, Role::Admin];
+
     /// The name used in tokens, JSON and the command line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,9 +46,7 @@ impl Role {
 
     /// Parses a role name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Role::Viewer, Role::Technician, Role::Planner, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 

@@ -42,7 +42,21 @@ impl TokenInfo {
 
     /// Whether it is still accepted at `now` (RFC 3339, as stored).
     pub fn active(&self, now: &str) -> bool {
-        self.revoked_at.is_none() && self.expires_at.as_deref().is_none_or(|e| e > now)
+        self.state(now) == TokenInfo::STATES[0]
+    }
+
+    /// The states a token can be in, as `/metrics` labels them.
+    pub const STATES: [&'static str; 3] = ["active", "expired", "revoked"];
+
+    /// `active`, `expired` or `revoked` at `now` (RFC 3339, as stored).
+    pub fn state(&self, now: &str) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at.as_deref().is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "active"
+        }
     }
 }
 
@@ -128,7 +142,25 @@ impl Maintenance {
         Ok(n > 0)
     }
 
-    /// Every token, by name.
+    /// How many tokens each role has in each state now, every combination (zeros too): what
+    /// `/metrics` shows, so token creation and revocation by the CLI are visible there.
+    pub async fn token_counts(&self) -> Result<Vec<(Role, &'static str, i64)>, MaintenanceError> {
+        let now = stamp(Utc::now());
+        let tokens = self.tokens().await?;
+        let mut counts = Vec::new();
+        for role in Role::ALL {
+            for state in TokenInfo::STATES {
+                let n = tokens
+                    .iter()
+                    .filter(|t| t.role == role && t.state(&now) == state)
+                    .count();
+                counts.push((role, state, n as i64));
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Every token, without its secret, by name.
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>, MaintenanceError> {
         let rows = sqlx::query(
             "SELECT name, role, created_at, expires_at, revoked_at, last_used_at
