@@ -61,6 +61,9 @@ pub struct WebhooksSection {
     /// Receivers on loopback, private or link-local addresses are allowed (off: a subscription
     /// must not turn the service into a probe of the plant network).
     pub allow_private: bool,
+    /// PEM file of a private CA trusted besides the system's roots, for https receivers
+    /// inside the plant.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Response and resolution hours of one priority.

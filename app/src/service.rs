@@ -265,6 +265,7 @@ pub async fn run(
             db.clone(),
             forewarn_maintenance::webhooks::deliver::DeliveryConfig {
                 allow_private: spec.config.webhooks.allow_private,
+                ca_file: spec.config.webhooks.ca_file.clone(),
                 ..Default::default()
             },
             async move { hooks_stop.cancelled().await },

@@ -27,6 +27,9 @@ pub enum MaintenanceError {
     /// The operating system's random source failed.
     #[error("random source: {0}")]
     Random(String),
+    /// A setting cannot work (an unreadable CA file, a client that cannot be built).
+    #[error("{0}")]
+    Config(String),
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("ticket {id} has an invalid {field}")]
     Invalid {

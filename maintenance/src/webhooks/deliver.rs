@@ -27,6 +27,9 @@ pub struct DeliveryConfig {
     pub batch: u32,
     /// Receivers on loopback or private addresses are allowed (`[webhooks] allow_private`).
     pub allow_private: bool,
+    /// PEM file of a private CA trusted besides the system's roots (`[webhooks] ca_file`), for
+    /// receivers inside the plant with certificates of its own CA.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for DeliveryConfig {
@@ -41,6 +44,7 @@ impl Default for DeliveryConfig {
             timeout: Duration::from_secs(10),
             batch: 32,
             allow_private: false,
+            ca_file: None,
         }
     }
 }
@@ -148,8 +152,7 @@ pub async fn run(
     cfg: DeliveryConfig,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), MaintenanceError> {
-    let client = super::guard::client(cfg.timeout, cfg.allow_private)
-        .map_err(|e| MaintenanceError::Random(format!("HTTP client: {e}")))?;
+    let client = super::guard::client(cfg.timeout, cfg.allow_private, cfg.ca_file.as_deref())?;
     tokio::pin!(stop);
     loop {
         db.enqueue().await?;

@@ -84,15 +84,31 @@ impl Resolve for PublicOnly {
 }
 
 /// The delivery client: no redirects, `timeout` per request, public receivers only unless
-/// `allow_private`.
-pub fn client(timeout: Duration, allow_private: bool) -> reqwest::Result<reqwest::Client> {
+/// `allow_private`, https verified against the system's roots and the CA in `ca_file` (a
+/// plant's own receivers), when set.
+pub fn client(
+    timeout: Duration,
+    allow_private: bool,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, crate::MaintenanceError> {
+    let failed = |why: String| crate::MaintenanceError::Config(format!("webhooks: {why}"));
     let mut b = reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none());
     if !allow_private {
         b = b.dns_resolver(Arc::new(PublicOnly));
     }
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| failed(format!("reading the CA file {}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| failed(format!("{} holds no PEM certificate", path.display())))?;
+        b = b.tls_certs_merge(certs);
+    }
     b.build()
+        .map_err(|e| failed(format!("building the HTTP client: {e}")))
 }
 
 #[cfg(test)]
