@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use forewarn_analytics::Detector;
-use forewarn_domain::{AssetId, Batch, Metrics};
+use forewarn_domain::{AssetId, Batch, Catalog, Metrics};
 use forewarn_ingest::{AssetRegistry, IngestConfig};
 use forewarn_maintenance::{Maintenance, Ticket};
 use forewarn_store::{Embedded, InfluxStore, Mirrored, OpenMode, Shipper, Store, Telemetry};
@@ -61,60 +61,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let catalog = Arc::new(spec.config.catalog()?);
     let metrics = Arc::new(Metrics::new());
-    let (store, shipper) = open_store(&spec, metrics.clone())
-        .await
-        .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
-    let db = Maintenance::from_env(&spec.data_dir)
-        .await
-        .context("opening the tickets database")?
-        .with_cooldown(spec.config.cooldown())
-        .with_sla(spec.config.sla_policy());
-    // The parts catalog starts with what the bills of materials name.
-    db.add_catalog_parts(catalog.bill_of_materials())
-        .await
-        .context("adding the catalog's parts")?;
-    spec.config
-        .starter
-        .seed(&db)
-        .await
-        .context("putting [starter] into the empty database")?;
-    metrics.readings_stored.inc_by(
-        store
-            .stats()
-            .await
-            .context("counting stored readings")?
-            .points,
-    );
-
-    // Assets declared in the config and not yet registered by a birth are registered now, so
-    // the API (findings, tickets by hand, the dashboard) knows them before they first report.
-    let declared: Vec<_> = spec
-        .config
-        .assets
-        .iter()
-        .filter(|a| store.asset(&a.id).is_none())
-        .cloned()
-        .collect();
-    if !declared.is_empty() {
-        store
-            .append(vec![Batch {
-                births: declared,
-                ..Default::default()
-            }])
-            .await
-            .context("registering the config's assets")?;
-    }
-    let mut registry = AssetRegistry::new(catalog.clone());
-    for a in spec.config.assets.iter().cloned().chain(store.assets()) {
-        registry.register(a);
-    }
+    let (store, shipper, db) = open_state(&spec, &catalog, &metrics).await?;
+    let (registry, asset_types) = register_declared(&spec, &catalog, &store).await?;
     metrics.assets.set(registry.len() as i64);
-    let asset_types: HashMap<_, _> = store
-        .assets()
-        .into_iter()
-        .chain(spec.config.assets.iter().cloned())
-        .map(|a| (a.id, a.asset_type))
-        .collect();
 
     let (opened, _) = broadcast::channel(256);
     // Repairs recorded by resolutions (the API) reach the detectors between batches.
@@ -128,7 +77,6 @@ pub async fn run(
     let (finding_tx, finding_rx) = mpsc::channel(1024);
     let (model_tx, mut model_rx) = mpsc::channel(256);
     let (health_tx, health_rx) = mpsc::channel(64);
-    let (alert_tx, alert_rx) = mpsc::channel(1024);
 
     let listener = tokio::net::TcpListener::bind(spec.http)
         .await
@@ -152,57 +100,21 @@ pub async fn run(
         }),
     });
 
-    let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-    tasks.spawn(stage(
-        "maintenance",
-        forewarn_maintenance::run(db.clone(), metrics.clone(), alert_rx, opened.clone(), {
-            let store = store.clone();
-            Arc::new(move |a: &AssetId| {
-                store
-                    .asset(a)
-                    .map(|a| forewarn_maintenance::AssetContext::from(&a))
-                    .unwrap_or_default()
-            })
-        }),
-    ));
-    // Resolved tickets are labelled history: what the learnt mode classifier starts from.
-    let learned =
-        forewarn_alerting::learned::LearnedModes::train(&catalog, &db.resolved_examples().await?);
-    tracing::info!(
-        examples = learned.examples(),
-        asset_types = learned.types(),
-        "mode classifier learnt from resolved tickets"
-    );
-    tasks.spawn(stage(
-        "alerting",
-        forewarn_alerting::run(
-            catalog.clone(),
-            Arc::new(learned),
-            metrics.clone(),
-            finding_rx,
-            alert_tx,
-        ),
-    ));
-
-    // Analytics state is derived from the store: replay history before going live, so a restart
-    // neither forgets a developing fault nor re-learns a baseline from already-degraded data.
-    let mut detector = Detector::new(spec.config.baseline()).with_catalog(&catalog);
-    // Repairs are events in each asset's timeline: the replay re-learns at the same moments.
-    for r in db.repairs().await? {
-        detector.resolved(&r);
-    }
-    let (mut detector, replayed) = replay_history(detector, store.as_ref(), &asset_types).await?;
-    // The replay refits what was fitted before: stored models are kept as they are.
-    for m in detector.take_fitted() {
-        db.record_model(&m).await?;
-    }
-    for f in replayed {
-        metrics.findings.inc();
-        finding_tx
-            .send(f)
-            .await
-            .map_err(|_| anyhow::anyhow!("alerting stopped during replay"))?;
-    }
+    let mut tasks: Tasks = JoinSet::new();
+    spawn_decisions(
+        &mut tasks, &catalog, &db, &store, &metrics, &opened, finding_rx,
+    )
+    .await?;
+    let detector = start_detector(
+        &spec,
+        &catalog,
+        &db,
+        &store,
+        &asset_types,
+        &metrics,
+        &finding_tx,
+    )
+    .await?;
     tasks.spawn(stage(
         "analytics",
         forewarn_analytics::run(
@@ -240,39 +152,225 @@ pub async fn run(
             shutdown.child_token(),
         ),
     ));
+    spawn_background(&mut tasks, &spec.config, &db, shipper, &shutdown);
+    spawn_http(&mut tasks, &spec.config, listener, app, &shutdown)?;
+
+    if let Some(ready) = ready {
+        let _ = ready.send(Handle {
+            store: store.clone(),
+            db: db.clone(),
+            metrics: metrics.clone(),
+            opened,
+            http_addr,
+            https,
+        });
+    }
+    let first_error = supervise(tasks, &shutdown).await;
+    db.close().await;
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The service's stages, each with its name and result.
+type Tasks = JoinSet<(&'static str, anyhow::Result<()>)>;
+
+/// Opens the store (and the mirror's shipper) and the tickets database, adds the catalog's
+/// parts and the `[starter]` data, and counts what is stored.
+async fn open_state(
+    spec: &ServiceSpec,
+    catalog: &Catalog,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(Arc<dyn Telemetry>, Option<Shipper>, Maintenance)> {
+    let (store, shipper) = open_store(spec, metrics.clone())
+        .await
+        .with_context(|| format!("opening the store in {}", spec.data_dir.display()))?;
+    let db = Maintenance::from_env(&spec.data_dir)
+        .await
+        .context("opening the tickets database")?
+        .with_cooldown(spec.config.cooldown())
+        .with_sla(spec.config.sla_policy());
+    // The parts catalog starts with what the bills of materials name.
+    db.add_catalog_parts(catalog.bill_of_materials())
+        .await
+        .context("adding the catalog's parts")?;
+    spec.config
+        .starter
+        .seed(&db)
+        .await
+        .context("putting [starter] into the empty database")?;
+    let stored = store.stats().await.context("counting stored readings")?;
+    metrics.readings_stored.inc_by(stored.points);
+    Ok((store, shipper, db))
+}
+
+/// Registers the assets declared in the config and not yet registered by a birth, so the API
+/// (findings, tickets by hand, the dashboard) knows them before they first report; returns
+/// ingest's registry and every asset's type.
+async fn register_declared(
+    spec: &ServiceSpec,
+    catalog: &Arc<Catalog>,
+    store: &Arc<dyn Telemetry>,
+) -> anyhow::Result<(
+    AssetRegistry,
+    HashMap<AssetId, forewarn_domain::AssetTypeId>,
+)> {
+    let declared: Vec<_> = spec
+        .config
+        .assets
+        .iter()
+        .filter(|a| store.asset(&a.id).is_none())
+        .cloned()
+        .collect();
+    if !declared.is_empty() {
+        store
+            .append(vec![Batch {
+                births: declared,
+                ..Default::default()
+            }])
+            .await
+            .context("registering the config's assets")?;
+    }
+    let mut registry = AssetRegistry::new(catalog.clone());
+    for a in spec.config.assets.iter().cloned().chain(store.assets()) {
+        registry.register(a);
+    }
+    let asset_types = store
+        .assets()
+        .into_iter()
+        .chain(spec.config.assets.iter().cloned())
+        .map(|a| (a.id, a.asset_type))
+        .collect();
+    Ok((registry, asset_types))
+}
+
+/// Spawns the stages that turn findings into tickets: alerting (signatures, then the mode
+/// classifier learnt from resolved tickets) and maintenance.
+async fn spawn_decisions(
+    tasks: &mut Tasks,
+    catalog: &Arc<Catalog>,
+    db: &Maintenance,
+    store: &Arc<dyn Telemetry>,
+    metrics: &Arc<Metrics>,
+    opened: &broadcast::Sender<Ticket>,
+    findings: mpsc::Receiver<forewarn_domain::Finding>,
+) -> anyhow::Result<()> {
+    let (alerts_tx, alerts) = mpsc::channel(1024);
+    let context = {
+        let store = store.clone();
+        Arc::new(move |a: &AssetId| {
+            store
+                .asset(a)
+                .map(|a| forewarn_maintenance::AssetContext::from(&a))
+                .unwrap_or_default()
+        })
+    };
+    tasks.spawn(stage(
+        "maintenance",
+        forewarn_maintenance::run(db.clone(), metrics.clone(), alerts, opened.clone(), context),
+    ));
+    // Resolved tickets are labelled history: what the learnt mode classifier starts from.
+    let learned =
+        forewarn_alerting::learned::LearnedModes::train(catalog, &db.resolved_examples().await?);
+    tracing::info!(
+        examples = learned.examples(),
+        asset_types = learned.types(),
+        "mode classifier learnt from resolved tickets"
+    );
+    tasks.spawn(stage(
+        "alerting",
+        forewarn_alerting::run(
+            catalog.clone(),
+            Arc::new(learned),
+            metrics.clone(),
+            findings,
+            alerts_tx,
+        ),
+    ));
+    Ok(())
+}
+
+/// The detector with every asset's stored history replayed (analytics state is derived from the
+/// store, so a restart neither forgets a developing fault nor re-learns a baseline from
+/// already-degraded data); the findings still going on are sent to alerting.
+async fn start_detector(
+    spec: &ServiceSpec,
+    catalog: &Catalog,
+    db: &Maintenance,
+    store: &Arc<dyn Telemetry>,
+    asset_types: &HashMap<AssetId, forewarn_domain::AssetTypeId>,
+    metrics: &Metrics,
+    findings: &mpsc::Sender<forewarn_domain::Finding>,
+) -> anyhow::Result<Detector> {
+    let mut detector = Detector::new(spec.config.baseline()).with_catalog(catalog);
+    // Repairs are events in each asset's timeline: the replay re-learns at the same moments.
+    for r in db.repairs().await? {
+        detector.resolved(&r);
+    }
+    let (mut detector, replayed) = replay_history(detector, store.as_ref(), asset_types).await?;
+    // The replay refits what was fitted before: stored models are kept as they are.
+    for m in detector.take_fitted() {
+        db.record_model(&m).await?;
+    }
+    for f in replayed {
+        metrics.findings.inc();
+        findings
+            .send(f)
+            .await
+            .map_err(|_| anyhow::anyhow!("alerting stopped during replay"))?;
+    }
+    Ok(detector)
+}
+
+/// Spawns the stages beside the pipeline: the InfluxDB mirror, the SLA sweeper (on the wall
+/// clock: service levels are people's time) and webhook deliveries from the outbox.
+fn spawn_background(
+    tasks: &mut Tasks,
+    config: &Config,
+    db: &Maintenance,
+    shipper: Option<Shipper>,
+    shutdown: &CancellationToken,
+) {
     if let Some(shipper) = shipper {
         tasks.spawn(stage(
             "influxdb mirror",
             shipper.run(shutdown.child_token()),
         ));
     }
-    // Service levels are checked on the wall clock; the sweeper stops with the service.
     let sla_stop = shutdown.clone();
     tasks.spawn(stage(
         "sla",
         forewarn_maintenance::run_sla(
             db.clone(),
-            Duration::from_secs(spec.config.sla.check_every_secs),
+            Duration::from_secs(config.sla.check_every_secs),
             Arc::new(crate::now_ms),
             async move { sla_stop.cancelled().await },
         ),
     ));
-    // Webhook deliveries from the outbox; what is not delivered waits in the database.
+    // What is not delivered waits in the database.
     let hooks_stop = shutdown.clone();
     tasks.spawn(stage(
         "webhooks",
         forewarn_maintenance::webhooks::deliver::run(
             db.clone(),
             forewarn_maintenance::webhooks::deliver::DeliveryConfig {
-                allow_private: spec.config.webhooks.allow_private,
-                ca_file: spec.config.webhooks.ca_file.clone(),
+                allow_private: config.webhooks.allow_private,
+                ca_file: config.webhooks.ca_file.clone(),
                 ..Default::default()
             },
             async move { hooks_stop.cancelled().await },
         ),
     ));
+}
+
+/// Spawns the HTTP server on `listener`, over TLS when `[http.tls]` is set.
+fn spawn_http(
+    tasks: &mut Tasks,
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
     let http_shutdown = shutdown.clone();
-    let tls = match &spec.config.http.tls {
+    let tls = match &config.http.tls {
         Some(t) => Some(crate::https::server_config(&t.cert_file, &t.key_file)?),
         None => None,
     };
@@ -292,18 +390,11 @@ pub async fn run(
             }
         }
     }));
+    Ok(())
+}
 
-    if let Some(ready) = ready {
-        let _ = ready.send(Handle {
-            store: store.clone(),
-            db: db.clone(),
-            metrics: metrics.clone(),
-            opened,
-            http_addr,
-            https,
-        });
-    }
-
+/// Waits for the stages to end; the first failure stops the others and is returned.
+async fn supervise(mut tasks: Tasks, shutdown: &CancellationToken) -> Option<anyhow::Error> {
     let mut first_error = None;
     // A stage may be unable to drain (the store waiting for an InfluxDB that is down): after a
     // grace period it is stopped. Nothing is lost: what was not stored was not acknowledged.
@@ -346,8 +437,7 @@ pub async fn run(
             }
         }
     }
-    db.close().await;
-    first_error.map_or(Ok(()), Err)
+    first_error
 }
 
 /// Feeds every asset's stored history, one asset after another, to `detector`; returns it with

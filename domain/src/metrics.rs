@@ -111,10 +111,9 @@ impl Metrics {
         m
     }
 
-    /// Registers every metric under the `forewarn_` prefix.
-    fn register(&mut self) {
-        let r = self.registry.sub_registry_with_prefix("forewarn");
-        let counters = [
+    /// The plain counters, with their names and help.
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 14] {
+        [
             (
                 "messages_received",
                 "MQTT messages received",
@@ -181,9 +180,15 @@ impl Metrics {
                 "Readings the mirror dropped because its backlog outgrew its bound",
                 &self.mirror_dropped_readings,
             ),
-        ];
+        ]
+    }
+
+    /// Registers every metric under the `forewarn_` prefix.
+    fn register(&mut self) {
+        let counters = self.counters().map(|(n, h, c)| (n, h, c.clone()));
+        let r = self.registry.sub_registry_with_prefix("forewarn");
         for (name, help, c) in counters {
-            r.register(name, help, c.clone());
+            r.register(name, help, c);
         }
         let gauges = [
             ("assets", "Registered assets", &self.assets),
