@@ -68,23 +68,10 @@ pub async fn run(
     let (opened, _) = broadcast::channel(256);
     // Repairs recorded by resolutions (the API) reach the detectors between batches.
     let repairs = forewarn_domain::RepairFeed::default();
-    // A full batch holds up to 2048 messages (~800 KB of readings): short queues bound the memory
-    // in flight; the store's group commit still finds every batch that waits.
-    let (ingest_tx, ingest_rx) = mpsc::channel::<Batch>(16);
-    let (durable_tx, durable_rx) = mpsc::channel::<Batch>(8);
-    let (ack_tx, ack_rx) = mpsc::channel::<u64>(1024);
-    let (analytics_tx, analytics_rx) = mpsc::channel::<Batch>(8);
     let (finding_tx, finding_rx) = mpsc::channel(1024);
-    let (model_tx, mut model_rx) = mpsc::channel(256);
     let (health_tx, health_rx) = mpsc::channel(64);
 
-    let listener = tokio::net::TcpListener::bind(spec.http)
-        .await
-        .with_context(|| format!("binding HTTP on {}", spec.http))?;
-    let http_addr = listener.local_addr()?;
-    // An introduction, not a log line: printed whatever the log level.
-    let https = spec.config.http.tls.is_some();
-    println!("{}", introduction(http_addr, https));
+    let (listener, http_addr, https) = bind(&spec).await?;
     let app = forewarn_api::router(forewarn_api::AppState {
         store: store.clone(),
         db: db.clone(),
@@ -115,17 +102,98 @@ pub async fn run(
         &finding_tx,
     )
     .await?;
+    let live = Live {
+        detector,
+        asset_types,
+        registry,
+        repairs,
+        findings: finding_tx,
+        health: health_rx,
+    };
+    spawn_pipeline(
+        &mut tasks,
+        &spec.config,
+        &store,
+        &db,
+        &metrics,
+        live,
+        &shutdown,
+    )?;
+    spawn_background(&mut tasks, &spec.config, &db, shipper, &shutdown);
+    spawn_http(&mut tasks, &spec.config, listener, app, &shutdown)?;
+
+    let handle = Handle {
+        store: store.clone(),
+        db: db.clone(),
+        metrics,
+        opened,
+        http_addr,
+        https,
+    };
+    ready.map(|r| r.send(handle));
+    let first_error = supervise(tasks, &shutdown).await;
+    db.close().await;
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Binds the HTTP listener and introduces the service (an introduction, not a log line: printed
+/// whatever the log level); the address bound and whether it will serve HTTPS.
+async fn bind(spec: &ServiceSpec) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr, bool)> {
+    let listener = tokio::net::TcpListener::bind(spec.http)
+        .await
+        .with_context(|| format!("binding HTTP on {}", spec.http))?;
+    let addr = listener.local_addr()?;
+    let https = spec.config.http.tls.is_some();
+    println!("{}", introduction(addr, https));
+    Ok((listener, addr, https))
+}
+
+/// The service's stages, each with its name and result.
+type Tasks = JoinSet<(&'static str, anyhow::Result<()>)>;
+
+/// What the live pipeline starts from, prepared by the start-up.
+struct Live {
+    /// The detector, with history replayed.
+    detector: Detector,
+    asset_types: HashMap<AssetId, forewarn_domain::AssetTypeId>,
+    registry: AssetRegistry,
+    /// Repairs recorded by resolutions, on their way to analytics.
+    repairs: forewarn_domain::RepairFeed,
+    /// Findings to alerting.
+    findings: mpsc::Sender<forewarn_domain::Finding>,
+    /// The API's health questions to analytics.
+    health: mpsc::Receiver<forewarn_analytics::HealthQuery>,
+}
+
+/// Spawns the telemetry pipeline: ingest → store → fan-out (acks, analytics) → analytics, and
+/// the recording of the models analytics fits.
+fn spawn_pipeline(
+    tasks: &mut Tasks,
+    config: &Config,
+    store: &Arc<dyn Telemetry>,
+    db: &Maintenance,
+    metrics: &Arc<Metrics>,
+    live: Live,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    // A full batch holds up to 2048 messages (~800 KB of readings): short queues bound the memory
+    // in flight; the store's group commit still finds every batch that waits.
+    let (ingest_tx, ingest_rx) = mpsc::channel::<Batch>(16);
+    let (durable_tx, durable_rx) = mpsc::channel::<Batch>(8);
+    let (ack_tx, ack_rx) = mpsc::channel::<u64>(1024);
+    let (analytics_tx, analytics_rx) = mpsc::channel::<Batch>(8);
+    let (model_tx, mut model_rx) = mpsc::channel(256);
     tasks.spawn(stage(
         "analytics",
         forewarn_analytics::run(
-            detector,
-            asset_types,
+            live.detector,
+            live.asset_types,
             metrics.clone(),
             analytics_rx,
-            finding_tx,
+            live.findings,
             model_tx,
-            health_rx,
-            repairs,
+            live.health,
+            live.repairs,
         ),
     ));
     let models_db = db.clone();
@@ -140,38 +208,20 @@ pub async fn run(
         "store",
         forewarn_store::run(store.clone(), metrics.clone(), ingest_rx, durable_tx),
     ));
-    let ingest_cfg: IngestConfig = spec.config.ingest()?;
+    let ingest_cfg: IngestConfig = config.ingest()?;
     tasks.spawn(stage(
         "ingest",
         forewarn_ingest::run(
             ingest_cfg,
-            registry,
+            live.registry,
             metrics.clone(),
             ingest_tx,
             ack_rx,
             shutdown.child_token(),
         ),
     ));
-    spawn_background(&mut tasks, &spec.config, &db, shipper, &shutdown);
-    spawn_http(&mut tasks, &spec.config, listener, app, &shutdown)?;
-
-    if let Some(ready) = ready {
-        let _ = ready.send(Handle {
-            store: store.clone(),
-            db: db.clone(),
-            metrics: metrics.clone(),
-            opened,
-            http_addr,
-            https,
-        });
-    }
-    let first_error = supervise(tasks, &shutdown).await;
-    db.close().await;
-    first_error.map_or(Ok(()), Err)
+    Ok(())
 }
-
-/// The service's stages, each with its name and result.
-type Tasks = JoinSet<(&'static str, anyhow::Result<()>)>;
 
 /// Opens the store (and the mirror's shipper) and the tickets database, adds the catalog's
 /// parts and the `[starter]` data, and counts what is stored.
