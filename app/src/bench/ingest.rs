@@ -38,6 +38,9 @@ pub struct IngestBenchArgs {
     /// embedded engine: acks then wait for InfluxDB.
     #[arg(long)]
     pub influxdb: bool,
+    /// Both consumers speak MQTT 5 (`[mqtt] protocol = 5`, `mosquitto_sub -V 5`) instead of 3.1.1.
+    #[arg(long)]
+    pub mqtt5: bool,
 }
 
 /// Runs the ingest benchmark.
@@ -62,6 +65,9 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.mqtt.port = broker.port;
     config.mqtt.client_id = "forewarn-bench".into();
+    if args.mqtt5 {
+        config.mqtt.protocol = 5;
+    }
     config.catalog.path = Some(catalog_path);
     if let Some(ms) = args.batch_delay_ms {
         config.ingest.batch_max_delay_ms = ms;
@@ -95,6 +101,7 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
 
     // Sessions first, so the broker queues the whole load for both consumers.
     let port = broker.port.to_string();
+    let version = if args.mqtt5 { "5" } else { "311" };
     let sub = move |extra: &[&str]| {
         let mut c = Command::new("mosquitto_sub");
         c.args([
@@ -109,6 +116,8 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
             "bench-peer",
             "-t",
             "forewarn/#",
+            "-V",
+            version,
         ]);
         c.args(extra).stdout(Stdio::null());
         c
