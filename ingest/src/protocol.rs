@@ -56,8 +56,83 @@ pub(crate) enum Incoming {
     SubAck(Result<u8, String>),
     /// An MQTT 5 broker closing the connection, and why.
     Disconnect(String),
+    /// A PUBLISH ingest cannot take whole — over the packet limit, or undecodable — skipped on
+    /// the wire; `discard` more of its bytes are still to come and must be dropped as they do.
+    Skipped {
+        /// What is known of it.
+        message: Skipped,
+        /// Bytes of it not yet received.
+        discard: usize,
+    },
     /// Anything ingest has nothing to do with (PINGRESP, …).
     Other,
+}
+
+/// A PUBLISH skipped on the wire: dead-lettered and, at QoS 1, acknowledged, so the broker does
+/// not send it again and what follows it still arrives.
+#[derive(Debug)]
+pub(crate) struct Skipped {
+    /// Its topic (empty when it could not be read).
+    pub topic: String,
+    /// Its packet id, when it needs a PUBACK.
+    pub pkid: Option<u16>,
+    /// Why it was skipped.
+    pub reason: RejectReason,
+    /// In words, with its size.
+    pub detail: String,
+}
+
+/// Where a packet's frame starts and how long it is, from its fixed header.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    /// The first byte: packet type and flags.
+    first: u8,
+    /// Bytes of the fixed header.
+    header: usize,
+    /// Bytes of the whole packet.
+    total: usize,
+}
+
+impl Frame {
+    /// The fixed header at the start of `buf`; `None` until enough of it is there.
+    fn peek(buf: &[u8]) -> Result<Option<Frame>, String> {
+        let mut remaining = 0usize;
+        for i in 0..4 {
+            let Some(&b) = buf.get(1 + i) else {
+                return Ok(None);
+            };
+            remaining |= ((b & 0x7f) as usize) << (7 * i);
+            if b & 0x80 == 0 {
+                let header = 2 + i;
+                return Ok(Some(Frame {
+                    first: buf[0],
+                    header,
+                    total: header + remaining,
+                }));
+            }
+        }
+        Err("malformed packet from the broker: a remaining length over 4 bytes".into())
+    }
+
+    fn is_publish(&self) -> bool {
+        self.first >> 4 == 3
+    }
+
+    /// The topic's byte range and the packet id of a PUBLISH, once those bytes are in `buf`.
+    fn publish_head(&self, buf: &[u8]) -> Option<(std::ops::Range<usize>, Option<u16>)> {
+        let at = self.header;
+        let len = u16::from_be_bytes([*buf.get(at)?, *buf.get(at + 1)?]) as usize;
+        let topic = at + 2..at + 2 + len;
+        let qos = (self.first >> 1) & 3;
+        let pkid = match qos {
+            0 => None,
+            _ => Some(u16::from_be_bytes([
+                *buf.get(topic.end)?,
+                *buf.get(topic.end + 1)?,
+            ])),
+        };
+        (topic.end + if qos > 0 { 2 } else { 0 } <= self.total).then_some((topic, pkid))
+    }
 }
 
 /// The answer to CONNECT.
@@ -150,27 +225,78 @@ impl MqttVersion {
         }
     }
 
-    /// The next whole packet in `buf`, if there is one.
+    /// The next whole packet in `buf`, if there is one. A PUBLISH over the packet limit, or one
+    /// the codec cannot read, comes out as [`Incoming::Skipped`] instead of stopping the session
+    /// (the broker would send it again on every reconnect, and nothing after it).
     pub(crate) fn read(self, buf: &mut BytesMut) -> Result<Option<Incoming>, String> {
-        match self {
-            MqttVersion::V311 => match rumqttc::Packet::read(buf, MAX_PACKET_BYTES) {
-                Ok(p) => Ok(Some(from_v311(p))),
-                Err(rumqttc::mqttbytes::Error::InsufficientBytes(n)) => {
-                    buf.reserve(n);
-                    Ok(None)
-                }
-                Err(e) => Err(format!("malformed packet from the broker: {e:?}")),
-            },
-            MqttVersion::V5 { .. } => match v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32)) {
-                Ok(p) => Ok(Some(from_v5(p))),
-                Err(v5b::Error::InsufficientBytes(n)) => {
-                    buf.reserve(n);
-                    Ok(None)
-                }
-                Err(e) => Err(format!("malformed packet from the broker: {e:?}")),
-            },
+        let Some(frame) = Frame::peek(buf)? else {
+            return Ok(None);
+        };
+        if frame.total > MAX_PACKET_BYTES {
+            return skip_oversized(buf, frame);
+        }
+        if buf.len() < frame.total {
+            buf.reserve(frame.total - buf.len());
+            return Ok(None);
+        }
+        // Read before the codec consumes the frame: what a dead letter and a PUBACK need.
+        let head = frame
+            .is_publish()
+            .then(|| frame.publish_head(buf))
+            .flatten();
+        let decoded = match self {
+            MqttVersion::V311 => rumqttc::Packet::read(buf, MAX_PACKET_BYTES)
+                .map(from_v311)
+                .map_err(|e| format!("{e:?}")),
+            MqttVersion::V5 { .. } => v5::Packet::read(buf, Some(MAX_PACKET_BYTES as u32))
+                .map(from_v5)
+                .map_err(|e| format!("{e:?}")),
+        };
+        match (decoded, head) {
+            (Ok(p), _) => Ok(Some(p)),
+            (Err(e), Some((_, pkid))) => Ok(Some(Incoming::Skipped {
+                message: Skipped {
+                    topic: String::new(),
+                    pkid,
+                    reason: RejectReason::InvalidTopic,
+                    detail: format!("a PUBLISH that could not be decoded ({e}), skipped"),
+                },
+                discard: 0,
+            })),
+            (Err(e), None) => Err(format!("malformed packet from the broker: {e}")),
         }
     }
+}
+
+/// A PUBLISH over the packet limit: its head read, the rest dropped as it arrives.
+fn skip_oversized(buf: &mut BytesMut, frame: Frame) -> Result<Option<Incoming>, String> {
+    if !frame.is_publish() {
+        return Err(format!(
+            "a {}-byte packet of type {} from the broker, over the limit",
+            frame.total,
+            frame.first >> 4
+        ));
+    }
+    let Some((topic, pkid)) = frame.publish_head(buf) else {
+        // The head is at most 64 KiB in: wait for it.
+        return Ok(None);
+    };
+    let topic = String::from_utf8_lossy(&buf[topic]).into_owned();
+    let here = buf.len().min(frame.total);
+    let _ = buf.split_to(here);
+    Ok(Some(Incoming::Skipped {
+        message: Skipped {
+            topic,
+            pkid,
+            reason: RejectReason::PayloadTooLarge,
+            detail: format!(
+                "a {} byte message, over the {} MiB packet limit: skipped on the wire",
+                frame.total,
+                MAX_PACKET_BYTES >> 20
+            ),
+        },
+        discard: frame.total - here,
+    }))
 }
 
 /// Seconds for the session expiry property, saturating at "never".

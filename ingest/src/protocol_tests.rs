@@ -197,3 +197,77 @@ fn a_partial_packet_waits_for_the_rest() {
     assert!(m.needs_ack);
     assert_eq!(m.pkid, 7);
 }
+
+/// A QoS 1 PUBLISH's fixed and variable header claiming `remaining` bytes after the fixed header.
+fn publish_head(topic: &[u8], pkid: u16, remaining: usize) -> BytesMut {
+    let mut out = BytesMut::new();
+    out.extend_from_slice(&[0x32]);
+    let mut n = remaining;
+    loop {
+        let mut b = (n % 128) as u8;
+        n /= 128;
+        if n > 0 {
+            b |= 0x80;
+        }
+        out.extend_from_slice(&[b]);
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    out.extend_from_slice(topic);
+    out.extend_from_slice(&pkid.to_be_bytes());
+    out
+}
+
+#[test]
+fn a_message_over_the_packet_limit_is_skipped_not_fatal() {
+    for version in [MqttVersion::V311, v5()] {
+        let topic = b"forewarn/site-a/pump-1/telemetry";
+        let remaining = 20 << 20;
+        let mut buf = publish_head(topic, 9, remaining);
+        let header = buf.len() - topic.len() - 4;
+        buf.extend_from_slice(&[b'x'; 100]);
+        let arrived = buf.len();
+        let Some(Incoming::Skipped { message, discard }) = version.read(&mut buf).unwrap() else {
+            panic!("not skipped");
+        };
+        assert_eq!(message.topic, "forewarn/site-a/pump-1/telemetry");
+        assert_eq!(message.pkid, Some(9), "acknowledged, so never sent again");
+        assert_eq!(message.reason, RejectReason::PayloadTooLarge);
+        assert!(message.detail.contains("20971"), "{}", message.detail);
+        assert_eq!(discard, header + remaining - arrived);
+        assert!(buf.is_empty(), "what arrived of it is dropped");
+    }
+}
+
+#[test]
+fn an_undecodable_publish_is_skipped_and_what_follows_is_read() {
+    // A topic that is not UTF-8: the codec refuses the packet; the next one is still read.
+    let topic = [0xff, 0xfe, b'/', b'x'];
+    let mut buf = publish_head(&topic, 5, 2 + topic.len() + 2 + 2);
+    buf.extend_from_slice(b"{}");
+    buf.extend_from_slice(&[0xd0, 0x00]); // PINGRESP
+    let Some(Incoming::Skipped { message, discard }) = MqttVersion::V311.read(&mut buf).unwrap()
+    else {
+        panic!("not skipped");
+    };
+    assert_eq!((message.pkid, discard), (Some(5), 0));
+    assert!(
+        message.detail.contains("could not be decoded"),
+        "{}",
+        message.detail
+    );
+    assert!(matches!(
+        MqttVersion::V311.read(&mut buf).unwrap(),
+        Some(Incoming::Other)
+    ));
+}
+
+#[test]
+fn a_partial_fixed_header_waits() {
+    let mut buf = BytesMut::from(&[0x32, 0x80][..]);
+    assert!(MqttVersion::V311.read(&mut buf).unwrap().is_none());
+    let mut bad = BytesMut::from(&[0x32, 0xff, 0xff, 0xff, 0xff, 0x01][..]);
+    assert!(MqttVersion::V311.read(&mut bad).is_err());
+}

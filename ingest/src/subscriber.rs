@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use forewarn_domain::{Batch, Metrics, RejectReason, TimestampMs};
+use forewarn_domain::{Batch, Metrics, RejectReason, Rejection, TimestampMs};
 use rumqttc::Packet;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
@@ -26,7 +26,7 @@ use tokio::time::{Instant, sleep, timeout_at};
 use tokio_util::sync::CancellationToken;
 
 use crate::decode::{Decoded, decode};
-use crate::protocol::{Incoming, MAX_PACKET_BYTES, Message, MqttVersion};
+use crate::protocol::{Incoming, MAX_PACKET_BYTES, Message, MqttVersion, Skipped};
 use crate::session::{self, ConnectError, Session};
 use crate::{AssetRegistry, IngestConfig, IngestError};
 
@@ -88,6 +88,7 @@ pub async fn run(
             metrics: metrics.clone(),
             cfg: cfg.clone(),
             rejections: Default::default(),
+            discard: 0,
         },
         writers_tx,
         items_tx,
@@ -114,6 +115,8 @@ struct Poller {
     metrics: Arc<Metrics>,
     cfg: IngestConfig,
     rejections: crate::reject_log::RejectLog,
+    /// Bytes of a skipped message still to drop as they arrive (this connection's).
+    discard: usize,
 }
 
 /// What the poller does after handling what was buffered.
@@ -207,6 +210,7 @@ impl Poller {
             };
             let e = match attempt {
                 Ok(s) => {
+                    self.discard = 0;
                     tracing::info!(session_present = s.session_present, "connected to broker");
                     // A persistent session keeps the subscription; a new one waits for SUBACK.
                     if s.session_present {
@@ -239,6 +243,14 @@ impl Poller {
         items_tx: &mut Option<mpsc::Sender<Item>>,
     ) -> Result<Flow, IngestError> {
         loop {
+            if self.discard > 0 {
+                let n = self.discard.min(buf.len());
+                let _ = buf.split_to(n);
+                self.discard -= n;
+                if self.discard > 0 {
+                    return Ok(Flow::Read);
+                }
+            }
             let packet = match self.cfg.protocol.read(buf) {
                 Ok(Some(packet)) => packet,
                 Ok(None) => return Ok(Flow::Read),
@@ -271,6 +283,15 @@ impl Poller {
                     self.metrics.broker.down(&e.to_string());
                     return Err(e);
                 }
+                Incoming::Skipped { message, discard } => {
+                    self.discard = discard;
+                    let item = self.skipped(message, connection);
+                    if let Some(tx) = &items_tx
+                        && tx.send(item).await.is_err()
+                    {
+                        *items_tx = None;
+                    }
+                }
                 Incoming::Disconnect(why) => {
                     return Ok(Flow::Reconnect(format!(
                         "the broker disconnected us: {why}"
@@ -298,6 +319,29 @@ impl Poller {
             .broker
             .down(&format!("lost the connection to {address}: {why}"));
         tracing::warn!(broker = %address, error = %why, "broker connection lost");
+    }
+
+    /// A message skipped on the wire, as a rejection: dead-lettered, counted, acknowledged.
+    fn skipped(&mut self, message: Skipped, connection: u64) -> Item {
+        self.metrics.messages_received.inc();
+        let rejection = Rejection {
+            topic: message.topic,
+            reason: message.reason,
+            detail: message.detail,
+            received_at_ms: now_ms(),
+            payload_excerpt: String::new(),
+        };
+        self.metrics.reject(rejection.reason);
+        self.rejections.note(&rejection, std::time::Instant::now());
+        let ack = message.pkid.map(|pkid| Ack {
+            connection,
+            pkid,
+            rejected: Some(rejection.reason),
+        });
+        Item {
+            ack,
+            decoded: Decoded::Rejected(rejection),
+        }
     }
 
     fn decode(&mut self, message: Message, connection: u64) -> Item {
