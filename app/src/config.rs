@@ -140,8 +140,9 @@ pub struct MqttSection {
     pub host: String,
     /// Broker port.
     pub port: u16,
-    /// Client id of the persistent session.
-    pub client_id: String,
+    /// Client id of the persistent session (default: one unique to this host and data
+    /// directory, see [`MqttSection::client_id`]).
+    pub client_id: Option<String>,
     /// Topic prefix.
     pub topic_prefix: String,
     /// Subscription filter (default `{topic_prefix}/#`).
@@ -173,6 +174,28 @@ pub struct MqttTlsSection {
 }
 
 impl MqttSection {
+    /// The MQTT client id: the configured one, or `fw-{host}-{hash of the data directory}` —
+    /// stable across restarts (the broker keeps the session under it) and different for two
+    /// instances (with one shared id they take the session from each other, back and forth).
+    pub fn client_id(&self, data_dir: &std::path::Path) -> String {
+        if let Some(id) = &self.client_id {
+            return id.clone();
+        }
+        use sha2::Digest;
+        let dir = data_dir
+            .canonicalize()
+            .unwrap_or_else(|_| data_dir.to_path_buf());
+        let hash = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+        let host: String = gethostname::gethostname()
+            .to_string_lossy()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(24)
+            .collect();
+        let hex: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+        format!("fw-{host}-{hex}")
+    }
+
     /// The MQTT version `protocol` and `session_expiry_hours` name, checked.
     pub fn version(&self) -> anyhow::Result<forewarn_ingest::MqttVersion> {
         match self.protocol {
@@ -198,7 +221,7 @@ impl Default for MqttSection {
         Self {
             host: "127.0.0.1".into(),
             port: 1883,
-            client_id: "forewarn".into(),
+            client_id: None,
             topic_prefix: "forewarn".into(),
             subscription: None,
             keep_alive_secs: 30,
@@ -513,11 +536,13 @@ impl Config {
         Ok(catalog)
     }
 
-    /// Ingest settings, with credentials from the environment and TLS from `[mqtt.tls]`.
-    pub fn ingest(&self) -> anyhow::Result<IngestConfig> {
+    /// Ingest settings for the instance on `data_dir`, with credentials from the environment
+    /// and TLS from `[mqtt.tls]`.
+    pub fn ingest(&self, data_dir: &std::path::Path) -> anyhow::Result<IngestConfig> {
         let m = &self.mqtt;
         let mut c = IngestConfig::new(m.host.clone(), m.port);
-        c.client_id = m.client_id.clone();
+        c.client_id = m.client_id(data_dir);
+        c.subscription_record = Some(data_dir.join("mqtt-subscription"));
         c.topic_prefix = m.topic_prefix.clone();
         c.subscription = m
             .subscription
@@ -607,7 +632,10 @@ mod tests {
         assert_eq!(cfg.mqtt.port, 1883);
         assert_eq!(cfg.assets.len(), 1);
         cfg.catalog().unwrap();
-        assert_eq!(cfg.ingest().unwrap().subscription, "forewarn/#");
+        assert_eq!(
+            cfg.ingest(std::path::Path::new(".")).unwrap().subscription,
+            "forewarn/#"
+        );
         assert_eq!(cfg.baseline(), BaselineConfig::default());
         assert_eq!(cfg.store_options(), forewarn_store::StoreOptions::default());
     }
@@ -631,8 +659,29 @@ mod tests {
     }
 
     #[test]
+    fn the_default_client_id_is_stable_and_unique_per_data_directory() {
+        let m = MqttSection::default();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let id = m.client_id(a.path());
+        assert!(id.starts_with("fw-"), "{id}");
+        assert_eq!(id, m.client_id(a.path()), "the same after a restart");
+        assert_ne!(
+            id,
+            m.client_id(b.path()),
+            "another instance, another session"
+        );
+        let set = MqttSection {
+            client_id: Some("plant-a".into()),
+            ..MqttSection::default()
+        };
+        assert_eq!(set.client_id(a.path()), "plant-a");
+    }
+
+    #[test]
     fn the_mqtt_version_is_3_or_5_with_a_lasting_session() {
-        let v = |t: &str| Config::parse(t).map(|c| c.ingest().unwrap().protocol);
+        let v = |t: &str| {
+            Config::parse(t).map(|c| c.ingest(std::path::Path::new(".")).unwrap().protocol)
+        };
         assert_eq!(v("").unwrap(), forewarn_ingest::MqttVersion::V311);
         assert_eq!(
             v("[mqtt]\nprotocol = 5").unwrap(),

@@ -37,7 +37,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let mut config = Config::default();
     config.mqtt.port = args.mqtt_port;
-    config.mqtt.client_id = "forewarn-demo".into();
+    config.mqtt.client_id = Some("forewarn-demo".into());
     let shutdown = CancellationToken::new();
     crate::cli::stop_on_signal(shutdown.clone());
     let (ready_tx, ready_rx) = oneshot::channel();

@@ -110,15 +110,7 @@ pub async fn run(
         findings: finding_tx,
         health: health_rx,
     };
-    spawn_pipeline(
-        &mut tasks,
-        &spec.config,
-        &store,
-        &db,
-        &metrics,
-        live,
-        &shutdown,
-    )?;
+    spawn_pipeline(&mut tasks, &spec, &store, &db, &metrics, live, &shutdown)?;
     spawn_background(&mut tasks, &spec.config, &db, shipper, &shutdown);
     spawn_http(&mut tasks, &spec.config, listener, app, &shutdown)?;
 
@@ -169,7 +161,7 @@ struct Live {
 /// the recording of the models analytics fits.
 fn spawn_pipeline(
     tasks: &mut Tasks,
-    config: &Config,
+    spec: &ServiceSpec,
     store: &Arc<dyn Telemetry>,
     db: &Maintenance,
     metrics: &Arc<Metrics>,
@@ -208,7 +200,7 @@ fn spawn_pipeline(
         "store",
         forewarn_store::run(store.clone(), metrics.clone(), ingest_rx, durable_tx),
     ));
-    let ingest_cfg: IngestConfig = config.ingest()?;
+    let ingest_cfg: IngestConfig = spec.config.ingest(&spec.data_dir)?;
     tasks.spawn(stage(
         "ingest",
         forewarn_ingest::run(

@@ -15,6 +15,9 @@ pub struct BrokerState {
     /// Why not, when it is not (the last connection error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The last established connection that was lost, and why (kept after reconnecting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_lost: Option<String>,
 }
 
 /// Shared between ingest, which sets it, and the API, which reports it.
@@ -46,6 +49,15 @@ impl BrokerStatus {
         self.set(|s| {
             s.connected = false;
             s.error = Some(error.to_owned());
+        });
+    }
+
+    /// An established connection was lost, because of `error`.
+    pub fn lost(&self, error: &str) {
+        self.set(|s| {
+            s.connected = false;
+            s.error = Some(error.to_owned());
+            s.last_lost = Some(error.to_owned());
         });
     }
 

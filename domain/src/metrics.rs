@@ -46,6 +46,8 @@ pub struct Metrics {
     pub assets: Gauge,
     /// 1 while ingest holds its MQTT subscription, 0 while disconnected.
     pub mqtt_subscribed: Gauge,
+    /// Established broker connections lost (closed, broken, half-open, disconnected by the broker).
+    pub mqtt_connections_lost: Counter,
     /// InfluxDB requests that failed and were retried.
     pub influx_retries: Counter,
     /// Readings the mirror has written to InfluxDB.
@@ -88,6 +90,7 @@ impl Metrics {
             alerts_deduplicated: Counter::default(),
             assets: Gauge::default(),
             mqtt_subscribed: Gauge::default(),
+            mqtt_connections_lost: Counter::default(),
             influx_retries: Counter::default(),
             mirror_readings: Counter::default(),
             mirror_dropped_readings: Counter::default(),
@@ -112,8 +115,13 @@ impl Metrics {
     }
 
     /// The plain counters, with their names and help.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 14] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 15] {
         [
+            (
+                "mqtt_connections_lost",
+                "Established broker connections lost (closed, broken, half-open)",
+                &self.mqtt_connections_lost,
+            ),
             (
                 "messages_received",
                 "MQTT messages received",

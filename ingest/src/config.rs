@@ -25,6 +25,9 @@ pub struct IngestConfig {
     pub tls: Option<MqttTls>,
     /// MQTT 3.1.1 or 5.
     pub protocol: crate::MqttVersion,
+    /// Where the filter the broker's session holds is recorded, so a changed `subscription`
+    /// takes effect although the broker kept the session (the old filter is unsubscribed).
+    pub subscription_record: Option<std::path::PathBuf>,
     /// A batch is closed at this many messages...
     pub batch_max_messages: usize,
     /// ... or this long after its first message, whichever comes first.
@@ -42,6 +45,7 @@ impl IngestConfig {
             credentials: None,
             tls: None,
             protocol: crate::MqttVersion::V311,
+            subscription_record: None,
             subscription: format!("{topic_prefix}/#"),
             topic_prefix,
             keep_alive: Duration::from_secs(30),

@@ -210,6 +210,28 @@ impl MqttVersion {
         }
     }
 
+    /// UNSUBSCRIBE from `filter` (packet id 2), when the configured filter changed.
+    pub(crate) fn unsubscribe(self, filter: &str, out: &mut BytesMut) -> Result<(), String> {
+        match self {
+            MqttVersion::V311 => {
+                let mut unsub = rumqttc::Unsubscribe::new(filter);
+                unsub.pkid = 2;
+                rumqttc::Packet::Unsubscribe(unsub)
+                    .write(out, MAX_PACKET_BYTES)
+                    .map(drop)
+                    .map_err(|e| format!("{e:?}"))
+            }
+            MqttVersion::V5 { .. } => {
+                let mut unsub = v5::Unsubscribe::new(filter, None);
+                unsub.pkid = 2;
+                v5::Packet::Unsubscribe(unsub)
+                    .write(out, None)
+                    .map(drop)
+                    .map_err(|e| format!("{e:?}"))
+            }
+        }
+    }
+
     /// PUBACK of message `pkid`; with MQTT 5, a rejected message's says why it was not accepted.
     pub(crate) fn puback(self, pkid: u16, rejected: Option<RejectReason>, out: &mut BytesMut) {
         // Writing to a BytesMut cannot fail: the results are the codec's length bookkeeping.

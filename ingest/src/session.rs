@@ -32,6 +32,8 @@ pub(crate) struct Session {
     pub session_present: bool,
     /// The keep-alive in force: ours, or the one an MQTT 5 broker imposed.
     pub keep_alive: Duration,
+    /// A SUBSCRIBE went out: the subscription holds once its SUBACK says so.
+    pub subscribing: bool,
 }
 
 /// What went wrong with a connection: retry, or give up.
@@ -86,20 +88,63 @@ pub(crate) async fn connect(cfg: &IngestConfig) -> Result<Session, ConnectError>
              while Forewarn is stopped longer than that are lost"
         );
     }
-    if !ack.session_present {
-        out.clear();
-        cfg.protocol
-            .subscribe(&cfg.subscription, &mut out)
-            .map_err(ConnectError::Retry)?;
-        writer.write_all(&out).await?;
-    }
+    out.clear();
+    let subscribing = subscribe(cfg, ack.session_present, &mut out)?;
+    writer.write_all(&out).await?;
     Ok(Session {
         reader,
         writer,
         buf,
         session_present: ack.session_present,
         keep_alive: ack.keep_alive.unwrap_or(cfg.keep_alive),
+        subscribing,
     })
+}
+
+/// What to send after CONNACK: SUBSCRIBE when the broker has no session for us, or when the
+/// session holds another filter than the configured one (which is then unsubscribed) — or, with
+/// nothing recorded, may. Whether a SUBSCRIBE was written.
+fn subscribe(
+    cfg: &IngestConfig,
+    session_present: bool,
+    out: &mut BytesMut,
+) -> Result<bool, ConnectError> {
+    let recorded = recorded_subscription(cfg);
+    if session_present && recorded.as_deref() == Some(cfg.subscription.as_str()) {
+        return Ok(false);
+    }
+    if session_present && let Some(old) = &recorded {
+        tracing::info!(old = %old, new = %cfg.subscription, "the subscription changed: replacing it");
+        cfg.protocol
+            .unsubscribe(old, out)
+            .map_err(ConnectError::Retry)?;
+    }
+    cfg.protocol
+        .subscribe(&cfg.subscription, out)
+        .map_err(ConnectError::Retry)?;
+    Ok(true)
+}
+
+/// The filter recorded as held by the broker's session, if any.
+pub(crate) fn recorded_subscription(cfg: &IngestConfig) -> Option<String> {
+    let path = cfg.subscription_record.as_ref()?;
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim_end().to_string())
+}
+
+/// Records that the broker's session holds the configured filter (written to a temporary file
+/// and renamed, so a crash leaves the old record or the new one).
+pub(crate) fn record_subscription(cfg: &IngestConfig) {
+    let Some(path) = &cfg.subscription_record else {
+        return;
+    };
+    let tmp = path.with_extension("tmp");
+    let written = std::fs::write(&tmp, format!("{}\n", cfg.subscription))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), error = %e, "cannot record the MQTT subscription");
+    }
 }
 
 /// A TCP connection to the broker, wrapped in TLS when configured (the server's certificate is

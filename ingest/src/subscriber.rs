@@ -149,6 +149,7 @@ async fn poll(
             ..
         } = s;
         connection += 1;
+        let silence = keep_alive + keep_alive / 2;
         let link = Link {
             connection,
             writer,
@@ -175,7 +176,15 @@ async fn poll(
                     drain_deadline = Some(Instant::now() + DRAIN_TIMEOUT);
                     continue;
                 }
-                r = tokio::io::AsyncReadExt::read_buf(&mut reader, &mut buf) => r,
+                // The acker pings every half keep-alive: a broker silent for one and a half is
+                // gone, though the connection looks open (a half-open TCP connection).
+                r = tokio::time::timeout(
+                    silence,
+                    tokio::io::AsyncReadExt::read_buf(&mut reader, &mut buf),
+                ) => r.unwrap_or_else(|_| Err(std::io::Error::other(format!(
+                    "no packet from the broker in {:.1} s (no PINGRESP): the connection is half-open",
+                    silence.as_secs_f64()
+                )))),
             };
             match read {
                 Ok(n) if n > 0 => {}
@@ -213,7 +222,7 @@ impl Poller {
                     self.discard = 0;
                     tracing::info!(session_present = s.session_present, "connected to broker");
                     // A persistent session keeps the subscription; a new one waits for SUBACK.
-                    if s.session_present {
+                    if !s.subscribing {
                         self.subscribed();
                     }
                     return Ok(Some(s));
@@ -272,6 +281,7 @@ impl Poller {
                              stops are lost"
                         );
                     }
+                    session::record_subscription(&self.cfg);
                     self.subscribed();
                 }
                 Incoming::SubAck(Err(reason)) => {
@@ -315,9 +325,10 @@ impl Poller {
     fn lost(&self, why: &str) {
         let address = self.address();
         self.metrics.mqtt_subscribed.set(0);
+        self.metrics.mqtt_connections_lost.inc();
         self.metrics
             .broker
-            .down(&format!("lost the connection to {address}: {why}"));
+            .lost(&format!("lost the connection to {address}: {why}"));
         tracing::warn!(broker = %address, error = %why, "broker connection lost");
     }
 

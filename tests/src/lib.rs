@@ -22,7 +22,7 @@ pub mod replay;
 pub fn config(port: u16, client_id: &str) -> Config {
     let mut c = Config::default();
     c.mqtt.port = port;
-    c.mqtt.client_id = client_id.into();
+    c.mqtt.client_id = Some(client_id.into());
     // Small enough that every test run flushes to Parquet many times.
     c.store.flush_points = 50_000;
     c

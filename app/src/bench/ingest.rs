@@ -64,7 +64,7 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     std::fs::write(&catalog_path, catalog)?;
     let mut config = Config::default();
     config.mqtt.port = broker.port;
-    config.mqtt.client_id = "forewarn-bench".into();
+    config.mqtt.client_id = Some("forewarn-bench".into());
     if args.mqtt5 {
         config.mqtt.protocol = 5;
     }
