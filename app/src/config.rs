@@ -244,6 +244,9 @@ pub struct IngestSection {
     pub batch_max_messages: usize,
     /// Batch latency bound in milliseconds.
     pub batch_max_delay_ms: u64,
+    /// Assets births may register at most, config-declared ones included (series per asset are
+    /// bounded by its type's sensors: telemetry naming others is rejected).
+    pub max_assets: usize,
 }
 
 impl Default for IngestSection {
@@ -253,6 +256,7 @@ impl Default for IngestSection {
             max_future_secs: 300,
             batch_max_messages: 2048,
             batch_max_delay_ms: 0,
+            max_assets: 100_000,
         }
     }
 }
@@ -561,6 +565,7 @@ impl Config {
             topic_prefix: m.topic_prefix.clone(),
             max_payload_bytes: self.ingest.max_payload_bytes,
             max_future_ms: self.ingest.max_future_secs * 1000,
+            max_assets: self.ingest.max_assets,
         };
         c.batch_max_messages = self.ingest.batch_max_messages;
         c.batch_max_delay = Duration::from_millis(self.ingest.batch_max_delay_ms);

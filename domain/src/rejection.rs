@@ -30,11 +30,17 @@ pub enum RejectReason {
     PayloadTooLarge,
     /// The message carries no metrics at all.
     Empty,
+    /// A birth that would move a known asset to another site or type.
+    AssetConflict,
+    /// A birth of a new asset past `[ingest] max_assets`.
+    TooManyAssets,
+    /// Telemetry on a topic whose site is not the asset's.
+    SiteMismatch,
 }
 
 impl RejectReason {
     /// Every reason, for metrics that must show zero counts too.
-    pub const ALL: [RejectReason; 11] = [
+    pub const ALL: [RejectReason; 14] = [
         Self::MalformedJson,
         Self::WrongType,
         Self::NonFiniteValue,
@@ -46,6 +52,9 @@ impl RejectReason {
         Self::FutureTimestamp,
         Self::PayloadTooLarge,
         Self::Empty,
+        Self::AssetConflict,
+        Self::TooManyAssets,
+        Self::SiteMismatch,
     ];
 
     /// The snake_case name used in metrics and the dead-letter log.
@@ -62,6 +71,9 @@ impl RejectReason {
             Self::FutureTimestamp => "future_timestamp",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Empty => "empty",
+            Self::AssetConflict => "asset_conflict",
+            Self::TooManyAssets => "too_many_assets",
+            Self::SiteMismatch => "site_mismatch",
         }
     }
 }

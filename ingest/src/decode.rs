@@ -4,7 +4,7 @@
 //! message can be wrong becomes a [`Rejection`] with a reason class and a human-readable detail.
 
 use forewarn_domain::{
-    Asset, AssetId, AssetTypeId, Criticality, Reading, RejectReason, Rejection, TimestampMs,
+    Asset, AssetId, AssetTypeId, Criticality, Reading, RejectReason, Rejection, SiteId, TimestampMs,
 };
 use serde_json::{Map, Value};
 
@@ -25,6 +25,9 @@ pub struct Limits {
     pub max_payload_bytes: usize,
     /// How far ahead of the receive time a timestamp may be (clock skew tolerance).
     pub max_future_ms: i64,
+    /// Assets births may register at most (config-declared ones included): a device allowed to
+    /// publish must not grow the registry, and the series behind it, without bound.
+    pub max_assets: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             topic_prefix: "forewarn".into(),
             max_payload_bytes: 64 * 1024,
             max_future_ms: 5 * 60 * 1000,
+            max_assets: 100_000,
         }
     }
 }
@@ -98,7 +102,7 @@ fn decode_inner(
     {
         let ts_ms = check_ts(fast.ts.as_ref(), now_ms, limits)?;
         let metrics = fast.metrics.into_iter().map(|(k, v)| (k, Ok(v))).collect();
-        return telemetry(asset_id, ts_ms, metrics, registry);
+        return telemetry(&site, asset_id, ts_ms, metrics, registry);
     }
     let object = parse_object(payload)?;
     match kind {
@@ -125,7 +129,7 @@ fn decode_inner(
                     format!("asset type {asset_type} is not in the catalog"),
                 ));
             }
-            Ok(Decoded::Birth(Asset {
+            let birth = Asset {
                 id: asset_id,
                 site,
                 asset_type,
@@ -146,7 +150,8 @@ fn decode_inner(
                         ));
                     }
                 },
-            }))
+            };
+            admit_birth(birth, registry, limits).map(Decoded::Birth)
         }
         TopicKind::Telemetry => {
             let ts_ms = check_ts(object.get("ts"), now_ms, limits)?;
@@ -169,7 +174,7 @@ fn decode_inner(
                 .iter()
                 .map(|(name, v)| (name.as_str(), parse_value(name, v)))
                 .collect();
-            telemetry(asset_id, ts_ms, metrics, registry)
+            telemetry(&site, asset_id, ts_ms, metrics, registry)
         }
     }
 }
@@ -205,7 +210,42 @@ fn check_ts(
 
 /// Readings from metrics sorted by name (each value parsed, or why not), for a registered asset
 /// whose type has every one of those sensors.
+/// A birth as the registry may take it: a new asset within `max_assets`, or a known one at its
+/// own site and type — keeping the criticality it has (a device must not raise its own: `high`
+/// brings red alerts and automatic assignment); model and location may change.
+fn admit_birth(
+    mut birth: Asset,
+    registry: &AssetRegistry,
+    limits: &Limits,
+) -> Result<Asset, Reject> {
+    let Some(known) = registry.get(&birth.id) else {
+        if registry.len() >= limits.max_assets {
+            return Err((
+                RejectReason::TooManyAssets,
+                format!(
+                    "asset {} would be one more than [ingest] max_assets = {}",
+                    birth.id, limits.max_assets
+                ),
+            ));
+        }
+        return Ok(birth);
+    };
+    if known.site != birth.site || known.asset_type != birth.asset_type {
+        return Err((
+            RejectReason::AssetConflict,
+            format!(
+                "asset {} is registered at site {} as {}; a birth may not move it to site {} as {} \
+                 (change it in the configuration or by import)",
+                birth.id, known.site, known.asset_type, birth.site, birth.asset_type
+            ),
+        ));
+    }
+    birth.criticality = known.criticality;
+    Ok(birth)
+}
+
 fn telemetry(
+    site: &SiteId,
     asset_id: AssetId,
     ts_ms: TimestampMs,
     metrics: Vec<(&str, Result<f64, Reject>)>,
@@ -214,12 +254,21 @@ fn telemetry(
     if metrics.is_empty() {
         return Err((RejectReason::Empty, "\"metrics\" is empty".into()));
     }
-    let Some((_, asset_type)) = registry.lookup(&asset_id) else {
+    let Some((asset, asset_type)) = registry.lookup(&asset_id) else {
         return Err((
             RejectReason::UnknownAsset,
             format!("asset {asset_id} is not registered (no birth message, not in config)"),
         ));
     };
+    if &asset.site != site {
+        return Err((
+            RejectReason::SiteMismatch,
+            format!(
+                "asset {asset_id} belongs to site {}, not {site}",
+                asset.site
+            ),
+        ));
+    }
     let Some(asset_type) = asset_type else {
         return Err((
             RejectReason::UnknownAssetType,

@@ -219,6 +219,23 @@ fn rejects_every_reason() {
         (T, big, RejectReason::PayloadTooLarge),
         (T, r#"{"metrics": {}}"#.into(), RejectReason::Empty),
         (T, "".into(), RejectReason::Empty),
+        // p-1 is at site s1: telemetry from another site's topic is not its.
+        (
+            "forewarn/s2/p-1/telemetry",
+            r#"{"metrics": {"vib": 1}}"#.into(),
+            RejectReason::SiteMismatch,
+        ),
+        // A birth may not move a known asset to another site or type.
+        (
+            "forewarn/s2/p-1/birth",
+            r#"{"type": "pump"}"#.into(),
+            RejectReason::AssetConflict,
+        ),
+        (
+            "forewarn/s1/ghost-1/birth",
+            r#"{"type": "pump"}"#.into(),
+            RejectReason::AssetConflict,
+        ),
     ];
     for (topic, payload, want) in cases {
         assert_eq!(
@@ -228,6 +245,34 @@ fn rejects_every_reason() {
             &payload[..payload.len().min(80)]
         );
     }
+}
+
+#[test]
+fn births_stop_at_max_assets_and_cannot_raise_criticality() {
+    let limits = Limits {
+        max_assets: 2,
+        ..Limits::default()
+    };
+    let birth = |topic: &str, body: &str| decode(topic, body.as_bytes(), NOW, &registry(), &limits);
+    // Two registered already: a third asset is one too many.
+    let Decoded::Rejected(r) = birth("forewarn/s1/p-3/birth", r#"{"type": "pump"}"#) else {
+        panic!("a third asset admitted")
+    };
+    assert_eq!(r.reason, RejectReason::TooManyAssets);
+    assert!(r.detail.contains("max_assets = 2"), "{}", r.detail);
+    // A known asset's birth passes (model, location may change) but keeps its criticality.
+    let Decoded::Birth(a) = birth(
+        "forewarn/s1/p-1/birth",
+        r#"{"type": "pump", "criticality": "high", "model": "P-200"}"#,
+    ) else {
+        panic!("a known asset's birth refused")
+    };
+    assert_eq!(
+        a.criticality,
+        Default::default(),
+        "a device cannot raise its own"
+    );
+    assert_eq!(a.model, "P-200");
 }
 
 #[test]

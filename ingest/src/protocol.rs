@@ -427,9 +427,11 @@ fn words(name: &str) -> String {
 fn puback_reason(r: RejectReason) -> v5::PubAckReason {
     match r {
         RejectReason::InvalidTopic => v5::PubAckReason::TopicNameInvalid,
-        RejectReason::UnknownAsset | RejectReason::UnknownAssetType => {
-            v5::PubAckReason::NotAuthorized
-        }
+        RejectReason::UnknownAsset
+        | RejectReason::UnknownAssetType
+        | RejectReason::AssetConflict
+        | RejectReason::TooManyAssets
+        | RejectReason::SiteMismatch => v5::PubAckReason::NotAuthorized,
         RejectReason::PayloadTooLarge => v5::PubAckReason::QuotaExceeded,
         _ => v5::PubAckReason::PayloadFormatInvalid,
     }
