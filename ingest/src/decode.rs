@@ -67,13 +67,28 @@ pub fn decode(
             reason,
             detail,
             received_at_ms: now_ms,
-            payload_excerpt: String::from_utf8_lossy(&payload[..payload.len().min(EXCERPT_BYTES)])
-                .into_owned(),
+            payload_excerpt: excerpt(payload),
         }),
     }
 }
 
 type Reject = (RejectReason, String);
+
+/// The start of a payload as text, at most `EXCERPT_BYTES` bytes of it however it decodes (each
+/// invalid byte becomes a 3-byte replacement character, so the text is cut again at a character
+/// boundary).
+fn excerpt(payload: &[u8]) -> String {
+    let mut text =
+        String::from_utf8_lossy(&payload[..payload.len().min(EXCERPT_BYTES)]).into_owned();
+    if text.len() > EXCERPT_BYTES {
+        let mut end = EXCERPT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
 
 fn decode_inner(
     topic: &str,

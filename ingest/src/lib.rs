@@ -14,6 +14,8 @@ pub mod broker;
 mod config;
 mod decode;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod protocol;
 mod registry;
 mod reject_log;

@@ -123,6 +123,9 @@ impl Frame {
         let at = self.header;
         let len = u16::from_be_bytes([*buf.get(at)?, *buf.get(at + 1)?]) as usize;
         let topic = at + 2..at + 2 + len;
+        if buf.len() < topic.end {
+            return None;
+        }
         let qos = (self.first >> 1) & 3;
         let pkid = match qos {
             0 => None,
