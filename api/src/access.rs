@@ -31,6 +31,8 @@ pub struct Access {
     pub https: bool,
     /// Webhook receivers on loopback or private addresses may be subscribed.
     pub allow_private_webhooks: bool,
+    /// Event streams open at once at most (0: no limit).
+    pub max_event_streams: usize,
 }
 
 impl Access {

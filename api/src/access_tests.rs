@@ -377,3 +377,32 @@ async fn webhooks_to_private_addresses_need_the_setting() {
     .await;
     assert_eq!(st, StatusCode::CREATED, "{b}");
 }
+
+#[tokio::test]
+async fn event_streams_stop_at_their_cap_and_free_their_place_when_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut s) = closed(dir.path()).await;
+    s.access = Arc::new(Access {
+        anonymous_read: true,
+        max_event_streams: 1,
+        ..Access::default()
+    });
+    let metrics = s.metrics.clone();
+    let app = router(s);
+    let open = || {
+        app.clone()
+            .oneshot(Request::get("/api/v1/events").body(Body::empty()).unwrap())
+    };
+    let first = open().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(metrics.event_streams.get(), 1);
+    let second = open().await.unwrap();
+    assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = second.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("max_event_streams"));
+    assert_eq!(metrics.event_streams_refused.get(), 1);
+    // The client goes: its place is free again.
+    drop(first);
+    assert_eq!(metrics.event_streams.get(), 0);
+    assert_eq!(open().await.unwrap().status(), StatusCode::OK);
+}

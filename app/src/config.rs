@@ -308,6 +308,9 @@ pub struct HttpSection {
     pub allowed_hosts: Vec<String>,
     /// `[http.tls]`: serve HTTPS with this certificate and key.
     pub tls: Option<HttpTls>,
+    /// Server-sent event streams (`/api/v1/events`) open at once at most; more get 503. Each
+    /// holds a connection (and a descriptor) for as long as its client stays.
+    pub max_event_streams: usize,
 }
 
 /// `[http.tls]`: PEM files of the server's certificate chain and private key.
@@ -328,6 +331,7 @@ impl Default for HttpSection {
             metrics_public: false,
             allowed_hosts: Vec::new(),
             tls: None,
+            max_event_streams: 256,
         }
     }
 }
@@ -350,6 +354,7 @@ impl HttpSection {
             allowed_hosts: self.allowed_hosts.clone(),
             https: self.tls.is_some(),
             allow_private_webhooks: false,
+            max_event_streams: self.max_event_streams,
         }
     }
 }

@@ -48,6 +48,10 @@ pub struct Metrics {
     pub mqtt_subscribed: Gauge,
     /// Established broker connections lost (closed, broken, half-open, disconnected by the broker).
     pub mqtt_connections_lost: Counter,
+    /// Server-sent event streams open now.
+    pub event_streams: Gauge,
+    /// Event streams refused because `[http] max_event_streams` were open.
+    pub event_streams_refused: Counter,
     /// InfluxDB requests that failed and were retried.
     pub influx_retries: Counter,
     /// Readings the mirror has written to InfluxDB.
@@ -91,6 +95,8 @@ impl Metrics {
             assets: Gauge::default(),
             mqtt_subscribed: Gauge::default(),
             mqtt_connections_lost: Counter::default(),
+            event_streams: Gauge::default(),
+            event_streams_refused: Counter::default(),
             influx_retries: Counter::default(),
             mirror_readings: Counter::default(),
             mirror_dropped_readings: Counter::default(),
@@ -115,8 +121,13 @@ impl Metrics {
     }
 
     /// The plain counters, with their names and help.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 15] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 16] {
         [
+            (
+                "event_streams_refused",
+                "Event streams refused at [http] max_event_streams",
+                &self.event_streams_refused,
+            ),
             (
                 "mqtt_connections_lost",
                 "Established broker connections lost (closed, broken, half-open)",
@@ -200,6 +211,11 @@ impl Metrics {
         }
         let gauges = [
             ("assets", "Registered assets", &self.assets),
+            (
+                "event_streams",
+                "Server-sent event streams open",
+                &self.event_streams,
+            ),
             (
                 "mqtt_subscribed",
                 "1 while ingest holds its MQTT subscription",
