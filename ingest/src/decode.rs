@@ -121,53 +121,7 @@ fn decode_inner(
     }
     let object = parse_object(payload)?;
     match kind {
-        TopicKind::Birth => {
-            let asset_type = match object.get("type") {
-                Some(Value::String(s)) => AssetTypeId::new(s)
-                    .map_err(|e| (RejectReason::UnknownAssetType, e.to_string()))?,
-                Some(other) => {
-                    return Err((
-                        RejectReason::WrongType,
-                        format!("\"type\" must be a string, got {}", type_name(other)),
-                    ));
-                }
-                None => {
-                    return Err((
-                        RejectReason::MalformedJson,
-                        "birth message has no \"type\"".into(),
-                    ));
-                }
-            };
-            if registry.catalog().asset_type(&asset_type).is_none() {
-                return Err((
-                    RejectReason::UnknownAssetType,
-                    format!("asset type {asset_type} is not in the catalog"),
-                ));
-            }
-            let birth = Asset {
-                id: asset_id,
-                site,
-                asset_type,
-                model: optional_string(&object, "model")?,
-                location: optional_string(&object, "location")?,
-                criticality: match object.get("criticality") {
-                    None | Some(Value::Null) => Criticality::default(),
-                    Some(Value::String(c)) => Criticality::parse(c).ok_or_else(|| {
-                        (
-                            RejectReason::WrongType,
-                            format!("\"criticality\" must be low, medium or high, not {c:?}"),
-                        )
-                    })?,
-                    Some(other) => {
-                        return Err((
-                            RejectReason::WrongType,
-                            format!("\"criticality\" must be a string, got {}", type_name(other)),
-                        ));
-                    }
-                },
-            };
-            admit_birth(birth, registry, limits).map(Decoded::Birth)
-        }
+        TopicKind::Birth => birth(site, asset_id, &object, registry, limits),
         TopicKind::Telemetry => {
             let ts_ms = check_ts(object.get("ts"), now_ms, limits)?;
             let metrics = match object.get("metrics") {
@@ -225,6 +179,62 @@ fn check_ts(
 
 /// Readings from metrics sorted by name (each value parsed, or why not), for a registered asset
 /// whose type has every one of those sensors.
+/// A birth message's asset, as the registry may take it.
+fn birth(
+    site: SiteId,
+    asset_id: AssetId,
+    object: &Map<String, Value>,
+    registry: &AssetRegistry,
+    limits: &Limits,
+) -> Result<Decoded, Reject> {
+    let asset_type = match object.get("type") {
+        Some(Value::String(s)) => {
+            AssetTypeId::new(s).map_err(|e| (RejectReason::UnknownAssetType, e.to_string()))?
+        }
+        Some(other) => {
+            return Err((
+                RejectReason::WrongType,
+                format!("\"type\" must be a string, got {}", type_name(other)),
+            ));
+        }
+        None => {
+            return Err((
+                RejectReason::MalformedJson,
+                "birth message has no \"type\"".into(),
+            ));
+        }
+    };
+    if registry.catalog().asset_type(&asset_type).is_none() {
+        return Err((
+            RejectReason::UnknownAssetType,
+            format!("asset type {asset_type} is not in the catalog"),
+        ));
+    }
+    let birth = Asset {
+        id: asset_id,
+        site,
+        asset_type,
+        model: optional_string(object, "model")?,
+        location: optional_string(object, "location")?,
+        criticality: match object.get("criticality") {
+            None | Some(Value::Null) => Criticality::default(),
+            Some(Value::String(c)) => Criticality::parse(c).ok_or_else(|| {
+                (
+                    RejectReason::WrongType,
+                    format!("\"criticality\" must be low, medium or high, not {c:?}"),
+                )
+            })?,
+            Some(other) => {
+                return Err((
+                    RejectReason::WrongType,
+                    format!("\"criticality\" must be a string, got {}", type_name(other)),
+                ));
+            }
+        },
+    };
+    admit_birth(birth, registry, limits).map(Decoded::Birth)
+}
+
 /// A birth as the registry may take it: a new asset within `max_assets`, or a known one at its
 /// own site and type — keeping the criticality it has (a device must not raise its own: `high`
 /// brings red alerts and automatic assignment); model and location may change.

@@ -163,10 +163,7 @@ impl MqttVersion {
                 if let Some((user, pass)) = &cfg.credentials {
                     connect.set_login(user.clone(), pass.clone());
                 }
-                rumqttc::Packet::Connect(connect)
-                    .write(out, MAX_PACKET_BYTES)
-                    .map(drop)
-                    .map_err(|e| format!("{e:?}"))
+                write_v311(rumqttc::Packet::Connect(connect), out)
             }
             MqttVersion::V5 { session_expiry } => {
                 let mut props = v5::ConnectProperties::new();
@@ -182,10 +179,7 @@ impl MqttVersion {
                     .credentials
                     .as_ref()
                     .map(|(u, p)| v5::Login::new(u.clone(), p.clone()));
-                v5::Packet::Connect(connect, None, login)
-                    .write(out, None)
-                    .map(drop)
-                    .map_err(|e| format!("{e:?}"))
+                write_v5(v5::Packet::Connect(connect, None, login), out)
             }
         }
     }
@@ -196,19 +190,13 @@ impl MqttVersion {
             MqttVersion::V311 => {
                 let mut sub = rumqttc::Subscribe::new(filter, rumqttc::QoS::AtLeastOnce);
                 sub.pkid = 1;
-                rumqttc::Packet::Subscribe(sub)
-                    .write(out, MAX_PACKET_BYTES)
-                    .map(drop)
-                    .map_err(|e| format!("{e:?}"))
+                write_v311(rumqttc::Packet::Subscribe(sub), out)
             }
             MqttVersion::V5 { .. } => {
                 let mut sub =
                     v5::Subscribe::new(v5::Filter::new(filter, v5b::QoS::AtLeastOnce), None);
                 sub.pkid = 1;
-                v5::Packet::Subscribe(sub)
-                    .write(out, None)
-                    .map(drop)
-                    .map_err(|e| format!("{e:?}"))
+                write_v5(v5::Packet::Subscribe(sub), out)
             }
         }
     }
@@ -219,18 +207,12 @@ impl MqttVersion {
             MqttVersion::V311 => {
                 let mut unsub = rumqttc::Unsubscribe::new(filter);
                 unsub.pkid = 2;
-                rumqttc::Packet::Unsubscribe(unsub)
-                    .write(out, MAX_PACKET_BYTES)
-                    .map(drop)
-                    .map_err(|e| format!("{e:?}"))
+                write_v311(rumqttc::Packet::Unsubscribe(unsub), out)
             }
             MqttVersion::V5 { .. } => {
                 let mut unsub = v5::Unsubscribe::new(filter, None);
                 unsub.pkid = 2;
-                v5::Packet::Unsubscribe(unsub)
-                    .write(out, None)
-                    .map(drop)
-                    .map_err(|e| format!("{e:?}"))
+                write_v5(v5::Packet::Unsubscribe(unsub), out)
             }
         }
     }
@@ -322,6 +304,22 @@ fn skip_oversized(buf: &mut BytesMut, frame: Frame) -> Result<Option<Incoming>, 
         },
         discard: frame.total - here,
     }))
+}
+
+/// Encodes a 3.1.1 packet into `out`.
+fn write_v311(packet: rumqttc::Packet, out: &mut BytesMut) -> Result<(), String> {
+    packet
+        .write(out, MAX_PACKET_BYTES)
+        .map(drop)
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Encodes an MQTT 5 packet into `out`.
+fn write_v5(packet: v5::Packet, out: &mut BytesMut) -> Result<(), String> {
+    packet
+        .write(out, None)
+        .map(drop)
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Seconds for the session expiry property, saturating at "never".

@@ -50,54 +50,7 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     let total_msgs = (args.assets * args.messages) as u64;
     let total_readings = total_msgs * args.sensors as u64;
 
-    // A catalog with one asset type of N sensors, and the assets declared in the config.
-    let sensors: Vec<String> = (0..args.sensors).map(|i| format!("s{i:02}")).collect();
-    let mut catalog = String::from(
-        "[asset_types.bench_machine]\ndescription = \"benchmark load\"\n[asset_types.bench_machine.sensors]\n",
-    );
-    for s in &sensors {
-        catalog.push_str(&format!(
-            "{s} = {{ unit = \"u\", min = -1000.0, max = 1000.0 }}\n"
-        ));
-    }
-    let catalog_path = dir.path().join("catalog.toml");
-    std::fs::write(&catalog_path, catalog)?;
-    let mut config = Config::default();
-    config.mqtt.port = broker.port;
-    config.mqtt.client_id = Some("forewarn-bench".into());
-    if args.mqtt5 {
-        config.mqtt.protocol = 5;
-    }
-    config.catalog.path = Some(catalog_path);
-    if let Some(ms) = args.batch_delay_ms {
-        config.ingest.batch_max_delay_ms = ms;
-    }
-    // Kept alive for the whole run; stopped on drop.
-    let _influxd = if args.influxdb {
-        let server = crate::influxd::Influxd::start()?;
-        config.store.engine = crate::config::Engine::Influxdb;
-        config.store.influxdb = Some(crate::config::InfluxSection {
-            url: server.url(),
-            database: "forewarn_bench".into(),
-            username: None,
-            mirror: false,
-            mirror_backlog_mb: 1024,
-            ca_file: None,
-        });
-        Some(server)
-    } else {
-        None
-    };
-    for a in 0..args.assets {
-        config.assets.push(forewarn_domain::Asset {
-            id: forewarn_domain::AssetId::new(&format!("m{a:05}"))?,
-            site: forewarn_domain::SiteId::new("bench")?,
-            asset_type: forewarn_domain::AssetTypeId::new("bench_machine")?,
-            model: String::new(),
-            location: String::new(),
-            criticality: Default::default(),
-        });
-    }
+    let (config, sensors, _influxd) = bench_config(&args, broker.port, dir.path())?;
 
     // Sessions first, so the broker queues the whole load for both consumers.
     let port = broker.port.to_string();
@@ -156,12 +109,82 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     emit("mosquitto_sub_drain", peer_rate, "readings/s");
 
     // Forewarn draining the same stream: durable storage and analytics on.
+    drain(config, dir.path(), &args, total_readings, peer_rate).await
+}
+
+/// The service's configuration for the load: a catalog with one asset type of N sensors, the
+/// assets declared, and a local InfluxDB (kept alive by the caller) when asked for.
+fn bench_config(
+    args: &IngestBenchArgs,
+    broker_port: u16,
+    dir: &std::path::Path,
+) -> anyhow::Result<(Config, Vec<String>, Option<crate::influxd::Influxd>)> {
+    // A catalog with one asset type of N sensors, and the assets declared in the config.
+    let sensors: Vec<String> = (0..args.sensors).map(|i| format!("s{i:02}")).collect();
+    let mut catalog = String::from(
+        "[asset_types.bench_machine]\ndescription = \"benchmark load\"\n[asset_types.bench_machine.sensors]\n",
+    );
+    for s in &sensors {
+        catalog.push_str(&format!(
+            "{s} = {{ unit = \"u\", min = -1000.0, max = 1000.0 }}\n"
+        ));
+    }
+    let catalog_path = dir.join("catalog.toml");
+    std::fs::write(&catalog_path, catalog)?;
+    let mut config = Config::default();
+    config.mqtt.port = broker_port;
+    config.mqtt.client_id = Some("forewarn-bench".into());
+    if args.mqtt5 {
+        config.mqtt.protocol = 5;
+    }
+    config.catalog.path = Some(catalog_path);
+    if let Some(ms) = args.batch_delay_ms {
+        config.ingest.batch_max_delay_ms = ms;
+    }
+    let influxd = if args.influxdb {
+        let server = crate::influxd::Influxd::start()?;
+        config.store.engine = crate::config::Engine::Influxdb;
+        config.store.influxdb = Some(crate::config::InfluxSection {
+            url: server.url(),
+            database: "forewarn_bench".into(),
+            username: None,
+            mirror: false,
+            mirror_backlog_mb: 1024,
+            ca_file: None,
+        });
+        Some(server)
+    } else {
+        None
+    };
+    for a in 0..args.assets {
+        config.assets.push(forewarn_domain::Asset {
+            id: forewarn_domain::AssetId::new(&format!("m{a:05}"))?,
+            site: forewarn_domain::SiteId::new("bench")?,
+            asset_type: forewarn_domain::AssetTypeId::new("bench_machine")?,
+            model: String::new(),
+            location: String::new(),
+            criticality: Default::default(),
+        });
+    }
+
+    Ok((config, sensors, influxd))
+}
+
+/// Starts the service on the queued load, times it storing everything, and reports the rate
+/// beside `peer_rate` and the memory it took.
+async fn drain(
+    config: Config,
+    dir: &std::path::Path,
+    args: &IngestBenchArgs,
+    total_readings: u64,
+    peer_rate: f64,
+) -> anyhow::Result<()> {
     let rss_before = rss_kib("VmRSS");
     let shutdown = CancellationToken::new();
     let (tx, rx) = oneshot::channel();
     let spec = ServiceSpec {
         config,
-        data_dir: dir.path().join("data"),
+        data_dir: dir.join("data"),
         http: "127.0.0.1:0".parse()?,
     };
     let started = Instant::now();
