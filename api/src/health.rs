@@ -16,12 +16,18 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// `GET /readyz`: 200 when the service takes data — connected and subscribed to its broker, its
-/// database answering — else 503, saying which is not and why.
+/// database answering, its store writing — else 503, saying which is not and why. What it runs
+/// without meanwhile (the InfluxDB mirror, say) is listed under `degraded` either way.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready, with why", body = Object)))]
 pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
     let broker = s.metrics.broker.get();
     let database = s.db.ping().await.err().map(|e| e.to_string());
-    let ready = broker.connected && database.is_none();
+    let degraded = s.metrics.degradations.list();
+    let blocking: Vec<_> = degraded
+        .iter()
+        .filter(|d| d.dependency.blocks_ingest())
+        .collect();
+    let ready = broker.connected && database.is_none() && blocking.is_empty();
     let mut why = Vec::new();
     if let Some(e) = &broker.error {
         why.push(format!("broker: {e}"));
@@ -29,10 +35,15 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
     if let Some(e) = &database {
         why.push(format!("database: {e}"));
     }
+    for d in blocking {
+        why.push(format!("{}: {}", d.dependency.as_str(), d.reason));
+    }
     let body = json!({
         "status": if ready { "ready" } else { "not ready" },
         "broker": broker,
         "database": {"ok": database.is_none(), "error": database},
+        "degraded": degraded,
+        "findings_pending": s.metrics.findings_pending.get(),
         "why": why,
     });
     let status = if ready {

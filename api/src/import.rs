@@ -262,10 +262,10 @@ async fn import_assets(s: &AppState, rows: Vec<(u64, AssetRow)>) -> Result<Respo
     }
     let imported = assets.len();
     s.store
-        .append(vec![Batch {
+        .append(std::sync::Arc::new(vec![Batch {
             births: assets,
             ..Default::default()
-        }])
+        }]))
         .await?;
     Ok(Json(Imported { imported }).into_response())
 }

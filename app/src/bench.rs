@@ -1,5 +1,5 @@
-//! `forewarn bench store`, `bench ingest`, `bench detect`, `bench dashboards` and
-//! `bench lifecycle`: one JSON object per figure and line.
+//! `forewarn bench store`, `bench ingest`, `bench detect`, `bench dashboards`, `bench lifecycle`
+//! and `bench chaos`: one JSON object per figure and line.
 //!
 //! Every figure is `{"name": ..., "value": ..., "unit": ...}`. Data comes from the seeded fleet
 //! simulator, so the numbers are reproducible and the compression figure is for realistic signals.
@@ -15,11 +15,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 pub mod browser;
+mod chaos;
 mod dashboards;
 mod detect;
 mod ingest;
 pub mod lifecycle;
 
+pub use chaos::{ChaosArgs, chaos};
 pub use dashboards::{DashboardBenchArgs, dashboards};
 pub use detect::{DetectBenchArgs, detect};
 pub use ingest::{IngestBenchArgs, ingest};

@@ -70,6 +70,9 @@ pub enum BenchCommand {
     /// A fleet's simulated year with a crew working every ticket and the service SIGKILLed along
     /// the way, scored against the ground truth.
     Lifecycle(crate::bench::LifecycleArgs),
+    /// A fleet's fortnight while the service is SIGKILLed, Mosquitto and PostgreSQL restart, the
+    /// disk fills and hostile messages arrive; checks nothing acknowledged is lost (needs root).
+    Chaos(crate::bench::ChaosArgs),
 }
 
 /// `forewarn config ...`.
@@ -284,6 +287,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Bench(BenchCommand::Lifecycle(args)) => {
                 init_tracing("warn");
                 crate::bench::lifecycle(args).await
+            }
+            Command::Bench(BenchCommand::Chaos(args)) => {
+                init_tracing("warn");
+                crate::bench::chaos(args).await
             }
             Command::Bench(BenchCommand::Detect(args)) => {
                 tokio::task::spawn_blocking(move || crate::bench::detect(args)).await?

@@ -311,6 +311,11 @@ pub struct HttpSection {
     /// Server-sent event streams (`/api/v1/events`) open at once at most; more get 503. Each
     /// holds a connection (and a descriptor) for as long as its client stays.
     pub max_event_streams: usize,
+    /// Connections open at once at most (event streams included); more are answered 503 and
+    /// closed. Kept well below the descriptor limit, so the store always has descriptors left.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (a slow client holds a connection).
+    pub header_timeout_secs: u64,
 }
 
 /// `[http.tls]`: PEM files of the server's certificate chain and private key.
@@ -332,6 +337,8 @@ impl Default for HttpSection {
             allowed_hosts: Vec::new(),
             tls: None,
             max_event_streams: 256,
+            max_connections: 1024,
+            header_timeout_secs: 30,
         }
     }
 }
@@ -375,6 +382,9 @@ pub struct StoreSection {
     pub engine: Engine,
     /// `[store.influxdb]`: the server for `engine = "influxdb"` or for the mirror.
     pub influxdb: Option<InfluxSection>,
+    /// Free space (MiB) the data directory's filesystem keeps: below it nothing more is stored
+    /// or acknowledged (the broker keeps the messages) until space returns; 0 turns it off.
+    pub min_free_mb: u64,
 }
 
 /// `[store] engine`.
@@ -444,6 +454,7 @@ impl Default for StoreSection {
             hour_retention_days: days(d.hour_retention_ms),
             engine: Engine::Embedded,
             influxdb: None,
+            min_free_mb: 256,
         }
     }
 }

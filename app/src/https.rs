@@ -1,8 +1,8 @@
 //! TLS with rustls (no OpenSSL to install): HTTPS for the API and dashboards (`[http.tls]
 //! cert_file, key_file`) and the client side of MQTT over TLS (`[mqtt.tls]`). TLS handshakes run on their own tasks (each at most [`HANDSHAKE_TIMEOUT`]), so a
-//! client that stalls its handshake holds up nobody; finished connections reach axum through
-//! [`TlsListener`], an `axum::serve::Listener`, so serving and graceful shutdown are the plain
-//! server's.
+//! client that stalls its handshake holds up nobody; finished connections reach the server loop
+//! (`serve.rs`) through [`TlsListener`], so the connection cap, header timeout and graceful
+//! shutdown are the plain server's.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -16,6 +16,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+
+use crate::serve::{Accept, Gate, Permit};
 
 /// Longest a client may take to finish its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,27 +76,30 @@ pub fn client_config(
     })
 }
 
+/// A connection that finished its TLS handshake, with its slot.
+type Shaken = (TlsStream<TcpStream>, SocketAddr, Permit);
+
 /// Connections that finished their TLS handshake.
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
+    ready: mpsc::Receiver<Shaken>,
 }
 
 impl TlsListener {
-    /// Accepts on `tcp` and shakes hands with `config` in the background.
-    pub fn new(tcp: TcpListener, config: rustls::ServerConfig) -> std::io::Result<Self> {
-        let local = tcp.local_addr()?;
+    /// Accepts on `tcp`, admitting through `gate` before the handshake (a handshake holds a
+    /// descriptor too), and shakes hands with `config` in the background.
+    pub fn new(tcp: TcpListener, config: rustls::ServerConfig, gate: Gate) -> Self {
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (tx, ready) = mpsc::channel(64);
-        tokio::spawn(accept_loop(tcp, acceptor, tx));
-        Ok(Self { ready, local })
+        tokio::spawn(accept_loop(tcp, acceptor, gate, tx));
+        Self { ready }
     }
 }
 
 async fn accept_loop(
     tcp: TcpListener,
     acceptor: TlsAcceptor,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    gate: Gate,
+    tx: mpsc::Sender<Shaken>,
 ) {
     loop {
         let (stream, peer) = match tcp.accept().await {
@@ -109,11 +114,15 @@ async fn accept_loop(
         if tx.is_closed() {
             return;
         }
+        // Over the cap: closed at once (a TLS client could not read a plain refusal).
+        let Some(permit) = gate.admit() else {
+            continue;
+        };
         let (acceptor, tx) = (acceptor.clone(), tx.clone());
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
-                    let _ = tx.send((tls, peer)).await;
+                    let _ = tx.send((tls, peer, permit)).await;
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -122,19 +131,14 @@ async fn accept_loop(
     }
 }
 
-impl axum::serve::Listener for TlsListener {
+impl Accept for TlsListener {
     type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+    async fn accept(&mut self) -> Shaken {
         match self.ready.recv().await {
             Some(c) => c,
             // The accept loop ended: nothing will ever come; wait for shutdown.
             None => std::future::pending().await,
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
     }
 }

@@ -14,11 +14,13 @@ pub mod influxd;
 pub mod lifecycle;
 pub mod mosquitto;
 pub mod rul;
+pub mod serve;
 pub mod service;
 pub mod simulate;
 pub mod starter;
 pub mod stats;
 pub mod table;
+pub mod tmpfs;
 pub mod token;
 
 /// Parses a duration such as `30d`, `12h`, `90s` or `500ms`.

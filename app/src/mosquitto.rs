@@ -79,6 +79,37 @@ impl Mosquitto {
         })
     }
 
+    /// Starts a broker that keeps its sessions and queued messages across a graceful restart
+    /// (written to its directory at shutdown and every second), as a plant's broker does.
+    pub fn start_persistent() -> anyhow::Result<Mosquitto> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let extra = format!(
+            "user root\npersistence true\npersistence_location {}/\nautosave_interval 1\n",
+            dir.path().display()
+        );
+        let child = spawn(dir.path(), port, &extra)?;
+        Ok(Mosquitto {
+            port,
+            tls_port: None,
+            child,
+            dir,
+            extra,
+        })
+    }
+
+    /// Stops the broker as an operator does (SIGTERM: a persistent broker saves its sessions)
+    /// and starts it again on the same port.
+    pub fn restart_graceful(&mut self) -> anyhow::Result<()> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path(), self.port, &self.extra)?;
+        Ok(())
+    }
+
     /// Kills the broker (its sessions and queued messages go with it: persistence is off) and
     /// starts a fresh one on the same port.
     pub fn restart(&mut self) -> anyhow::Result<()> {
@@ -98,10 +129,16 @@ fn spawn(dir: &Path, port: u16, extra: &str) -> anyhow::Result<Child> {
             "mosquitto is not installed: run scripts/test.sh once, or apt-get install mosquitto",
         )?;
     let conf = dir.join("mosquitto.conf");
+    // Persistence is off unless `extra` turns it on (an option given twice is refused).
+    let persistence = if extra.contains("persistence true") {
+        ""
+    } else {
+        "persistence false\n"
+    };
     std::fs::write(
         &conf,
         format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\n\
+            "listener {port} 127.0.0.1\nallow_anonymous true\n{persistence}max_inflight_messages 1000\n\
              max_queued_messages 0\nmax_queued_bytes 0\nlog_dest stderr\nlog_type error\n{extra}"
         ),
     )?;

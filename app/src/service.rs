@@ -4,8 +4,10 @@
 //! ingest --Batch--> store --Batch--> fan-out --seq--> ingest acker
 //!                                       \--Batch--> analytics --Finding--> alerting --Alert--> maintenance
 //! ```
-//! Every channel is bounded. A stage that fails cancels the others; shutdown closes the front doors
-//! (MQTT, HTTP) and each later stage ends once its input is drained.
+//! Every channel is bounded. Stages wait out what a retry can fix (a full disk, a database or
+//! InfluxDB outage) and report it as a degradation; a stage that fails for good — a damaged store
+//! or database — cancels the others. Shutdown closes the front doors (MQTT, HTTP) and each later
+//! stage ends once its input is drained.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -61,6 +63,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let catalog = Arc::new(spec.config.catalog()?);
     let metrics = Arc::new(Metrics::new());
+    let descriptors = crate::serve::raise_descriptor_limit(spec.config.http.max_connections);
+    tracing::debug!(descriptors, "open-file limit");
     let (store, shipper, db) = open_state(&spec, &catalog, &metrics).await?;
     let (registry, asset_types) = register_declared(&spec, &catalog, &store).await?;
     metrics.assets.set(registry.len() as i64);
@@ -89,7 +93,14 @@ pub async fn run(
 
     let mut tasks: Tasks = JoinSet::new();
     spawn_decisions(
-        &mut tasks, &catalog, &db, &store, &metrics, &opened, finding_rx,
+        &mut tasks,
+        &spec.data_dir,
+        &catalog,
+        &db,
+        &store,
+        &metrics,
+        &opened,
+        finding_rx,
     )
     .await?;
     let detector = start_detector(
@@ -111,8 +122,8 @@ pub async fn run(
         health: health_rx,
     };
     spawn_pipeline(&mut tasks, &spec, &store, &db, &metrics, live, &shutdown)?;
-    spawn_background(&mut tasks, &spec.config, &db, shipper, &shutdown);
-    spawn_http(&mut tasks, &spec.config, listener, app, &shutdown)?;
+    spawn_background(&mut tasks, &spec.config, &db, &metrics, shipper, &shutdown);
+    spawn_http(&mut tasks, &spec.config, &metrics, listener, app, &shutdown)?;
 
     let handle = Handle {
         store: store.clone(),
@@ -139,6 +150,10 @@ async fn bind(spec: &ServiceSpec) -> anyhow::Result<(tokio::net::TcpListener, So
     println!("{}", introduction(addr, https));
     Ok((listener, addr, https))
 }
+
+/// Findings that may wait for an unavailable tickets database (a few KiB each on disk): days of a
+/// large fleet's findings, after which the pipeline waits (ingest stops acknowledging).
+const PENDING_FINDINGS: usize = 20_000;
 
 /// The service's stages, each with its name and result.
 type Tasks = JoinSet<(&'static str, anyhow::Result<()>)>;
@@ -189,16 +204,30 @@ fn spawn_pipeline(
         ),
     ));
     let models_db = db.clone();
+    let models_metrics = metrics.clone();
+    // A model fitted while the database is down waits (analytics goes on: 256 fits queue here).
     tasks.spawn(stage("models", async move {
         while let Some(m) = model_rx.recv().await {
-            models_db.record_model(&m).await?;
+            forewarn_maintenance::failure::retry_unavailable(&models_metrics, || {
+                models_db.record_model(&m)
+            })
+            .await?;
         }
         anyhow::Ok(())
     }));
     tasks.spawn(stage("fan-out", fan_out(durable_rx, ack_tx, analytics_tx)));
     tasks.spawn(stage(
         "store",
-        forewarn_store::run(store.clone(), metrics.clone(), ingest_rx, durable_tx),
+        forewarn_store::run(
+            store.clone(),
+            metrics.clone(),
+            ingest_rx,
+            durable_tx,
+            forewarn_store::DiskFloor {
+                dir: spec.data_dir.clone(),
+                min_free: spec.config.store.min_free_mb.saturating_mul(1 << 20),
+            },
+        ),
     ));
     let ingest_cfg: IngestConfig = spec.config.ingest(&spec.data_dir)?;
     tasks.spawn(stage(
@@ -264,10 +293,10 @@ async fn register_declared(
         .collect();
     if !declared.is_empty() {
         store
-            .append(vec![Batch {
+            .append(Arc::new(vec![Batch {
                 births: declared,
                 ..Default::default()
-            }])
+            }]))
             .await
             .context("registering the config's assets")?;
     }
@@ -285,9 +314,12 @@ async fn register_declared(
 }
 
 /// Spawns the stages that turn findings into tickets: alerting (signatures, then the mode
-/// classifier learnt from resolved tickets) and maintenance.
+/// classifier learnt from resolved tickets) and maintenance, whose findings wait in `data_dir`
+/// while the database is down.
+#[allow(clippy::too_many_arguments)]
 async fn spawn_decisions(
     tasks: &mut Tasks,
+    data_dir: &std::path::Path,
     catalog: &Arc<Catalog>,
     db: &Maintenance,
     store: &Arc<dyn Telemetry>,
@@ -296,6 +328,9 @@ async fn spawn_decisions(
     findings: mpsc::Receiver<forewarn_domain::Finding>,
 ) -> anyhow::Result<()> {
     let (alerts_tx, alerts) = mpsc::channel(1024);
+    let pending = forewarn_maintenance::pending::Pending::open(data_dir, PENDING_FINDINGS)
+        .context("opening the queue of findings waiting for the database")?;
+    metrics.findings_pending.set(pending.len() as i64);
     let context = {
         let store = store.clone();
         Arc::new(move |a: &AssetId| {
@@ -307,7 +342,14 @@ async fn spawn_decisions(
     };
     tasks.spawn(stage(
         "maintenance",
-        forewarn_maintenance::run(db.clone(), metrics.clone(), alerts, opened.clone(), context),
+        forewarn_maintenance::run(
+            db.clone(),
+            metrics.clone(),
+            alerts,
+            opened.clone(),
+            context,
+            pending,
+        ),
     ));
     // Resolved tickets are labelled history: what the learnt mode classifier starts from.
     let learned =
@@ -362,12 +404,14 @@ async fn start_detector(
     Ok(detector)
 }
 
-/// Spawns the stages beside the pipeline: the InfluxDB mirror, the SLA sweeper (on the wall
+/// Spawns the stages beside the pipeline: the InfluxDB mirror, the database watch (an outage
+/// shows in `/metrics` even when nothing needed the database), the SLA sweeper (on the wall
 /// clock: service levels are people's time) and webhook deliveries from the outbox.
 fn spawn_background(
     tasks: &mut Tasks,
     config: &Config,
     db: &Maintenance,
+    metrics: &Arc<Metrics>,
     shipper: Option<Shipper>,
     shutdown: &CancellationToken,
 ) {
@@ -377,6 +421,16 @@ fn spawn_background(
             shipper.run(shutdown.child_token()),
         ));
     }
+    let watch_stop = shutdown.clone();
+    tasks.spawn(stage(
+        "database watch",
+        forewarn_maintenance::failure::watch(
+            db.clone(),
+            metrics.clone(),
+            Duration::from_secs(5),
+            async move { watch_stop.cancelled().await },
+        ),
+    ));
     let sla_stop = shutdown.clone();
     tasks.spawn(stage(
         "sla",
@@ -407,28 +461,27 @@ fn spawn_background(
 fn spawn_http(
     tasks: &mut Tasks,
     config: &Config,
+    metrics: &Arc<Metrics>,
     listener: tokio::net::TcpListener,
     app: axum::Router,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let http_shutdown = shutdown.clone();
+    let stop = shutdown.clone();
     let tls = match &config.http.tls {
         Some(t) => Some(crate::https::server_config(&t.cert_file, &t.key_file)?),
         None => None,
     };
+    let gate = crate::serve::Gate::new(config.http.max_connections, metrics.clone());
+    let headers = Duration::from_secs(config.http.header_timeout_secs.max(1));
     tasks.spawn(stage("http", async move {
-        let stop = async move { http_shutdown.cancelled().await };
         match tls {
             Some(config) => {
-                let listener = crate::https::TlsListener::new(listener, config)?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
+                let source = crate::https::TlsListener::new(listener, config, gate);
+                crate::serve::serve(source, app, headers, stop).await
             }
             None => {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
+                let source = crate::serve::Plain::new(listener, gate);
+                crate::serve::serve(source, app, headers, stop).await
             }
         }
     }));

@@ -61,4 +61,15 @@ impl Classifier {
             Classifier::Outside => "outside",
         }
     }
+
+    /// The classifier [`Classifier::as_str`] named.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Classifier::Signature,
+            Classifier::Learnt,
+            Classifier::Outside,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+    }
 }

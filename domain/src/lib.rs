@@ -9,7 +9,9 @@
 mod access_event;
 mod alert;
 mod broker_status;
+mod degraded;
 pub use broker_status::{BrokerState, BrokerStatus};
+pub use degraded::{Degradations, Degraded, Dependency};
 mod asset;
 mod batch;
 pub mod catalog;

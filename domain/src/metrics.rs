@@ -9,7 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::{AccessEvent, RejectReason};
+use crate::{AccessEvent, Dependency, RejectReason};
 
 type ReasonLabels = Vec<(&'static str, &'static str)>;
 
@@ -52,6 +52,10 @@ pub struct Metrics {
     pub event_streams: Gauge,
     /// Event streams refused because `[http] max_event_streams` were open.
     pub event_streams_refused: Counter,
+    /// HTTP connections open now.
+    pub http_connections: Gauge,
+    /// HTTP connections refused because `[http] max_connections` were open.
+    pub http_connections_refused: Counter,
     /// InfluxDB requests that failed and were retried.
     pub influx_retries: Counter,
     /// Readings the mirror has written to InfluxDB.
@@ -67,6 +71,14 @@ pub struct Metrics {
     pub api_tokens: Family<ReasonLabels, Gauge>,
     /// The broker connection, for `/readyz` (not a Prometheus metric: it carries words).
     pub broker: crate::BrokerStatus,
+    /// 1 while a dependency is down and being retried, by dependency.
+    pub degraded: Family<ReasonLabels, Gauge>,
+    /// Times a dependency went down (each outage once), by dependency.
+    pub dependency_failures: Family<ReasonLabels, Counter>,
+    /// Findings waiting in the durable queue for the tickets database.
+    pub findings_pending: Gauge,
+    /// What is down and why, for `/readyz` (words, like `broker`).
+    pub degradations: crate::Degradations,
 }
 
 impl Default for Metrics {
@@ -97,6 +109,8 @@ impl Metrics {
             mqtt_connections_lost: Counter::default(),
             event_streams: Gauge::default(),
             event_streams_refused: Counter::default(),
+            http_connections: Gauge::default(),
+            http_connections_refused: Counter::default(),
             influx_retries: Counter::default(),
             mirror_readings: Counter::default(),
             mirror_dropped_readings: Counter::default(),
@@ -104,6 +118,10 @@ impl Metrics {
             access_events: Family::default(),
             api_tokens: Family::default(),
             broker: crate::BrokerStatus::default(),
+            degraded: Family::default(),
+            dependency_failures: Family::default(),
+            findings_pending: Gauge::default(),
+            degradations: crate::Degradations::default(),
         };
         m.register();
         // Every reason shows up from the start, so dashboards see zeros instead of missing series.
@@ -111,6 +129,11 @@ impl Metrics {
             let _ = m
                 .messages_rejected
                 .get_or_create(&vec![("reason", reason.as_str())]);
+        }
+        for d in Dependency::ALL {
+            let label = vec![("dependency", d.as_str())];
+            let _ = m.degraded.get_or_create(&label);
+            let _ = m.dependency_failures.get_or_create(&label);
         }
         for event in AccessEvent::ALL {
             let _ = m
@@ -121,8 +144,13 @@ impl Metrics {
     }
 
     /// The plain counters, with their names and help.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 16] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 17] {
         [
+            (
+                "http_connections_refused",
+                "HTTP connections refused at [http] max_connections",
+                &self.http_connections_refused,
+            ),
             (
                 "event_streams_refused",
                 "Event streams refused at [http] max_event_streams",
@@ -226,6 +254,16 @@ impl Metrics {
                 "Bytes waiting in the mirror backlog",
                 &self.mirror_backlog_bytes,
             ),
+            (
+                "http_connections",
+                "HTTP connections open",
+                &self.http_connections,
+            ),
+            (
+                "findings_pending",
+                "Findings waiting in the durable queue for the tickets database",
+                &self.findings_pending,
+            ),
         ];
         for (name, help, g) in gauges {
             r.register(name, help, g.clone());
@@ -239,6 +277,16 @@ impl Metrics {
             "access_events",
             "Sign-ins, sign-outs and refused requests, by event",
             self.access_events.clone(),
+        );
+        r.register(
+            "degraded",
+            "1 while a dependency is down and retried, by dependency",
+            self.degraded.clone(),
+        );
+        r.register(
+            "dependency_failures",
+            "Outages of a dependency (each counted once), by dependency",
+            self.dependency_failures.clone(),
         );
         r.register(
             "api_tokens",
@@ -255,6 +303,33 @@ impl Metrics {
                 .get_or_create(&vec![("role", role), ("state", state)])
                 .set(n);
         }
+    }
+
+    /// `dependency` is down because of `reason` (logged and counted when the outage is new; the
+    /// reason kept up to date while it lasts).
+    pub fn degrade(&self, dependency: Dependency, reason: &str, now_ms: i64) {
+        let label = vec![("dependency", dependency.as_str())];
+        self.degraded.get_or_create(&label).set(1);
+        if self.degradations.set(dependency, reason, now_ms) {
+            self.dependency_failures.get_or_create(&label).inc();
+            tracing::warn!(dependency = dependency.as_str(), %reason, "degraded: running without it and retrying");
+        }
+    }
+
+    /// `dependency` answers again.
+    pub fn recover(&self, dependency: Dependency) {
+        let label = vec![("dependency", dependency.as_str())];
+        self.degraded.get_or_create(&label).set(0);
+        if self.degradations.clear(dependency) {
+            tracing::info!(dependency = dependency.as_str(), "recovered");
+        }
+    }
+
+    /// Outages of `dependency` so far.
+    pub fn outages(&self, dependency: Dependency) -> u64 {
+        self.dependency_failures
+            .get_or_create(&vec![("dependency", dependency.as_str())])
+            .get()
     }
 
     /// Counts one access event.

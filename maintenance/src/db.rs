@@ -143,7 +143,11 @@ async fn pool(
     max: u32,
     read_only: bool,
 ) -> Result<AnyPool, MaintenanceError> {
-    let mut options = AnyPoolOptions::new().max_connections(max);
+    // A database that is down is noticed in seconds (the pipeline then queues its findings),
+    // not after sqlx's default 30 s per attempt.
+    let mut options = AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10));
     if backend == Backend::Sqlite {
         options = options.after_connect(move |conn, _| {
             Box::pin(async move {
@@ -290,7 +294,9 @@ impl Maintenance {
         let title = format!("{} predicted on {}", alert.failure_mode, alert.asset);
         // Attach first: the common case is an alert for a ticket that is already open, and trying
         // the insert first would burn an id on every conflict (SQLite AUTOINCREMENT leaves gaps).
-        let mut tx = self.pool.begin().await?;
+        // The write lock first: allocation and dispatch below read stock and loads before they
+        // write, which on PostgreSQL's READ COMMITTED would race the API's moves.
+        let mut tx = self.begin_write().await?;
         if let Some(id) = attach(&mut tx, alert, &urgency, &now).await? {
             tx.commit().await?;
             return Ok(Opened::Existing(id));

@@ -10,6 +10,7 @@
 mod db;
 pub mod dispatch;
 mod episode;
+pub mod failure;
 pub mod findings;
 pub use episode::all_clear_sensors;
 pub use findings::{FindingFilter, FindingRecord};
@@ -20,11 +21,17 @@ mod kpis;
 pub mod lifecycle;
 mod models;
 pub mod notes;
+#[cfg(test)]
+mod outage_tests;
 pub use notes::{NoteError, NoteKind, TicketNote};
 mod outbox;
 pub mod parts;
+pub mod pending;
+pub mod pgserver;
 pub use outbox::OutboxEvent;
 pub mod priority;
+#[cfg(test)]
+mod race_tests;
 mod rating;
 pub mod sla;
 pub use sla::sweep::{Clock, SlaEvent, run as run_sla};

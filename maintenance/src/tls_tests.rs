@@ -35,7 +35,7 @@ async fn postgres_over_tls_verifies_the_server() {
         "ssl_cert_file={dir}/server.pem".to_owned(),
         "ssl_key_file={dir}/server.key".to_owned(),
     ];
-    let url = crate::testdb::start_server("tls", &files, &options);
+    let url = crate::pgserver::start_server("tls", &files, &options).unwrap();
     let port = url.rsplit(':').next().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let (ca_file, other_file) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));

@@ -99,6 +99,10 @@ struct State {
     index: Index,
     /// The buffer a running flush is writing: still served to queries and checked by dedup.
     frozen: Option<Arc<Frozen>>,
+    /// The first WAL segment after `frozen`'s points.
+    frozen_next: u64,
+    /// `frozen`'s flush failed before its commit: the next flush writes it again.
+    frozen_failed: bool,
     /// Points of `index` that counted as new in `points` (the rest rewrote older points).
     active_new: u64,
     manifest: Manifest,
@@ -347,7 +351,8 @@ impl Store {
             out.new_points += new;
             out.rewrites += b.readings.len() as u64 - new;
         }
-        let due = state.index.points() >= self.options.flush_points && state.frozen.is_none();
+        let due = (state.index.points() >= self.options.flush_points && state.frozen.is_none())
+            || state.frozen_failed;
         Ok((out, due))
     }
 

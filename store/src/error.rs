@@ -44,6 +44,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether trying the same write again may succeed: an I/O error (a full disk, a failing
+    /// device) or InfluxDB refusing. A directory in use, a damaged log, a closed pipeline or a
+    /// panicked task are not.
+    pub fn retryable(&self) -> bool {
+        matches!(self, StoreError::Io { .. } | StoreError::Influx { .. })
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
         let path = path.into();
         move |source| StoreError::Io { path, source }

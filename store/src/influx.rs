@@ -117,7 +117,7 @@ impl Telemetry for InfluxStore {
         "influxdb"
     }
 
-    async fn append(&self, batches: Vec<Batch>) -> Result<(Vec<Batch>, Appended), StoreError> {
+    async fn append(&self, batches: Arc<Vec<Batch>>) -> Result<Appended, StoreError> {
         let dl = self.dead_letters.clone();
         let rejections: Vec<_> = batches
             .iter()
@@ -141,7 +141,7 @@ impl Telemetry for InfluxStore {
             new_points: readings.len() as u64,
             rewrites: 0,
         };
-        Ok((batches, appended))
+        Ok(appended)
     }
 
     fn assets(&self) -> Vec<Asset> {

@@ -32,5 +32,5 @@ pub use index::SeriesPoint;
 pub use influx::{Influx, InfluxConfig, InfluxStore};
 pub use manifest::{Manifest, PartFile};
 pub use mirror::{Mirrored, Shipper};
-pub use stage::run;
+pub use stage::{DiskFloor, run};
 pub use telemetry::{Embedded, Telemetry};

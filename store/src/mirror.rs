@@ -63,7 +63,7 @@ impl Telemetry for Mirrored {
         "embedded+influxdb"
     }
 
-    async fn append(&self, batches: Vec<Batch>) -> Result<(Vec<Batch>, Appended), StoreError> {
+    async fn append(&self, batches: Arc<Vec<Batch>>) -> Result<Appended, StoreError> {
         let store = self.primary.0.clone();
         let backlog = self.backlog.clone();
         let out = blocking(move || {
@@ -74,7 +74,7 @@ impl Telemetry for Mirrored {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .append(&batches)?;
-            Ok((batches, appended))
+            Ok(appended)
         })
         .await?;
         self.wake.notify_one();

@@ -1,24 +1,65 @@
-//! The store stage: group commit between ingest and analytics.
+//! The store stage: group commit between ingest and analytics, held back — never failing — while
+//! the data directory's disk is below its free-space floor or the store cannot write.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use forewarn_domain::{Batch, Metrics};
+use forewarn_domain::{Batch, Dependency, Metrics};
 use tokio::sync::mpsc;
 
-use crate::{StoreError, Telemetry};
+use crate::{Appended, StoreError, Telemetry};
 
 /// Most batches committed with one fsync; bounds the latency of the first batch in a group.
 const MAX_GROUP: usize = 64;
 /// How often the backend's upkeep (retention of an idle store) runs.
 const UPKEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How often free space is looked at again while below the floor.
+const DISK_POLL: Duration = Duration::from_secs(1);
+/// Longest wait between two tries of a failed write.
+const MAX_RETRY: Duration = Duration::from_secs(30);
+
+/// The free space the data directory's filesystem must keep: below it the stage stops writing
+/// (and so acknowledging: the broker keeps the messages) until space returns.
+#[derive(Debug, Clone)]
+pub struct DiskFloor {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// Bytes that must stay available (0: no floor).
+    pub min_free: u64,
+}
+
+impl DiskFloor {
+    /// Bytes available when they are below the floor.
+    fn short(&self) -> Option<u64> {
+        if self.min_free == 0 {
+            return None;
+        }
+        let available = fs4::available_space(&self.dir).ok()?;
+        (available < self.min_free).then_some(available)
+    }
+
+    fn reason(&self, available: u64) -> String {
+        format!(
+            "{} MiB free in {}, below [store] min_free_mb = {}: not storing or acknowledging until there is more",
+            available >> 20,
+            self.dir.display(),
+            self.min_free >> 20
+        )
+    }
+}
 
 /// Commits batches as they arrive — everything already waiting goes into one fsync — and forwards
 /// each batch downstream only once it is durable. Ends when the input closes and all is forwarded.
+/// Below the disk floor, or while writes fail (a full disk, an I/O error, InfluxDB refusing), the
+/// group waits and is tried again; the degradation shows in `metrics`. Only what cannot be
+/// retried (a directory taken by another process, a damaged log) ends the stage.
 pub async fn run(
     store: Arc<dyn Telemetry>,
     metrics: Arc<Metrics>,
     mut input: mpsc::Receiver<Batch>,
     output: mpsc::Sender<Batch>,
+    floor: DiskFloor,
 ) -> Result<(), StoreError> {
     let mut upkeep = tokio::time::interval(UPKEEP);
     // The first tick is immediate: retention is applied at start too.
@@ -30,7 +71,10 @@ pub async fn run(
                 None => break,
             },
             _ = upkeep.tick() => {
-                store.maintain().await?;
+                if let Err(e) = store.maintain().await {
+                    // Retention is tried again at the next tick; the data is safe meanwhile.
+                    tracing::warn!(error = %e, "store upkeep failed");
+                }
                 continue;
             }
         };
@@ -41,9 +85,11 @@ pub async fn run(
                 Err(_) => break,
             }
         }
-        let (group, appended) = store.append(group).await?;
+        let group = Arc::new(group);
+        let appended = commit(store.as_ref(), &metrics, &floor, &group).await?;
         metrics.store_commits.inc();
         metrics.readings_stored.inc_by(appended.new_points);
+        let group = Arc::try_unwrap(group).unwrap_or_else(|shared| (*shared).clone());
         for b in group {
             output
                 .send(b)
@@ -52,6 +98,42 @@ pub async fn run(
         }
     }
     store.close().await
+}
+
+/// Appends `group` once there is room for it, trying again after a failure that a retry can
+/// fix.
+async fn commit(
+    store: &dyn Telemetry,
+    metrics: &Metrics,
+    floor: &DiskFloor,
+    group: &Arc<Vec<Batch>>,
+) -> Result<Appended, StoreError> {
+    let mut retry = Duration::from_secs(1);
+    loop {
+        if let Some(available) = floor.short() {
+            metrics.degrade(Dependency::DiskSpace, &floor.reason(available), now_ms());
+            tokio::time::sleep(DISK_POLL).await;
+            continue;
+        }
+        metrics.recover(Dependency::DiskSpace);
+        match store.append(group.clone()).await {
+            Ok(appended) => {
+                metrics.recover(Dependency::TelemetryStore);
+                return Ok(appended);
+            }
+            Err(e) if !e.retryable() => return Err(e),
+            Err(e) => {
+                metrics.degrade(Dependency::TelemetryStore, &e.to_string(), now_ms());
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(MAX_RETRY);
+            }
+        }
+    }
+}
+
+/// Wall-clock time for a degradation's start (an operator's time, not an asset's).
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]
@@ -93,7 +175,11 @@ mod tests {
         drop(in_tx);
         // Started after the queue filled up, so the grouping is deterministic.
         let backend = Arc::new(Embedded(store.clone()));
-        let stage = tokio::spawn(run(backend, metrics.clone(), in_rx, out_tx));
+        let floor = DiskFloor {
+            dir: dir.path().to_path_buf(),
+            min_free: 0,
+        };
+        let stage = tokio::spawn(run(backend, metrics.clone(), in_rx, out_tx, floor));
         let mut seen = Vec::new();
         while let Some(b) = out_rx.recv().await {
             // Whatever comes out is already on disk: a read-only replay finds it.

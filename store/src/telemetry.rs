@@ -21,10 +21,10 @@ pub trait Telemetry: Send + Sync + 'static {
     /// The backend's name, for logs and `/metrics`.
     fn engine(&self) -> &'static str;
 
-    /// Makes the batches durable (readings, births, dead letters) and gives them back, so the
-    /// caller can forward them downstream. Every message of every batch may be acknowledged once
-    /// this returns `Ok`.
-    async fn append(&self, batches: Vec<Batch>) -> Result<(Vec<Batch>, Appended), StoreError>;
+    /// Makes the batches durable (readings, births, dead letters). Every message of every batch
+    /// may be acknowledged once this returns `Ok`. Shared, so a caller can try the same batches
+    /// again after an error (a retry may write some of them twice; points are deduplicated).
+    async fn append(&self, batches: Arc<Vec<Batch>>) -> Result<Appended, StoreError>;
 
     /// Waits for background work (a flush) to end; called when the pipeline stops.
     async fn close(&self) -> Result<(), StoreError> {
@@ -118,14 +118,9 @@ impl Telemetry for Embedded {
         "embedded"
     }
 
-    async fn append(&self, batches: Vec<Batch>) -> Result<(Vec<Batch>, Appended), StoreError> {
+    async fn append(&self, batches: Arc<Vec<Batch>>) -> Result<Appended, StoreError> {
         let store = self.0.clone();
-        blocking(move || {
-            store
-                .append_with_background_flush(&batches)
-                .map(|a| (batches, a))
-        })
-        .await
+        blocking(move || store.append_with_background_flush(&batches)).await
     }
 
     async fn close(&self) -> Result<(), StoreError> {

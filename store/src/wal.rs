@@ -152,8 +152,17 @@ impl Wal {
             buf.extend_from_slice(p);
         }
         let path = segment_path(&self.dir, self.segment_id);
-        self.file.write_all(&buf).map_err(StoreError::io(&path))?;
-        self.file.sync_data().map_err(StoreError::io(&path))?;
+        let written = self
+            .file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // A partial frame (a full disk) or a write whose durability is unknown (a failed
+            // fsync) is cut off, so the log stays a sequence of whole frames and the caller can
+            // try again; appends are O_APPEND, so the next write lands at the cut.
+            let _ = self.file.set_len(self.segment_len);
+            return Err(StoreError::Io { path, source: e });
+        }
         self.segment_len += buf.len() as u64;
         self.total_bytes += buf.len() as u64;
         Ok(())

@@ -72,6 +72,7 @@ impl Stages {
             alert_rx,
             broadcast::channel(16).0,
             Arc::new(|_: &AssetId| Default::default()),
+            forewarn_maintenance::pending::Pending::open(dir, 1000).unwrap(),
         ));
         Self {
             findings,

@@ -29,9 +29,16 @@ async fn receiver(pki: &Pki, seen: Arc<Mutex<Vec<String>>>) -> String {
     );
     let tls = forewarn::https::server_config(&pki.server_cert, &pki.server_key).unwrap();
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listener = forewarn::https::TlsListener::new(tcp, tls).unwrap();
-    let port = axum::serve::Listener::local_addr(&listener).unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let port = tcp.local_addr().unwrap().port();
+    let gate = forewarn::serve::Gate::new(64, Arc::new(forewarn_domain::Metrics::new()));
+    let listener = forewarn::https::TlsListener::new(tcp, tls, gate);
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(forewarn::serve::serve(
+        listener,
+        app,
+        Duration::from_secs(30),
+        stop,
+    ));
     format!("https://localhost:{port}/hook")
 }
 

@@ -193,10 +193,26 @@ fn config_text(broker_port: u16, days: u32, warmup_hours: Option<f64>) -> String
 }
 
 /// `forewarn run` as a child process.
-struct Service(Child);
+pub(super) struct Service(Child);
 
 impl Service {
-    fn start(bin: &Path, conf: &Path, data: &Path, http: SocketAddr) -> anyhow::Result<Self> {
+    pub(super) fn start(
+        bin: &Path,
+        conf: &Path,
+        data: &Path,
+        http: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        Self::start_with_env(bin, conf, data, http, &[])
+    }
+
+    /// As [`Service::start`], with `env` set for the child (a database URL).
+    pub(super) fn start_with_env(
+        bin: &Path,
+        conf: &Path,
+        data: &Path,
+        http: SocketAddr,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let child = Command::new(bin)
             .args(["run", "--config"])
             .arg(conf)
@@ -204,18 +220,19 @@ impl Service {
             .arg(data)
             .args(["--http", &http.to_string()])
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .context("starting forewarn run")?;
         Ok(Self(child))
     }
 
-    fn kill(&mut self) {
+    pub(super) fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 
-    fn terminate(&mut self) {
+    pub(super) fn terminate(&mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.0.id().to_string())
@@ -257,7 +274,7 @@ fn simulator(
         .context("starting forewarn simulate")
 }
 
-fn sim_report(sim: Child) -> anyhow::Result<SimReport> {
+pub(super) fn sim_report(sim: Child) -> anyhow::Result<SimReport> {
     let out = sim.wait_with_output()?;
     anyhow::ensure!(
         out.status.success(),
@@ -272,7 +289,11 @@ fn sim_report(sim: Child) -> anyhow::Result<SimReport> {
     serde_json::from_str(line).context("reading the simulator's report")
 }
 
-async fn get_json(http: SocketAddr, path: &str, token_file: &Path) -> anyhow::Result<Value> {
+pub(super) async fn get_json(
+    http: SocketAddr,
+    path: &str,
+    token_file: &Path,
+) -> anyhow::Result<Value> {
     let token = std::fs::read_to_string(token_file)?;
     let auth = format!("Bearer {}", token.trim());
     let (status, body) =
@@ -282,7 +303,10 @@ async fn get_json(http: SocketAddr, path: &str, token_file: &Path) -> anyhow::Re
 }
 
 /// Every ticket, page by page.
-async fn all_tickets(http: SocketAddr, token_file: &Path) -> anyhow::Result<Vec<TicketRow>> {
+pub(super) async fn all_tickets(
+    http: SocketAddr,
+    token_file: &Path,
+) -> anyhow::Result<Vec<TicketRow>> {
     let mut all: Vec<TicketRow> = Vec::new();
     loop {
         let before = all
@@ -305,7 +329,7 @@ async fn all_tickets(http: SocketAddr, token_file: &Path) -> anyhow::Result<Vec<
 }
 
 /// The newest analysed reading of any asset, if the service answers.
-async fn newest_clock(http: SocketAddr, token_file: &Path) -> Option<i64> {
+pub(super) async fn newest_clock(http: SocketAddr, token_file: &Path) -> Option<i64> {
     let v = get_json(http, "/api/v1/pipeline", token_file).await.ok()?;
     v["analysed_through_ms"]
         .as_object()?
@@ -315,7 +339,7 @@ async fn newest_clock(http: SocketAddr, token_file: &Path) -> Option<i64> {
 }
 
 /// Waits until the service holds its MQTT subscription.
-async fn wait_subscribed(
+pub(super) async fn wait_subscribed(
     http: SocketAddr,
     token_file: &Path,
     timeout: Duration,

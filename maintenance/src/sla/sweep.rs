@@ -206,7 +206,9 @@ pub async fn run(
         tokio::select! {
             _ = &mut stop => return Ok(()),
             _ = tick.tick() => {
-                db.sweep_sla(clock()).await?;
+                if let Err(e) = db.sweep_sla(clock()).await {
+                    crate::failure::survive("SLA sweep", e)?;
+                }
             }
         }
     }

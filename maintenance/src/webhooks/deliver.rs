@@ -155,8 +155,14 @@ pub async fn run(
     let client = super::guard::client(cfg.timeout, cfg.allow_private, cfg.ca_file.as_deref())?;
     tokio::pin!(stop);
     loop {
-        db.enqueue().await?;
-        let ready = db.ready(Utc::now().timestamp_millis(), cfg.batch).await?;
+        // A database outage waits a poll and tries again: what is not delivered stays queued.
+        let ready = match due(&db, cfg.batch).await {
+            Ok(ready) => ready,
+            Err(e) => {
+                crate::failure::survive("webhook deliveries", e)?;
+                Vec::new()
+            }
+        };
         if ready.is_empty() {
             tokio::select! {
                 _ = &mut stop => return Ok(()),
@@ -196,8 +202,19 @@ pub async fn run(
                     Utc::now().timestamp_millis() + wait.as_millis() as i64,
                 )
             };
-            db.attempted(r, &at, status, error.as_deref(), took, state, retry_at)
-                .await?;
+            // Not recorded (the database is down): sent again later, at least once holds.
+            if let Err(e) = db
+                .attempted(r, &at, status, error.as_deref(), took, state, retry_at)
+                .await
+            {
+                crate::failure::survive("webhook deliveries", e)?;
+            }
         }
     }
+}
+
+/// New outbox events queued per subscription, then what may be sent now.
+async fn due(db: &Maintenance, batch: u32) -> Result<Vec<Ready>, MaintenanceError> {
+    db.enqueue().await?;
+    db.ready(Utc::now().timestamp_millis(), batch).await
 }

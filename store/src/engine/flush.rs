@@ -39,25 +39,58 @@ impl Store {
     /// 2. write (no lock): raw and rollup Parquet files of the frozen buffer;
     /// 3. commit (state lock): manifest with the new files, `frozen` dropped;
     /// 4. trim (WAL lock): delete the WAL segments the manifest now covers, and expired files.
+    ///
+    /// A flush that fails before its commit (a full disk) leaves its frozen buffer in place, marked
+    /// failed: the next flush writes that same buffer again instead of freezing a new one.
     fn flush_phases(&self) -> Result<(), StoreError> {
         let _one = self.flush_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let (next, frozen, mut manifest) = {
-            let mut wal = self.wal.lock().unwrap_or_else(|p| p.into_inner());
-            let wal = wal.as_mut().ok_or_else(|| self.read_only())?;
-            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            if state.index.points() == 0 {
-                return Ok(());
-            }
-            // Everything buffered lies in segments below `next`: those go once the manifest commits.
-            let next = wal.rotate()?;
-            let frozen = Arc::new(state.index.take());
-            state.frozen = Some(frozen.clone());
-            state.active_new = 0;
-            (next, frozen, state.manifest.clone())
+        let Some((next, frozen, manifest)) = self.freeze()? else {
+            return Ok(());
         };
         crashpoint::hit("flush-rotated");
+        let r = self.write_and_commit(next, &frozen, manifest);
+        if r.is_err() {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            state.frozen_failed = state.frozen.is_some();
+        }
+        r
+    }
+
+    /// Phase 1: the buffer to write and the WAL segment it ends before — a failed flush's, or the
+    /// live buffer frozen now (`None`: nothing buffered).
+    fn freeze(&self) -> Result<Option<(u64, Arc<Frozen>, Manifest)>, StoreError> {
+        let mut wal = self.wal.lock().unwrap_or_else(|p| p.into_inner());
+        let wal = wal.as_mut().ok_or_else(|| self.read_only())?;
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if let (true, Some(frozen)) = (state.frozen_failed, state.frozen.clone()) {
+            state.frozen_failed = false;
+            tracing::info!(
+                points = frozen.points,
+                "writing the buffer of a failed flush again"
+            );
+            return Ok(Some((state.frozen_next, frozen, state.manifest.clone())));
+        }
+        if state.index.points() == 0 {
+            return Ok(None);
+        }
+        // Everything buffered lies in segments below `next`: those go once the manifest commits.
+        let next = wal.rotate()?;
+        let frozen = Arc::new(state.index.take());
+        state.frozen = Some(frozen.clone());
+        state.frozen_next = next;
+        state.active_new = 0;
+        Ok(Some((next, frozen, state.manifest.clone())))
+    }
+
+    /// Phases 2 to 4 for `frozen`, whose points lie in WAL segments below `next`.
+    fn write_and_commit(
+        &self,
+        next: u64,
+        frozen: &Arc<Frozen>,
+        mut manifest: Manifest,
+    ) -> Result<(), StoreError> {
         // Only flushes and retention change the manifest, one at a time: this copy stays current.
-        let written = self.write_partitions(&frozen, &mut manifest)?;
+        let written = self.write_partitions(frozen, &mut manifest)?;
         let now = now_ms();
         self.materialize_minutes(&mut manifest, now)?;
         let expired = {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use forewarn_domain::{Asset, Metrics, Reading};
+use forewarn_domain::{Asset, Dependency, Metrics, Reading};
 use influxdb::{Client, Query, ReadQuery, Timestamp, WriteQuery};
 use serde::Deserialize;
 
@@ -52,6 +52,8 @@ pub struct Influx {
     http: reqwest::Client,
     url: String,
     metrics: Arc<Metrics>,
+    /// What an outage of this server degrades: the store of record or the mirror.
+    role: Dependency,
 }
 
 /// Whether a failure is worth another attempt.
@@ -62,6 +64,12 @@ fn transient(e: &influxdb::Error) -> bool {
         influxdb::Error::ApiError(code) => *code >= 500 || *code == 429,
         _ => false,
     }
+}
+
+/// Whether the server refused the credentials: fatal at start (the settings are wrong), waited
+/// out on the write path (a token being rotated: nothing is acknowledged meanwhile).
+fn unauthorized(e: &influxdb::Error) -> bool {
+    matches!(e, influxdb::Error::ApiError(401 | 403))
 }
 
 /// The HTTP client under the InfluxDB client: https verified against the configured CA (only it)
@@ -110,7 +118,14 @@ impl Influx {
             http,
             url: config.url.clone(),
             metrics,
+            role: Dependency::TelemetryStore,
         })
+    }
+
+    /// This server is a mirror: its outages degrade the mirror, not the store.
+    pub fn as_mirror(mut self) -> Self {
+        self.role = Dependency::InfluxdbMirror;
+        self
     }
 
     fn error(&self, e: impl std::fmt::Display) -> StoreError {
@@ -132,9 +147,18 @@ impl Influx {
         loop {
             tried += 1;
             match self.client.query(q.clone()).await {
-                Ok(body) => return Ok(body),
-                Err(e) if transient(&e) && attempts.is_none_or(|n| tried < n) => {
+                Ok(body) => {
+                    self.metrics.recover(self.role);
+                    return Ok(body);
+                }
+                Err(e)
+                    if (transient(&e) || (attempts.is_none() && unauthorized(&e)))
+                        && attempts.is_none_or(|n| tried < n) =>
+                {
                     self.metrics.influx_retries.inc();
+                    let now = chrono::Utc::now().timestamp_millis();
+                    let why = format!("InfluxDB at {}: {e}", self.url);
+                    self.metrics.degrade(self.role, &why, now);
                     if tried == 1 || tried.is_multiple_of(20) {
                         tracing::warn!(url = %self.url, error = %e, attempt = tried, "InfluxDB unavailable; retrying");
                     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use forewarn_domain::{Asset, Metrics, Reading};
+use forewarn_domain::{Asset, Dependency, Metrics, Reading};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -17,6 +17,8 @@ use crate::{StoreError, wal};
 
 /// Longest idle wait: a notification can be missed when the shipper was busy, so it looks anyway.
 const IDLE: Duration = Duration::from_secs(1);
+/// Wait after InfluxDB refused a write, before trying the same chunk again.
+const REFUSED_WAIT: Duration = Duration::from_secs(10);
 
 /// What one look at the backlog found.
 struct Chunk {
@@ -46,10 +48,19 @@ impl Shipper {
     ) -> Result<Self, StoreError> {
         Ok(Self {
             dir: dir.to_path_buf(),
-            influx: Influx::new(config, metrics.clone())?,
+            influx: Influx::new(config, metrics.clone())?.as_mirror(),
             metrics,
             wake,
         })
+    }
+
+    /// InfluxDB refused the mirror's request: degraded (shown in `/readyz` and `/metrics`), the
+    /// store of record goes on.
+    fn refused(&self, e: &StoreError) {
+        tracing::warn!(error = %e, "the InfluxDB mirror's request was refused; retrying");
+        let now = chrono::Utc::now().timestamp_millis();
+        self.metrics
+            .degrade(Dependency::InfluxdbMirror, &e.to_string(), now);
     }
 
     /// Ships until `shutdown`. InfluxDB being down is waited out (with backoff), never an error;
@@ -61,7 +72,7 @@ impl Shipper {
                 _ = shutdown.cancelled() => return Ok(()),
                 r = self.influx.connect(Duration::from_secs(60)) => match r {
                     Ok(()) => break,
-                    Err(e) => tracing::warn!(error = %e, "InfluxDB mirror cannot reach its database yet"),
+                    Err(e) => self.refused(&e),
                 },
             }
         }
@@ -86,9 +97,18 @@ impl Shipper {
             }
             let n = chunk.readings.len() as u64;
             if n > 0 || !chunk.births.is_empty() {
-                tokio::select! {
+                let written = tokio::select! {
                     _ = shutdown.cancelled() => return Ok(()),
-                    r = self.influx.write(&chunk.readings, &chunk.births) => r?,
+                    r = self.influx.write(&chunk.readings, &chunk.births) => r,
+                };
+                // Refused (a dropped database, credentials being rotated, a bad request): the
+                // chunk is tried again after a while; the backlog keeps it, bounded.
+                if let Err(e) = written {
+                    self.refused(&e);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(REFUSED_WAIT) => continue,
+                    }
                 }
                 self.metrics.mirror_readings.inc_by(n);
             }
