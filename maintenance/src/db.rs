@@ -165,6 +165,19 @@ async fn pool(
     Ok(options.connect(url).await?)
 }
 
+/// `url` with PostgreSQL's prepared-statement cache turned off. sqlx's Any driver sends a NULL
+/// bound as `Option<f64>` as a 4-byte float (its `Double` and `Real` nulls are swapped); a cached
+/// statement keeps the parameter types of its first execution, so a statement first run with a
+/// NULL estimate refused every later one with a number (22P03, "incorrect binary data format").
+/// Unnamed statements take the types of each execution.
+fn without_statement_cache(url: &str) -> String {
+    if url.contains("statement-cache-capacity=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}statement-cache-capacity=0")
+}
+
 /// Default of [`Maintenance::with_cooldown`].
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 
@@ -190,7 +203,11 @@ impl Maintenance {
         // linked (ring here, aws-lc-rs through reqwest): ring, once; a later call is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let backend = Backend::of(url)?;
-        let pool = pool(backend, url, 4, false).await?;
+        let url = match backend {
+            Backend::Postgres => without_statement_cache(url),
+            Backend::Sqlite => url.to_owned(),
+        };
+        let pool = pool(backend, &url, 4, false).await?;
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,

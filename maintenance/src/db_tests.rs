@@ -194,3 +194,58 @@ fn ticket_links_chart_the_findings_sensors_around_detection() {
     let none = crate::TicketLinks::new("p-1", 0, &serde_json::json!({"source": "phone"}));
     assert_eq!(none.chart, None);
 }
+
+/// Alerts with and without a remaining-life estimate, for a ticket already open: the attach
+/// statement updates the estimate (the pipeline's common case from the second finding on). On
+/// PostgreSQL this failed with "incorrect binary data format in bind parameter 12" once the same
+/// connection had bound an estimate as NULL — found by the chaos soak.
+#[tokio::test]
+async fn an_alert_with_an_estimate_attaches_to_its_open_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::testdb::open(dir.path()).await;
+    let with_estimate = |raised: i64, hours: f64, high: Option<f64>| {
+        let mut a = alert("m-1", "winding_overheating", Severity::Medium);
+        a.raised_at_ms = raised;
+        a.finding.detected_at_ms = raised;
+        // A negative `hours` stands for a finding without an estimate (all three bound NULL).
+        a.finding.health = (hours >= 0.0).then(|| forewarn_domain::HealthIndex {
+            index: 0.5,
+            limiting_sensor: forewarn_domain::SensorName::new("current").unwrap(),
+            time_to_failure_h: Some(forewarn_domain::TimeToFailure {
+                hours,
+                low: 0.1,
+                high,
+            }),
+            levels: None,
+        });
+        a
+    };
+    let ctx = AssetContext::default();
+    let first = db
+        .open_ticket(&with_estimate(1_780_000_000_000, 40.0, Some(90.0)), &ctx)
+        .await
+        .unwrap();
+    let Opened::New(t) = first else {
+        panic!("{first:?}")
+    };
+    // NULLs first: a statement prepared with them must still take numbers after (sqlx's Any
+    // driver sends a NULL double as a 4-byte float, which fixed the parameter's type).
+    let attaches = [(-1.0, None), (20.0, None), (14.9, Some(43.55))];
+    for (i, (hours, high)) in attaches.into_iter().enumerate() {
+        let later = with_estimate(1_780_000_000_000 + (i as i64 + 1) * 3_600_000, hours, high);
+        let again = db.open_ticket(&later, &ctx).await.unwrap();
+        assert_eq!(again, Opened::Existing(t.id));
+        crate::stage::open(
+            &db,
+            &forewarn_domain::Metrics::new(),
+            &tokio::sync::broadcast::channel(1).0,
+            &later,
+            &ctx,
+            forewarn_domain::Classifier::Signature,
+        )
+        .await
+        .unwrap();
+    }
+    let t = db.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(t.estimate.map(|e| e.hours), Some(14.9));
+}

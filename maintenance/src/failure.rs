@@ -139,6 +139,9 @@ where
     }
 }
 
+/// How long [`watch`] waits for the database's answer.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Asks the database every `every` whether it answers, so an outage shows in `metrics` (and is
 /// counted) even when nothing needed it meanwhile; ends at `stop`.
 pub async fn watch(
@@ -153,14 +156,23 @@ pub async fn watch(
     loop {
         tokio::select! {
             _ = &mut stop => return Ok(()),
-            _ = tick.tick() => match db.ping().await {
-                Ok(()) => metrics.recover(forewarn_domain::Dependency::TicketsDatabase),
-                Err(e) => metrics.degrade(
-                    forewarn_domain::Dependency::TicketsDatabase,
-                    &e.to_string(),
-                    chrono::Utc::now().timestamp_millis(),
-                ),
-            },
+            _ = tick.tick() => {
+                // Shorter than the pool's wait for a connection, which bridges short outages.
+                let answer = tokio::time::timeout(PING_TIMEOUT, db.ping()).await;
+                let why = match answer {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e.to_string()),
+                    Err(_) => Some(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
+                };
+                match why {
+                    None => metrics.recover(forewarn_domain::Dependency::TicketsDatabase),
+                    Some(why) => metrics.degrade(
+                        forewarn_domain::Dependency::TicketsDatabase,
+                        &why,
+                        chrono::Utc::now().timestamp_millis(),
+                    ),
+                }
+            }
         }
     }
 }

@@ -11,10 +11,10 @@ use forewarn_domain::{AssetId, Classifier, Decision, Dependency, Metrics, Severi
 use sqlx::Connection;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::Maintenance;
 use crate::db::tests::alert;
 use crate::pending::Pending;
 use crate::pgserver::PgServer;
-use crate::Maintenance;
 
 /// How the test takes the database away.
 enum Outage {
