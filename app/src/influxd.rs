@@ -20,6 +20,9 @@ pub struct Influxd {
     dir: tempfile::TempDir,
     /// Certificate and key of its HTTPS listener, when it serves https.
     tls: Option<(PathBuf, PathBuf)>,
+    /// Whether requests must sign in (users made with `CREATE USER`; the first admin may be
+    /// made without signing in).
+    auth: bool,
 }
 
 fn binary() -> anyhow::Result<&'static str> {
@@ -41,7 +44,16 @@ impl Influxd {
         Self::start_with(Some((cert.to_path_buf(), key.to_path_buf())))
     }
 
+    /// Starts a server that requires signing in and has no user yet.
+    pub fn start_with_auth() -> anyhow::Result<Influxd> {
+        Self::start_with_options(None, true)
+    }
+
     fn start_with(tls: Option<(PathBuf, PathBuf)>) -> anyhow::Result<Influxd> {
+        Self::start_with_options(tls, false)
+    }
+
+    fn start_with_options(tls: Option<(PathBuf, PathBuf)>, auth: bool) -> anyhow::Result<Influxd> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let mut s = Influxd {
@@ -49,6 +61,7 @@ impl Influxd {
             child: None,
             dir,
             tls,
+            auth,
         };
         s.restart()?;
         Ok(s)
@@ -86,13 +99,18 @@ impl Influxd {
             ),
             None => String::new(),
         };
+        let auth = if self.auth {
+            "  auth-enabled = true\n"
+        } else {
+            ""
+        };
         std::fs::write(
             &conf,
             format!(
                 "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
                  [meta]\n  dir = \"{0}/meta\"\n\
                  [data]\n  dir = \"{0}/data\"\n  wal-dir = \"{0}/wal\"\n  query-log-enabled = false\n\
-                 [http]\n  bind-address = \"127.0.0.1:{1}\"\n  log-enabled = false\n{https}\
+                 [http]\n  bind-address = \"127.0.0.1:{1}\"\n  log-enabled = false\n{https}{auth}\
                  [monitor]\n  store-enabled = false\n\
                  [continuous_queries]\n  enabled = false\n",
                 d.display(),

@@ -73,10 +73,17 @@ async fn outage(mut influx: Influxd, down: Duration) -> Influxd {
 
 /// Distinct points in InfluxDB, asked directly (not through Forewarn).
 async fn influx_points(url: &str, db: &str) -> u64 {
+    influx_points_as(url, db, None).await
+}
+
+/// As [`influx_points`], signed in as `user` (name, password) when given.
+async fn influx_points_as(url: &str, db: &str, user: Option<(&str, &str)>) -> u64 {
     let influx = Influx::new(
         &InfluxConfig {
             url: url.into(),
             database: db.into(),
+            username: user.map(|u| u.0.to_owned()),
+            password: user.map(|u| u.1.to_owned()),
             ..Default::default()
         },
         Arc::new(Metrics::new()),
@@ -290,4 +297,84 @@ async fn mirror_backlog_survives_an_outage_and_a_service_restart() {
     assert_eq!(svc.handle.store.stats().await.unwrap().points, total);
     svc.stop().await.unwrap();
     drop(influx);
+}
+
+/// InfluxDB refusing the mirror's credentials (issue 21: "an InfluxDB 401 after a token rotation"
+/// stopped everything). Here the user the mirror signs in as does not exist yet: the mirror is
+/// degraded and says so, the store of record takes and acknowledges every reading meanwhile, and
+/// once the user exists the backlog ships in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_refused_by_influxdb_no_longer_stops_the_service() {
+    let influx = Influxd::start_with_auth().expect("influxd");
+    let broker = Mosquitto::start().expect("mosquitto");
+    let dir = tempfile::tempdir().unwrap();
+    let http = std::net::SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
+    let config = format!(
+        "[mqtt]\nport = {}\nclient_id = \"forewarn-mirror-auth\"\n\n\
+         [store.influxdb]\nurl = \"{}\"\ndatabase = \"mirrored\"\nusername = \"forewarn\"\nmirror = true\n",
+        broker.port,
+        influx.url()
+    );
+    let password = [("FOREWARN_INFLUXDB_PASSWORD", "rotated-s3cret")];
+    let svc = ServiceProcess::start_config(dir.path(), &config, &http.to_string(), &password);
+    wait_for_api(http).await;
+    let token = create_token(&dir.path().join("data"), "viewer", "watcher");
+    let report = run_fleet(broker.port, 21, 3, 1, None).await;
+    let stored = format!("forewarn_readings_stored_total {}", report.readings_acked);
+    let metrics = async || http_send(http, "GET", "/metrics", Some(&token), "").await.1;
+    assert!(
+        eventually(Duration::from_secs(30), async || metrics()
+            .await
+            .contains(&stored))
+        .await,
+        "the store of record takes every reading while the mirror is refused"
+    );
+    let (status, ready) = http_get(http, "/readyz").await;
+    assert_eq!(
+        status, 200,
+        "a refused mirror does not stop ingest: {ready}"
+    );
+    assert!(ready.contains("influxdb_mirror"), "{ready}");
+    assert!(
+        metrics()
+            .await
+            .contains("forewarn_degraded{dependency=\"influxdb_mirror\"} 1"),
+        "degraded in /metrics"
+    );
+
+    // The credentials become valid (the first admin may be made without signing in).
+    let create = "CREATE USER forewarn WITH PASSWORD 'rotated-s3cret' WITH ALL PRIVILEGES";
+    let created = forewarn::http1::request(
+        std::net::SocketAddr::from(([127, 0, 0, 1], influx.port)),
+        "POST",
+        &format!(
+            "/query?q={}",
+            create.replace(' ', "%20").replace('\'', "%27")
+        ),
+        &[],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.0, 200, "{created:?}");
+    let user = Some(("forewarn", "rotated-s3cret"));
+    let url = influx.url();
+    assert!(
+        eventually(Duration::from_secs(60), async || influx_points_as(
+            &url, "mirrored", user
+        )
+        .await
+            == report.readings_acked)
+        .await,
+        "the backlog ships once InfluxDB takes the credentials"
+    );
+    assert!(
+        eventually(Duration::from_secs(30), async || !http_get(http, "/readyz")
+            .await
+            .1
+            .contains("influxdb_mirror"))
+        .await,
+        "recovered"
+    );
+    assert!(svc.terminate(), "stops cleanly");
 }

@@ -68,12 +68,20 @@ impl Shipper {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StoreError> {
         // The database may not exist yet; keep trying while the service runs.
         loop {
-            tokio::select! {
+            let connected = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                r = self.influx.connect(Duration::from_secs(60)) => match r {
-                    Ok(()) => break,
-                    Err(e) => self.refused(&e),
-                },
+                r = self.influx.connect(Duration::from_secs(60)) => r,
+            };
+            match connected {
+                Ok(()) => break,
+                // Refused at once (credentials): wait before asking again.
+                Err(e) => {
+                    self.refused(&e);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(REFUSED_WAIT) => {}
+                    }
+                }
             }
         }
         let mut cursor = Cursor::load(&self.dir);
