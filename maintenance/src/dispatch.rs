@@ -157,4 +157,4 @@ pub fn reason(best: Option<&Candidate>, lacking: usize) -> String {
 
 #[cfg(test)]
 #[path = "dispatch/tests.rs"]
-mod tests;
+pub(crate) mod tests;

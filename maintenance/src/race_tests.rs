@@ -8,7 +8,6 @@
 use forewarn_domain::Severity;
 
 use crate::db::tests::alert;
-use crate::dispatch::Technician;
 use crate::lifecycle::Role;
 use crate::notes::{NoteError, NoteKind};
 use crate::parts::{Actor, Part, Warehouse};
@@ -188,23 +187,8 @@ fn planner(to: TicketStatus) -> Move<'static> {
 }
 
 async fn technician(db: &Maintenance, id: &str) {
-    db.put_technician(&Technician {
-        id: id.into(),
-        name: id.into(),
-        skills: vec!["mechanical".into()],
-        site: None,
-        lat: None,
-        lon: None,
-        shift_start: "00:00".into(),
-        shift_end: "24:00".into(),
-        work_days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-            .map(String::from)
-            .to_vec(),
-        utc_offset_minutes: 0,
-        active: true,
-    })
-    .await
-    .unwrap();
+    let t = crate::dispatch::tests::tech(id, &["mechanical"], None, 50.0);
+    db.put_technician(&t).await.unwrap();
 }
 
 /// An assignment racing a cancellation never lands on the cancelled ticket: either it came first

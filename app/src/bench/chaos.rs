@@ -14,13 +14,13 @@ mod faults;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
 
-use super::lifecycle::{Service, newest_clock, sim_report, wait_subscribed};
+use super::lifecycle::{Service, SimFleet, newest_clock, sim_report, wait_subscribed};
 use crate::mosquitto::{Mosquitto, free_port};
 use crate::tmpfs::Tmpfs;
 use faults::Fault;
@@ -194,17 +194,17 @@ fn config_text(broker_port: u16, args: &ChaosArgs) -> String {
 /// `forewarn simulate` as a child process, paced to `wall_s`, its report on standard output.
 fn simulator(bin: &Path, args: &ChaosArgs, broker_port: u16) -> anyhow::Result<Child> {
     let speed = f64::from(args.days) * 86_400.0 / args.wall_s.max(1) as f64;
-    Command::new(bin)
-        .arg("simulate")
-        .args(["--broker", &format!("127.0.0.1:{broker_port}")])
-        .args(["--assets", &args.assets.to_string()])
-        .args(["--duration", &format!("{}d", args.days)])
-        .args(["--interval", &format!("{}s", args.interval_s)])
-        .args(["--seed", &args.seed.to_string()])
+    let fleet = SimFleet {
+        broker_port,
+        assets: args.assets,
+        days: args.days,
+        interval_s: args.interval_s,
+        seed: args.seed,
+    };
+    fleet
+        .command(bin)
         .args(["--speed", &format!("{speed:.0}")])
         .args(["--client-id", "forewarn-chaos-fleet"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
         .spawn()
         .context("starting forewarn simulate")
 }

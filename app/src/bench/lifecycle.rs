@@ -247,6 +247,32 @@ impl Drop for Service {
     }
 }
 
+/// The fleet a `forewarn simulate` child publishes.
+pub(super) struct SimFleet {
+    pub broker_port: u16,
+    pub assets: usize,
+    pub days: u32,
+    pub interval_s: u64,
+    pub seed: u64,
+}
+
+impl SimFleet {
+    /// `forewarn simulate` for this fleet, quiet, its report on standard output; the caller adds
+    /// the rest and spawns it.
+    pub(super) fn command(&self, bin: &Path) -> Command {
+        let mut c = Command::new(bin);
+        c.arg("simulate")
+            .args(["--broker", &format!("127.0.0.1:{}", self.broker_port)])
+            .args(["--assets", &self.assets.to_string()])
+            .args(["--duration", &format!("{}d", self.days)])
+            .args(["--interval", &format!("{}s", self.interval_s)])
+            .args(["--seed", &self.seed.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped());
+        c
+    }
+}
+
 /// `forewarn simulate --crew …` as a child process, its report on standard output.
 fn simulator(
     bin: &Path,
@@ -255,21 +281,21 @@ fn simulator(
     http: SocketAddr,
     token_file: &Path,
 ) -> anyhow::Result<Child> {
-    Command::new(bin)
-        .arg("simulate")
-        .args(["--broker", &format!("127.0.0.1:{broker_port}")])
-        .args(["--assets", &args.assets.to_string()])
-        .args(["--duration", &format!("{}d", args.days)])
-        .args(["--interval", &format!("{}s", args.interval_s)])
-        .args(["--seed", &args.seed.to_string()])
+    let fleet = SimFleet {
+        broker_port,
+        assets: args.assets,
+        days: args.days,
+        interval_s: u64::from(args.interval_s),
+        seed: args.seed,
+    };
+    fleet
+        .command(bin)
         .args(["--crew", &format!("http://{http}")])
         .arg("--crew-token-file")
         .arg(token_file)
         .args(["--crew-every", &format!("{}h", args.crew_every_h)])
         .args(["--client-id", "forewarn-lifecycle-fleet"])
         .args(args.duty.iter().flat_map(|d| ["--duty", d.as_str()]))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
         .spawn()
         .context("starting forewarn simulate")
 }

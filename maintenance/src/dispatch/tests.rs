@@ -9,7 +9,7 @@ use crate::parts::Site;
 use crate::{AssetContext, Maintenance, Opened, TicketStatus};
 
 /// Always on shift, so the tests do not depend on the time they run at.
-fn tech(id: &str, skills: &[&str], site: Option<&str>, lat: f64) -> Technician {
+pub(crate) fn tech(id: &str, skills: &[&str], site: Option<&str>, lat: f64) -> Technician {
     Technician {
         id: id.into(),
         name: format!("Tech {id}"),
