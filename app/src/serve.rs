@@ -133,6 +133,7 @@ pub fn raise_descriptor_limit(max_connections: usize) -> u64 {
             return 0;
         }
     };
+    tracing::debug!(limit, "open-file limit");
     if (max_connections as u64).saturating_add(RESERVED_DESCRIPTORS) > limit {
         tracing::warn!(
             limit,

@@ -63,8 +63,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let catalog = Arc::new(spec.config.catalog()?);
     let metrics = Arc::new(Metrics::new());
-    let descriptors = crate::serve::raise_descriptor_limit(spec.config.http.max_connections);
-    tracing::debug!(descriptors, "open-file limit");
+    crate::serve::raise_descriptor_limit(spec.config.http.max_connections);
     let (store, shipper, db) = open_state(&spec, &catalog, &metrics).await?;
     let (registry, asset_types) = register_declared(&spec, &catalog, &store).await?;
     metrics.assets.set(registry.len() as i64);
