@@ -112,21 +112,30 @@ pub async fn get(
 }
 
 /// Asks the analytics stage, which holds the detectors, what it answers on a channel; 503 when
-/// it does not answer in time (starting or stopping).
+/// it does not answer in time (busy, stopping) or is still being rebuilt from history at start.
 pub(crate) async fn ask<T>(
     s: &AppState,
     query: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> HealthQuery,
 ) -> Result<T, ApiError> {
+    // While the start-up replays history the detectors cannot answer: say so at once.
+    // Nothing failed and nothing secret: the words go to the caller, not to the error log.
+    if let Some(why) = s.metrics.loading.describe() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            why,
+        ));
+    }
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let unavailable = || ApiError::unavailable("analytics is not answering (starting or stopping)");
-    s.health
-        .send(query(reply))
+    let unavailable = || ApiError::unavailable("analytics is not answering (busy or stopping)");
+    let asked = async {
+        s.health.send(query(reply)).await.ok()?;
+        answer.await.ok()
+    };
+    tokio::time::timeout(HEALTH_TIMEOUT, asked)
         .await
-        .map_err(|_| unavailable())?;
-    tokio::time::timeout(HEALTH_TIMEOUT, answer)
-        .await
-        .map_err(|_| unavailable())?
-        .map_err(|_| unavailable())
+        .ok()
+        .flatten()
+        .ok_or_else(unavailable)
 }
 
 /// One asset's live health (`None`: the detectors have not seen it).

@@ -16,7 +16,8 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// `GET /readyz`: 200 when the service takes data — connected and subscribed to its broker, its
-/// database answering, its store writing — else 503, saying which is not and why. What it runs
+/// database answering, its store writing, its detectors rebuilt from history — else 503, saying
+/// which is not and why (`loading`: how many assets' history is replayed so far). What it runs
 /// without meanwhile (the InfluxDB mirror, say) is listed under `degraded` either way.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready, with why", body = Object)))]
 pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -27,8 +28,12 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
         .iter()
         .filter(|d| d.dependency.blocks_ingest())
         .collect();
-    let ready = broker.connected && database.is_none() && blocking.is_empty();
+    let loading = s.metrics.loading.get();
+    let ready = broker.connected && database.is_none() && blocking.is_empty() && loading.is_none();
     let mut why = Vec::new();
+    if let Some(l) = s.metrics.loading.describe() {
+        why.push(format!("loading: {l}"));
+    }
     if let Some(e) = &broker.error {
         why.push(format!("broker: {e}"));
     }
@@ -44,6 +49,7 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
         "database": {"ok": database.is_none(), "error": database},
         "degraded": degraded,
         "findings_pending": s.metrics.findings_pending.get(),
+        "loading": loading,
         "why": why,
     });
     let status = if ready {

@@ -18,6 +18,7 @@ pub mod browser;
 mod chaos;
 mod dashboards;
 mod detect;
+pub mod fill;
 mod ingest;
 pub mod lifecycle;
 

@@ -54,8 +54,9 @@ pub struct ServiceSpec {
     pub http: SocketAddr,
 }
 
-/// Runs the service until `shutdown` fires or a stage fails. `ready` receives the handle once
-/// everything listens.
+/// Runs the service until `shutdown` fires or a stage fails. HTTP serves from before the replay
+/// of stored history (`/readyz` says how far it is); `ready` receives the handle once the whole
+/// pipeline runs.
 pub async fn run(
     spec: ServiceSpec,
     shutdown: CancellationToken,
@@ -102,6 +103,10 @@ pub async fn run(
         finding_rx,
     )
     .await?;
+    // HTTP answers from here on; what needs the detectors says it is catching up until the
+    // replay below is done.
+    metrics.loading.progress(0, store.assets().len() as u64);
+    spawn_http(&mut tasks, &spec.config, &metrics, listener, app, &shutdown)?;
     let detector = start_detector(
         &spec,
         &catalog,
@@ -121,8 +126,8 @@ pub async fn run(
         health: health_rx,
     };
     spawn_pipeline(&mut tasks, &spec, &store, &db, &metrics, live, &shutdown)?;
+    metrics.loading.finished();
     spawn_background(&mut tasks, &spec.config, &db, &metrics, shipper, &shutdown);
-    spawn_http(&mut tasks, &spec.config, &metrics, listener, app, &shutdown)?;
 
     let handle = Handle {
         store: store.clone(),
@@ -388,7 +393,8 @@ async fn start_detector(
     for r in db.repairs().await? {
         detector.resolved(&r);
     }
-    let (mut detector, replayed) = replay_history(detector, store.as_ref(), asset_types).await?;
+    let (mut detector, replayed) =
+        replay_history(detector, store.as_ref(), asset_types, &metrics.loading).await?;
     // The replay refits what was fitted before: stored models are kept as they are.
     for m in detector.take_fitted() {
         db.record_model(&m).await?;
@@ -542,9 +548,13 @@ async fn replay_history(
     mut detector: Detector,
     store: &dyn Telemetry,
     asset_types: &HashMap<AssetId, forewarn_domain::AssetTypeId>,
+    loading: &forewarn_domain::Loading,
 ) -> anyhow::Result<(Detector, Vec<forewarn_domain::Finding>)> {
     let mut replayed = Vec::new();
-    for asset in store.assets() {
+    let assets = store.assets();
+    let of = assets.len() as u64;
+    for (done, asset) in assets.into_iter().enumerate() {
+        loading.progress(done as u64, of);
         let Some(ty) = asset_types.get(&asset.id).cloned() else {
             continue;
         };

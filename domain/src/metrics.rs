@@ -79,6 +79,8 @@ pub struct Metrics {
     pub findings_pending: Gauge,
     /// What is down and why, for `/readyz` (words, like `broker`).
     pub degradations: crate::Degradations,
+    /// The start-up's replay of stored history, while it runs.
+    pub loading: crate::Loading,
 }
 
 impl Default for Metrics {
@@ -122,6 +124,7 @@ impl Metrics {
             dependency_failures: Family::default(),
             findings_pending: Gauge::default(),
             degradations: crate::Degradations::default(),
+            loading: crate::Loading::default(),
         };
         m.register();
         // Every reason shows up from the start, so dashboards see zeros instead of missing series.
