@@ -156,7 +156,7 @@ pub async fn run(
     tokio::pin!(stop);
     loop {
         // A database outage waits a poll and tries again: what is not delivered stays queued.
-        let ready = match due(&db, cfg.batch).await {
+        let ready = match due(&db, &cfg).await {
             Ok(ready) => ready,
             Err(e) => {
                 crate::failure::survive("webhook deliveries", e)?;
@@ -213,8 +213,11 @@ pub async fn run(
     }
 }
 
-/// New outbox events queued per subscription, then what may be sent now.
-async fn due(db: &Maintenance, batch: u32) -> Result<Vec<Ready>, MaintenanceError> {
+/// New outbox events queued per subscription, then what may be sent now, claimed for this
+/// instance for longer than a send can take (the timeout, with room).
+async fn due(db: &Maintenance, cfg: &DeliveryConfig) -> Result<Vec<Ready>, MaintenanceError> {
     db.enqueue().await?;
-    db.ready(Utc::now().timestamp_millis(), batch).await
+    let lease = (cfg.timeout * 2).max(Duration::from_secs(30));
+    db.claim(Utc::now().timestamp_millis(), cfg.batch, lease.as_millis() as i64)
+        .await
 }

@@ -67,14 +67,20 @@ impl Maintenance {
         Ok(queued)
     }
 
-    /// Pending events due by `now_ms` with no earlier pending event of the same ticket (or, for
-    /// events of no ticket, of no ticket) for the same subscription: at most one per line, so
-    /// the order per ticket holds however many are sent at once.
-    pub(crate) async fn ready(
+    /// Claims up to `limit` pending events due by `now_ms` with no earlier pending event of the
+    /// same ticket (or, for events of no ticket, of no ticket) for the same subscription: at most
+    /// one per line, so the order per ticket holds however many are sent at once. A claimed event
+    /// is not due again for `lease_ms`: another instance sharing the database does not send it
+    /// meanwhile, and if this one dies before recording the attempt, the lease runs out and the
+    /// event goes again (at least once).
+    pub(crate) async fn claim(
         &self,
         now_ms: i64,
         limit: u32,
+        lease_ms: i64,
     ) -> Result<Vec<Ready>, MaintenanceError> {
+        // The write lock first: two instances must not read the same due rows.
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "SELECT q.webhook_id, w.url, w.secret, q.outbox_id, q.attempts, o.kind, o.at, o.ticket_id, o.payload
              FROM webhook_queue q
@@ -88,9 +94,9 @@ impl Maintenance {
         )
         .bind(now_ms)
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(rows
+        let ready: Vec<Ready> = rows
             .iter()
             .map(|r| Ready {
                 webhook_id: r.get(0),
@@ -103,7 +109,19 @@ impl Maintenance {
                 ticket_id: r.get(7),
                 payload: r.get(8),
             })
-            .collect())
+            .collect();
+        for r in &ready {
+            sqlx::query(
+                "UPDATE webhook_queue SET next_at_ms = $1 WHERE webhook_id = $2 AND outbox_id = $3",
+            )
+            .bind(now_ms + lease_ms)
+            .bind(r.webhook_id)
+            .bind(r.outbox_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ready)
     }
 
     /// Records one attempt's outcome: delivered, retried at `retry_at_ms`, or given up.

@@ -298,3 +298,58 @@ async fn redirects_are_not_followed_and_private_receivers_need_a_setting() {
         "{log:?}"
     );
 }
+
+/// Two instances sharing one database each run the deliverer (issue 22: several instances): every
+/// event reaches the receiver once, in order per ticket — a claimed event is leased to the
+/// instance that took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_deliver_each_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::testdb::open(dir.path()).await;
+    let secret: Arc<Mutex<String>> = Default::default();
+    let seen: Seen = Default::default();
+    let url = receiver(secret.clone(), seen.clone(), |_, _| false).await;
+    let (_, key) = db.create_webhook(&url, &["*".into()]).await.unwrap();
+    *secret.lock().unwrap() = key;
+    for i in 0..12 {
+        db.open_ticket(
+            &alert(&format!("p-{i}"), "bearing_wear", Severity::Critical),
+            &Criticality::High.into(),
+        )
+        .await
+        .unwrap();
+    }
+    let expected = db.outbox(0, 1000).await.unwrap();
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let instances: Vec<_> = (0..2)
+        .map(|_| {
+            let mut stop = stop_tx.subscribe();
+            tokio::spawn(run(db.clone(), fast(), async move {
+                let _ = stop.recv().await;
+            }))
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while seen.lock().unwrap().len() < expected.len() {
+        assert!(std::time::Instant::now() < deadline, "{:?}", seen.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Anything sent twice would arrive within a few polls.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop_tx.send(()).unwrap();
+    for i in instances {
+        i.await.unwrap().unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    let mut ids: Vec<i64> = seen.iter().map(|s| s.0).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        expected.iter().map(|e| e.id).collect::<Vec<_>>(),
+        "each event once across both instances"
+    );
+    for t in 1..=12 {
+        let order: Vec<i64> = seen.iter().filter(|s| s.1 == Some(t)).map(|s| s.0).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{t}: {order:?}");
+    }
+}
