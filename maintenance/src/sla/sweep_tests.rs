@@ -133,3 +133,43 @@ async fn the_sweeper_runs_on_its_clock_until_stopped() {
     stop_tx.send(()).unwrap();
     sweeper.await.unwrap().unwrap();
 }
+
+/// Two instances sharing one database sweep at the same moments (issue 22: several instances):
+/// each warning and breach is raised once, and a breach escalates the priority once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_sweeping_raise_each_warning_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::testdb::open(dir.path()).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        match db
+            .open_ticket(
+                &alert(&format!("p-{i}"), "bearing_wear", Severity::Medium),
+                &Criticality::Medium.into(),
+            )
+            .await
+            .unwrap()
+        {
+            Opened::New(t) => ids.push(t.id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let base = chrono::Utc::now().timestamp_millis();
+    for h in [19.3, 24.1, 24.2] {
+        let now = base + (h * H as f64 * 1000.0) as i64;
+        let (a, b) = (db.clone(), db.clone());
+        let (x, y) = tokio::join!(
+            tokio::spawn(async move { a.sweep_sla(now).await }),
+            tokio::spawn(async move { b.sweep_sla(now).await })
+        );
+        x.unwrap().unwrap();
+        y.unwrap().unwrap();
+    }
+    let kinds = kinds(&db).await;
+    let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
+    assert_eq!((count("sla.warning"), count("sla.breached")), (6, 6), "{kinds:?}");
+    for id in ids {
+        let t = db.ticket(id).await.unwrap().unwrap();
+        assert_eq!(t.priority, Priority::P2, "escalated once, from P3");
+    }
+}
