@@ -167,7 +167,11 @@ async fn two_instances_sweeping_raise_each_warning_once() {
     }
     let kinds = kinds(&db).await;
     let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
-    assert_eq!((count("sla.warning"), count("sla.breached")), (6, 6), "{kinds:?}");
+    assert_eq!(
+        (count("sla.warning"), count("sla.breached")),
+        (6, 6),
+        "{kinds:?}"
+    );
     for id in ids {
         let t = db.ticket(id).await.unwrap().unwrap();
         assert_eq!(t.priority, Priority::P2, "escalated once, from P3");

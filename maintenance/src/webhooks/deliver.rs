@@ -218,6 +218,10 @@ pub async fn run(
 async fn due(db: &Maintenance, cfg: &DeliveryConfig) -> Result<Vec<Ready>, MaintenanceError> {
     db.enqueue().await?;
     let lease = (cfg.timeout * 2).max(Duration::from_secs(30));
-    db.claim(Utc::now().timestamp_millis(), cfg.batch, lease.as_millis() as i64)
-        .await
+    db.claim(
+        Utc::now().timestamp_millis(),
+        cfg.batch,
+        lease.as_millis() as i64,
+    )
+    .await
 }

@@ -331,7 +331,11 @@ async fn two_instances_deliver_each_event_once() {
         .collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while seen.lock().unwrap().len() < expected.len() {
-        assert!(std::time::Instant::now() < deadline, "{:?}", seen.lock().unwrap());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            seen.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Anything sent twice would arrive within a few polls.
@@ -349,7 +353,11 @@ async fn two_instances_deliver_each_event_once() {
         "each event once across both instances"
     );
     for t in 1..=12 {
-        let order: Vec<i64> = seen.iter().filter(|s| s.1 == Some(t)).map(|s| s.0).collect();
+        let order: Vec<i64> = seen
+            .iter()
+            .filter(|s| s.1 == Some(t))
+            .map(|s| s.0)
+            .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{t}: {order:?}");
     }
 }
