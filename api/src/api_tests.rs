@@ -260,6 +260,15 @@ async fn serves_resources_and_refuses_bad_requests_with_json() {
             "/api/v1/assets/pump-0001/telemetry?sensor=flow&step=often",
             StatusCode::BAD_REQUEST,
         ),
+        // Raw points, or an export, over more than 31 days: refused before the store is read.
+        (
+            "/api/v1/assets/pump-0001/telemetry?sensor=flow&from=2025-01-01T00:00:00Z&to=2026-06-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/assets/pump-0001/telemetry?sensor=flow&format=parquet&from=2025-01-01T00:00:00Z&to=2026-06-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "/api/v1/assets/ghost/telemetry?sensor=flow",
             StatusCode::NOT_FOUND,

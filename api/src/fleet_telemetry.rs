@@ -7,7 +7,9 @@ use forewarn_domain::{SensorName, TimestampMs};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReadErrors;
-use crate::telemetry::{Bucket, MAX_POINTS, checked_asset, fetch, parse_step, parse_time};
+use crate::telemetry::{
+    Bucket, MAX_POINTS, check_raw_span, checked_asset, fetch, parse_step, parse_time,
+};
 use crate::{ApiError, AppState};
 
 /// Most assets in one request.
@@ -103,6 +105,7 @@ pub async fn get(
         return Err(ApiError::bad_request("from must be before to"));
     }
     let step_ms = parse_step(q.step.as_deref(), from, to)?;
+    check_raw_span(step_ms, from, to)?;
     let mut series = Vec::with_capacity(assets.len());
     let mut total = 0usize;
     for a in &assets {

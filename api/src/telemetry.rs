@@ -14,6 +14,10 @@ use crate::{ApiError, AppState};
 /// Most raw points one response carries; ask for a `step` beyond that.
 pub(crate) const MAX_POINTS: usize = 200_000;
 
+/// Longest range of raw points (a response or a Parquet export), refused before anything is
+/// read: a year of a 1 Hz sensor is 31 M points, which no request should make the store scan.
+pub(crate) const MAX_RAW_SPAN_MS: i64 = 31 * 86_400_000;
+
 /// Query parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -110,6 +114,7 @@ pub async fn get(
         return Err(ApiError::bad_request("from must be before to"));
     }
     let step_ms = parse_step(q.step.as_deref(), from, to)?;
+    check_raw_span(step_ms, from, to)?;
     let (store, a, sn) = (&s.store, &asset_id, &sensor);
     if format == "parquet" {
         let bytes = store.export_parquet(a, sn, from, to).await?;
@@ -208,6 +213,17 @@ pub(crate) fn checked_asset(
         )));
     }
     Ok(asset_id)
+}
+
+/// Refuses raw points (no `step`) over more than [`MAX_RAW_SPAN_MS`], before anything is read.
+pub(crate) fn check_raw_span(step_ms: Option<i64>, from: i64, to: i64) -> Result<(), ApiError> {
+    if step_ms.is_none() && to - from > MAX_RAW_SPAN_MS {
+        return Err(ApiError::bad_request(format!(
+            "raw points are served {} days at a time: narrow the range, give a step, or export in pieces",
+            MAX_RAW_SPAN_MS / 86_400_000
+        )));
+    }
+    Ok(())
 }
 
 /// `step` as ms (at least 1 s, at most [`MAX_POINTS`] buckets over the range), or raw (`None`).
