@@ -135,7 +135,7 @@ pub(super) struct Rig {
 
 impl Rig {
     async fn start(args: &ChaosArgs, scratch: &Path) -> anyhow::Result<Rig> {
-        let fs = Tmpfs::mount(256)?;
+        let fs = Tmpfs::mount(tmpfs_mib(args))?;
         let broker = Mosquitto::start_persistent()?;
         let pg = forewarn_maintenance::pgserver::PgServer::start("chaos")?;
         let db_url = pg.database("forewarn").await?;
@@ -177,6 +177,15 @@ impl Rig {
             Service::start_with_env(&self.bin, &self.conf, &self.fs.data_dir(), self.http, &env)?;
         Ok(())
     }
+}
+
+/// The tmpfs for the data directory: 128 MiB plus a generous 64 bytes a reading (the WAL is
+/// trimmed at every flush of 20,000 points; Parquet and rollups take a few bytes a reading), at
+/// least 256 MiB. It lives in memory.
+fn tmpfs_mib(args: &ChaosArgs) -> u64 {
+    let samples = u64::from(args.days) * 86_400 / args.interval_s.max(1);
+    let readings = args.assets as u64 * 6 * samples;
+    ((readings * 64) >> 20).saturating_add(128).max(256)
 }
 
 /// The service's configuration: assets capped at the fleet (so a flood of births is refused), a
