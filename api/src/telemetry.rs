@@ -118,18 +118,7 @@ pub async fn get(
     let (store, a, sn) = (&s.store, &asset_id, &sensor);
     if format == "parquet" {
         let bytes = store.export_parquet(a, sn, from, to).await?;
-        let name = format!("attachment; filename=\"{id}-{}.parquet\"", q.sensor);
-        return Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.apache.parquet".to_string(),
-                ),
-                (header::CONTENT_DISPOSITION, name),
-            ],
-            bytes,
-        )
-            .into_response());
+        return Ok(parquet_attachment(&id, &q.sensor, bytes));
     }
     let (points, buckets) = fetch(store.as_ref(), a, sn, from, to, step_ms).await?;
     if points.as_ref().is_some_and(|p| p.len() > MAX_POINTS) {
@@ -213,6 +202,22 @@ pub(crate) fn checked_asset(
         )));
     }
     Ok(asset_id)
+}
+
+/// A Parquet export as a download named after its asset and sensor.
+fn parquet_attachment(id: &str, sensor: &str, bytes: Vec<u8>) -> Response {
+    let name = format!("attachment; filename=\"{id}-{sensor}.parquet\"");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.apache.parquet".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// Refuses raw points (no `step`) over more than [`MAX_RAW_SPAN_MS`], before anything is read.

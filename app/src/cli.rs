@@ -275,29 +275,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Backtest(args) => crate::backtest::run(&args),
             Command::Rul(crate::rul::RulCommand::Train(args)) => crate::rul::train(&args),
             Command::Rul(crate::rul::RulCommand::Predict(args)) => crate::rul::predict(&args),
-            Command::Bench(BenchCommand::Ingest(args)) => {
-                init_tracing("warn");
-                crate::bench::ingest(args).await
-            }
-            Command::Bench(BenchCommand::Dashboards(args)) => {
-                // chromiumoxide warns about every DevTools event newer than its protocol copy.
-                init_tracing("warn,rumqttd=off,chromiumoxide=error");
-                crate::bench::dashboards(args).await
-            }
-            Command::Bench(BenchCommand::Lifecycle(args)) => {
-                init_tracing("warn");
-                crate::bench::lifecycle(args).await
-            }
-            Command::Bench(BenchCommand::Chaos(args)) => {
-                init_tracing("warn");
-                crate::bench::chaos(args).await
-            }
-            Command::Bench(BenchCommand::Detect(args)) => {
-                tokio::task::spawn_blocking(move || crate::bench::detect(args)).await?
-            }
-            Command::Bench(BenchCommand::Store(args)) => {
-                tokio::task::spawn_blocking(move || crate::bench::store(args)).await?
-            }
+            Command::Bench(cmd) => bench(cmd).await,
             Command::Catalog { config } => {
                 let catalog = match config {
                     Some(path) => Config::load(&path)?.catalog()?,
@@ -359,4 +337,33 @@ pub fn stop_on_signal(token: CancellationToken) {
         tracing::info!("shutting down");
         token.cancel();
     });
+}
+
+/// Runs one `forewarn bench …` command, with the log level it wants.
+async fn bench(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Ingest(args) => {
+            init_tracing("warn");
+            crate::bench::ingest(args).await
+        }
+        BenchCommand::Dashboards(args) => {
+            // chromiumoxide warns about every DevTools event newer than its protocol copy.
+            init_tracing("warn,rumqttd=off,chromiumoxide=error");
+            crate::bench::dashboards(args).await
+        }
+        BenchCommand::Lifecycle(args) => {
+            init_tracing("warn");
+            crate::bench::lifecycle(args).await
+        }
+        BenchCommand::Chaos(args) => {
+            init_tracing("warn");
+            crate::bench::chaos(args).await
+        }
+        BenchCommand::Detect(args) => {
+            tokio::task::spawn_blocking(move || crate::bench::detect(args)).await?
+        }
+        BenchCommand::Store(args) => {
+            tokio::task::spawn_blocking(move || crate::bench::store(args)).await?
+        }
+    }
 }

@@ -68,13 +68,11 @@ pub async fn run(
     let (store, shipper, db) = open_state(&spec, &catalog, &metrics).await?;
     let (registry, asset_types) = register_declared(&spec, &catalog, &store).await?;
     metrics.assets.set(registry.len() as i64);
-
     let (opened, _) = broadcast::channel(256);
     // Repairs recorded by resolutions (the API) reach the detectors between batches.
     let repairs = forewarn_domain::RepairFeed::default();
     let (finding_tx, finding_rx) = mpsc::channel(1024);
     let (health_tx, health_rx) = mpsc::channel(64);
-
     let (listener, http_addr, https) = bind(&spec).await?;
     let app = forewarn_api::router(forewarn_api::AppState {
         store: store.clone(),
@@ -85,10 +83,7 @@ pub async fn run(
         opened: opened.clone(),
         changed: broadcast::channel(256).0,
         repairs: repairs.clone(),
-        access: Arc::new(forewarn_api::Access {
-            allow_private_webhooks: spec.config.webhooks.allow_private,
-            ..spec.config.http.access()
-        }),
+        access: access(&spec.config),
     });
 
     let mut tasks: Tasks = JoinSet::new();
@@ -128,7 +123,6 @@ pub async fn run(
     spawn_pipeline(&mut tasks, &spec, &store, &db, &metrics, live, &shutdown)?;
     metrics.loading.finished();
     spawn_background(&mut tasks, &spec.config, &db, &metrics, shipper, &shutdown);
-
     let handle = Handle {
         store: store.clone(),
         db: db.clone(),
@@ -141,6 +135,14 @@ pub async fn run(
     let first_error = supervise(tasks, &shutdown).await;
     db.close().await;
     first_error.map_or(Ok(()), Err)
+}
+
+/// The API's access settings, webhooks' private receivers included.
+fn access(config: &Config) -> Arc<forewarn_api::Access> {
+    Arc::new(forewarn_api::Access {
+        allow_private_webhooks: config.webhooks.allow_private,
+        ..config.http.access()
+    })
 }
 
 /// Binds the HTTP listener and introduces the service (an introduction, not a log line: printed
